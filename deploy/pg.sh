@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Private PostgreSQL 15 cluster for tenderhall: the embedded default (under var/pg) and the
+# throwaway clusters of the test suite (under the build tree).
+#
+#   deploy/pg.sh start  [--dir DIR] [--port N|auto] [--throwaway]
+#   deploy/pg.sh stop   [--dir DIR] [--remove]
+#   deploy/pg.sh status [--dir DIR]
+#   deploy/pg.sh conninfo [--dir DIR]
+#
+# The cluster belongs to the `postgres` system user (PostgreSQL refuses to run as root), listens
+# only on a Unix socket in DIR/sock (no TCP), and is reached with the connection string written to
+# DIR/conninfo. Every command is idempotent: starting a running cluster or stopping a stopped one
+# succeeds and changes nothing.
+set -euo pipefail
+
+usage() {
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  cat <<'TXT'
+
+Options:
+  --dir DIR      cluster directory (default: var/pg in the checkout)
+  --port N|auto  port number, which names the Unix socket (default 54329; auto picks a free one)
+  --throwaway    tuned for tests: no fsync, no synchronous commit (data may be lost on OS crash)
+  --remove       with stop: delete the cluster directory afterwards
+TXT
+}
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cmd=${1:-}
+[ -n "$cmd" ] || { usage; exit 2; }
+shift
+dir="$root/var/pg"
+port=54329
+throwaway=0
+remove=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dir) dir=$2; shift 2 ;;
+    --port) port=$2; shift 2 ;;
+    --throwaway) throwaway=1; shift ;;
+    --remove) remove=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "pg.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+pgbin=$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || true)
+if [ -z "$pgbin" ] && [ "$cmd" != "--help" ]; then
+  echo "pg.sh: PostgreSQL 15 is not installed (apt-get install postgresql-15, or run deploy/install-deps.sh)" >&2
+  exit 1
+fi
+
+log() { echo "pg.sh: $*" >&2; }
+as_postgres() { runuser -u postgres -- "$@"; }
+
+if [ "$cmd" = start ]; then mkdir -p "$dir"; fi
+if [ -d "$dir" ]; then dir=$(cd "$dir" && pwd); fi
+data="$dir/data"
+
+# The data directory must be reachable by the postgres user. A checkout under /root is not; then
+# the cluster lives under /var/lib/tenderhall and DIR/data is a link to it.
+ensure_reachable() {
+  if as_postgres test -x "$dir"; then
+    return
+  fi
+  local alt
+  alt="/var/lib/tenderhall/$(printf '%s' "$dir" | sha1sum | cut -c1-16)"
+  log "postgres cannot reach $dir; keeping the cluster in $alt (linked from $data)"
+  mkdir -p "$alt"
+  chown postgres:postgres "$alt"
+  [ -L "$data" ] || ln -sfn "$alt" "$data"
+}
+
+# Unix socket paths are limited to 107 bytes; deep checkouts fall back to a short path in /tmp.
+socket_dir() {
+  local s="$dir/sock"
+  if [ ${#s} -gt 80 ]; then
+    s="/tmp/tenderhall-pg-$(printf '%s' "$dir" | sha1sum | cut -c1-12)"
+  fi
+  printf '%s' "$s"
+}
+
+port_in_use() {
+  local p=$1
+  [ -e "$(socket_dir)/.s.PGSQL.$p" ] && return 0
+  ls /tmp/.s.PGSQL."$p" /var/run/postgresql/.s.PGSQL."$p" >/dev/null 2>&1 && return 0
+  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && return 0
+  return 1
+}
+
+pick_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 30000 ))
+    port_in_use "$p" || { echo "$p"; return; }
+  done
+  log "no free port found"
+  exit 1
+}
+
+running() {
+  [ -f "$data/PG_VERSION" ] && as_postgres "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1
+}
+
+write_conninfo() {
+  local p
+  p=$(cat "$dir/port")
+  printf 'host=%s port=%s user=postgres dbname=postgres connect_timeout=3\n' "$(socket_dir)" "$p" > "$dir/conninfo"
+}
+
+start() {
+  ensure_reachable
+  if running; then
+    write_conninfo
+    log "already running ($(cat "$dir/conninfo"))"
+    return
+  fi
+  local sock
+  sock=$(socket_dir)
+  mkdir -p "$sock" "$dir/log"
+  chown postgres:postgres "$sock" "$dir/log"
+  chmod 0700 "$sock"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    log "initialising a new cluster in $data"
+    mkdir -p "$data"
+    chown postgres:postgres "$data"
+    chmod 0700 "$data"
+    local sync_flag=()
+    [ "$throwaway" = 1 ] && sync_flag=(--no-sync)
+    as_postgres "$pgbin/initdb" -D "$data" --username=postgres --auth=trust \
+      --encoding=UTF8 --locale=C.UTF-8 "${sync_flag[@]}" >"$dir/log/initdb.log" 2>&1 ||
+      { log "initdb failed; see $dir/log/initdb.log"; tail -n 20 "$dir/log/initdb.log" >&2; exit 1; }
+  fi
+  if [ "$port" = auto ]; then
+    if [ -f "$dir/port" ] && ! port_in_use "$(cat "$dir/port")"; then
+      port=$(cat "$dir/port")
+    else
+      port=$(pick_port)
+    fi
+  fi
+  echo "$port" > "$dir/port"
+  local conf="$data/postgresql.auto.conf"
+  {
+    echo "# written by deploy/pg.sh"
+    echo "listen_addresses = ''"
+    echo "port = $port"
+    echo "unix_socket_directories = '$sock'"
+    echo "max_connections = 300"
+    echo "timezone = 'UTC'"
+    echo "log_timezone = 'UTC'"
+    if [ "$throwaway" = 1 ]; then
+      echo "fsync = off"
+      echo "synchronous_commit = off"
+      echo "full_page_writes = off"
+    fi
+  } > "$conf"
+  chown postgres:postgres "$conf"
+  if ! as_postgres "$pgbin/pg_ctl" -D "$data" -l "$dir/log/postgresql.log" -w -t 60 start >/dev/null; then
+    log "PostgreSQL did not start; last lines of $dir/log/postgresql.log:"
+    tail -n 20 "$dir/log/postgresql.log" >&2 || true
+    exit 1
+  fi
+  for _ in $(seq 1 100); do
+    "$pgbin/pg_isready" -q -h "$sock" -p "$port" && break
+    sleep 0.1
+  done
+  write_conninfo
+  log "running on socket $sock port $port"
+  log "connect with: psql \"$(cat "$dir/conninfo")\""
+}
+
+stop() {
+  if running; then
+    as_postgres "$pgbin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null
+    log "stopped"
+  else
+    log "not running"
+  fi
+  if [ "$remove" = 1 ]; then
+    if [ -L "$data" ]; then rm -rf "$(readlink "$data")"; fi
+    rm -rf "$dir"
+    local s
+    s=$(socket_dir)
+    [[ "$s" == /tmp/tenderhall-pg-* ]] && rm -rf "$s"
+    log "removed $dir"
+  fi
+}
+
+case "$cmd" in
+  start) start ;;
+  stop) stop ;;
+  status)
+    if running; then echo "running: $(cat "$dir/conninfo" 2>/dev/null)"; else echo "stopped"; exit 3; fi ;;
+  conninfo)
+    [ -f "$dir/conninfo" ] || { log "no cluster in $dir (run: deploy/pg.sh start)"; exit 1; }
+    cat "$dir/conninfo" ;;
+  -h|--help|help) usage ;;
+  *) echo "pg.sh: unknown command '$cmd' (see --help)" >&2; exit 2 ;;
+esac

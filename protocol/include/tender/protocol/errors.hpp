@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace tender::protocol {
+
+// Stable error codes returned to clients. The string form (error_code_name) is the contract:
+// clients match on it, so a code is never renamed or reused once released. New codes are added at
+// the end of their group.
+enum class errc {
+  // http.* — the request could not be understood as HTTP
+  bad_request,          // http.bad_request
+  header_too_large,     // http.header_too_large
+  body_too_large,       // http.body_too_large
+  unsupported_media,    // http.unsupported_media_type
+  request_timeout,      // http.request_timeout
+  // route.* — the request was understood but addresses nothing here
+  not_found,            // route.not_found
+  method_not_allowed,   // route.method_not_allowed
+  // service.* — the server cannot serve the request now
+  not_ready,            // service.not_ready
+  shutting_down,        // service.shutting_down
+  overloaded,           // service.overloaded
+  internal,             // service.internal
+  // websocket.*
+  ws_bad_message,       // websocket.bad_message
+  ws_message_too_large, // websocket.message_too_large
+};
+
+std::string_view error_code_name(errc code);
+// The HTTP status that goes with a code.
+unsigned http_status(errc code);
+
+// The JSON body of every error response:
+//   {"error":{"code":"route.not_found","message":"no route for GET /nope"}}
+std::string error_body(errc code, std::string_view message);
+std::string error_body(std::string_view code, std::string_view message);
+
+}  // namespace tender::protocol
