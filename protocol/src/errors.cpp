@@ -6,38 +6,64 @@ namespace tender::protocol {
 
 std::string_view error_code_name(errc code) {
   switch (code) {
-    case errc::bad_request: return "http.bad_request";
-    case errc::header_too_large: return "http.header_too_large";
-    case errc::body_too_large: return "http.body_too_large";
-    case errc::unsupported_media: return "http.unsupported_media_type";
-    case errc::request_timeout: return "http.request_timeout";
-    case errc::not_found: return "route.not_found";
-    case errc::method_not_allowed: return "route.method_not_allowed";
-    case errc::not_ready: return "service.not_ready";
-    case errc::shutting_down: return "service.shutting_down";
-    case errc::overloaded: return "service.overloaded";
-    case errc::internal: return "service.internal";
-    case errc::ws_bad_message: return "websocket.bad_message";
-    case errc::ws_message_too_large: return "websocket.message_too_large";
+    case errc::bad_request:
+      return "http.bad_request";
+    case errc::header_too_large:
+      return "http.header_too_large";
+    case errc::body_too_large:
+      return "http.body_too_large";
+    case errc::unsupported_media:
+      return "http.unsupported_media_type";
+    case errc::request_timeout:
+      return "http.request_timeout";
+    case errc::not_found:
+      return "route.not_found";
+    case errc::method_not_allowed:
+      return "route.method_not_allowed";
+    case errc::not_ready:
+      return "service.not_ready";
+    case errc::shutting_down:
+      return "service.shutting_down";
+    case errc::overloaded:
+      return "service.overloaded";
+    case errc::internal:
+      return "service.internal";
+    case errc::ws_bad_message:
+      return "websocket.bad_message";
+    case errc::ws_message_too_large:
+      return "websocket.message_too_large";
   }
   return "service.internal";
 }
 
 unsigned http_status(errc code) {
   switch (code) {
-    case errc::bad_request: return 400;
-    case errc::header_too_large: return 431;
-    case errc::body_too_large: return 413;
-    case errc::unsupported_media: return 415;
-    case errc::request_timeout: return 408;
-    case errc::not_found: return 404;
-    case errc::method_not_allowed: return 405;
-    case errc::not_ready: return 503;
-    case errc::shutting_down: return 503;
-    case errc::overloaded: return 503;
-    case errc::internal: return 500;
-    case errc::ws_bad_message: return 400;
-    case errc::ws_message_too_large: return 413;
+    case errc::bad_request:
+      return 400;
+    case errc::header_too_large:
+      return 431;
+    case errc::body_too_large:
+      return 413;
+    case errc::unsupported_media:
+      return 415;
+    case errc::request_timeout:
+      return 408;
+    case errc::not_found:
+      return 404;
+    case errc::method_not_allowed:
+      return 405;
+    case errc::not_ready:
+      return 503;
+    case errc::shutting_down:
+      return 503;
+    case errc::overloaded:
+      return 503;
+    case errc::internal:
+      return 500;
+    case errc::ws_bad_message:
+      return 400;
+    case errc::ws_message_too_large:
+      return 413;
   }
   return 500;
 }

@@ -76,7 +76,8 @@ health parse_health(std::string_view text) {
   h.version = string_field(o, "version", what);
   h.node_id = string_field(o, "node_id", what);
   const auto& up = field(o, "uptime_seconds", what);
-  if (!up.is_number()) throw std::invalid_argument("health: field 'uptime_seconds' must be a number");
+  if (!up.is_number())
+    throw std::invalid_argument("health: field 'uptime_seconds' must be a number");
   h.uptime_seconds = up.to_number<double>();
   return h;
 }

@@ -2,6 +2,8 @@
 
 namespace tender::protocol {
 
-std::string_view product_version() { return TENDER_VERSION; }
+std::string_view product_version() {
+  return TENDER_VERSION;
+}
 
 }  // namespace tender::protocol

@@ -10,22 +10,22 @@ namespace tender::protocol {
 // the end of their group.
 enum class errc {
   // http.* — the request could not be understood as HTTP
-  bad_request,          // http.bad_request
-  header_too_large,     // http.header_too_large
-  body_too_large,       // http.body_too_large
-  unsupported_media,    // http.unsupported_media_type
-  request_timeout,      // http.request_timeout
+  bad_request,        // http.bad_request
+  header_too_large,   // http.header_too_large
+  body_too_large,     // http.body_too_large
+  unsupported_media,  // http.unsupported_media_type
+  request_timeout,    // http.request_timeout
   // route.* — the request was understood but addresses nothing here
-  not_found,            // route.not_found
-  method_not_allowed,   // route.method_not_allowed
+  not_found,           // route.not_found
+  method_not_allowed,  // route.method_not_allowed
   // service.* — the server cannot serve the request now
-  not_ready,            // service.not_ready
-  shutting_down,        // service.shutting_down
-  overloaded,           // service.overloaded
-  internal,             // service.internal
+  not_ready,      // service.not_ready
+  shutting_down,  // service.shutting_down
+  overloaded,     // service.overloaded
+  internal,       // service.internal
   // websocket.*
-  ws_bad_message,       // websocket.bad_message
-  ws_message_too_large, // websocket.message_too_large
+  ws_bad_message,        // websocket.bad_message
+  ws_message_too_large,  // websocket.message_too_large
 };
 
 std::string_view error_code_name(errc code);

@@ -18,11 +18,11 @@ struct health {
 // GET /readyz — the database is reachable and migrated. 200 when ready, 503 when not.
 struct readiness {
   bool ready = false;
-  std::string reason;            // empty when ready; otherwise why not, for humans
-  std::string database;          // "up" | "down" | "migrating"
+  std::string reason;    // empty when ready; otherwise why not, for humans
+  std::string database;  // "up" | "down" | "migrating"
   std::int64_t schema_version = 0;
   std::int64_t expected_schema_version = 0;
-  std::int64_t attempts = 0;     // connection attempts since start
+  std::int64_t attempts = 0;  // connection attempts since start
 };
 
 std::string to_json(const health& h);

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <tender/protocol/health.hpp>
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tender::client {
+
+struct options {
+  std::string server = "http://127.0.0.1:8080";  // http:// or https://
+  std::string ca_file;    // PEM roots to trust for https; empty: the system's roots
+  bool insecure = false;  // https without verifying the certificate (never in production)
+  std::chrono::milliseconds timeout{10000};
+};
+
+// A failure talking to the server. code() is stable: client.bad_url, client.connect_failed,
+// client.tls_failed, client.timeout, client.bad_response — or, when the server answered with a
+// JSON error, the server's own code (route.not_found, ...), with http_status() set.
+class error : public std::runtime_error {
+public:
+  error(std::string code, const std::string& message, unsigned http_status = 0)
+      : std::runtime_error(message), code_(std::move(code)), http_status_(http_status) {}
+  const std::string& code() const noexcept { return code_; }
+  unsigned http_status() const noexcept { return http_status_; }
+
+private:
+  std::string code_;
+  unsigned http_status_;
+};
+
+struct http_response {
+  unsigned status = 0;
+  std::string content_type;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// A synchronous client for one tenderd. Not thread-safe: use one per thread.
+class client {
+public:
+  explicit client(options o);
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // One HTTP request; any status is returned as is. Throws error on transport failures.
+  http_response request(std::string_view method, std::string_view target,
+                        std::string_view body = {},
+                        std::string_view content_type = "application/json");
+
+  // GET /healthz. Throws error unless the server answers 200 with a health document.
+  protocol::health health();
+  // GET /readyz. Returns the document for both 200 (ready) and 503 (not ready).
+  protocol::readiness readiness();
+
+  const options& settings() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tender::client

@@ -1,0 +1,88 @@
+#include "routes.hpp"
+
+#include <tender/db/database.hpp>
+#include <tender/protocol/health.hpp>
+#include <tender/protocol/version.hpp>
+
+#include <boost/json.hpp>
+
+namespace tender::app {
+namespace json = boost::json;
+
+namespace {
+
+// GET /healthz: the process is up and serving. Never touches the database.
+net::handler healthz(service_info info) {
+  return [info](net::request&) -> boost::asio::awaitable<net::response> {
+    protocol::health h;
+    h.status = "ok";
+    h.service = "tenderd";
+    h.version = info.version;
+    h.node_id = info.node_id;
+    h.uptime_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - info.started).count();
+    co_return net::response::json(200, protocol::to_json(h));
+  };
+}
+
+// GET /readyz: 200 when the database is reachable and migrated, 503 with the reason otherwise.
+net::handler readyz(db::database& database) {
+  return [&database](net::request&) -> boost::asio::awaitable<net::response> {
+    const auto r = database.readiness();
+    auto res = net::response::json(r.ready ? 200 : 503, protocol::to_json(r));
+    if (!r.ready) res.headers.emplace_back("Retry-After", "1");
+    co_return res;
+  };
+}
+
+// /ws: a minimal WebSocket endpoint that greets and answers pings, so clients and operators can
+// check the WebSocket path end to end (through proxies and TLS) before a hall opens.
+net::ws_handler ws_echo(service_info info) {
+  net::ws_handler h;
+  h.on_open = [info](const std::shared_ptr<net::ws_connection>& c) {
+    c->send(json::serialize(json::object{{"type", "hello"},
+                                         {"service", "tenderd"},
+                                         {"version", info.version},
+                                         {"node_id", info.node_id}}));
+  };
+  h.on_message = [](const std::shared_ptr<net::ws_connection>& c,
+                    std::string text) -> boost::asio::awaitable<void> {
+    boost::system::error_code ec;
+    const auto v = json::parse(text, ec);
+    const json::object* o = (!ec && v.is_object()) ? &v.get_object() : nullptr;
+    const json::value* type = o != nullptr ? o->if_contains("type") : nullptr;
+    if (type == nullptr || !type->is_string()) {
+      c->send(json::serialize(
+          json::object{{"type", "error"},
+                       {"error",
+                        {{"code", "websocket.bad_message"},
+                         {"message", "expected a JSON object with a string field 'type'"}}}}));
+      co_return;
+    }
+    if (type->get_string() == "ping") {
+      json::object pong{{"type", "pong"}};
+      if (const auto* id = o->if_contains("id")) pong["id"] = *id;
+      c->send(json::serialize(pong));
+      co_return;
+    }
+    c->send(json::serialize(json::object{
+        {"type", "error"},
+        {"error",
+         {{"code", "websocket.bad_message"},
+          {"message", "unknown message type '" + std::string(type->get_string()) + "'"}}}}));
+  };
+  return h;
+}
+
+}  // namespace
+
+std::shared_ptr<net::router> make_routes(const service_info& info, db::database& database,
+                                         std::size_t default_body_limit) {
+  auto r = std::make_shared<net::router>(net::router::options{default_body_limit});
+  r->add("GET", "/healthz", healthz(info));
+  r->add("GET", "/readyz", readyz(database));
+  r->add_websocket("/ws", ws_echo(info));
+  return r;
+}
+
+}  // namespace tender::app

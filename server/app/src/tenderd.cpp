@@ -1,0 +1,290 @@
+#include <tender/app/tenderd.hpp>
+
+#include "routes.hpp"
+
+#include <tender/core/config.hpp>
+#include <tender/core/lifecycle.hpp>
+#include <tender/core/log.hpp>
+#include <tender/crypto/init.hpp>
+#include <tender/db/database.hpp>
+#include <tender/db/error.hpp>
+#include <tender/db/migrations.hpp>
+#include <tender/net/server.hpp>
+#include <tender/protocol/version.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/program_options.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <random>
+#include <thread>
+
+namespace tender::app {
+namespace po = boost::program_options;
+namespace asio = boost::asio;
+using core::log::info;
+
+namespace {
+
+constexpr const char* usage_text =
+    R"(tenderd — the tenderhall server (electronic tendering with remote bid opening)
+
+Usage:
+  tenderd [serve] [--config FILE] [--port-file FILE]   run the server until SIGINT/SIGTERM
+  tenderd migrate [--config FILE]                      apply database migrations and exit
+  tenderd config  [--config FILE]                      print the effective configuration
+  tenderd --help | --version
+
+Configuration comes from FILE (key = value lines; deploy/config/tenderd.conf documents every
+key) and then from the environment, which wins: key `database.conninfo` is read from
+TENDERD_DATABASE_CONNINFO, `listen.port` from TENDERD_LISTEN_PORT, and so on.
+
+The server answers:
+  GET /healthz   200 while the process is up
+  GET /readyz    200 when the database is reachable and migrated, 503 with the reason otherwise
+  GET /ws        WebSocket: greets with {"type":"hello"}, answers {"type":"ping"} with a pong
+
+Logs are JSON objects, one per line, on stderr. SIGINT or SIGTERM stops the server gracefully
+(within shutdown.grace_seconds); a second signal stops it at once.
+
+Exit codes: 0 success, 1 failure, 2 bad command line or configuration.
+
+Examples:
+  tenderd --config deploy/config/tenderd.conf
+  TENDERD_LISTEN_PORT=0 tenderd --port-file /tmp/port     # any free port, written to /tmp/port
+  tenderd migrate --config deploy/config/tenderd.conf
+)";
+
+std::string make_node_id() {
+  // An identifier, not a secret: std::random_device is enough.
+  std::random_device rd;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  return buf;
+}
+
+void write_port_file(const std::string& path, std::uint16_t port) {
+  // Written whole then renamed, so a reader never sees a partial number.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out) throw std::runtime_error("cannot write port file '" + path + "'");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+int serve(const core::config& cfg, const std::string& port_file) {
+  const std::string node_id = make_node_id();
+  info("starting", {{"service", "tenderd"},
+                    {"version", std::string(protocol::product_version())},
+                    {"node_id", node_id},
+                    {"pid", static_cast<std::int64_t>(getpid())}});
+  {
+    boost::json::object described;
+    for (const auto& [k, v] : core::describe(cfg))
+      described[k] = v;
+    info("configuration", std::move(described));
+  }
+  if (cfg.mode == "production" && !cfg.tls_enabled() && cfg.listen_address != "127.0.0.1" &&
+      cfg.listen_address != "::1") {
+    core::log::warn("plain HTTP on a non-loopback address: run behind a TLS-terminating proxy",
+                    {{"address", cfg.listen_address}});
+  }
+
+  asio::io_context ioc(static_cast<int>(cfg.io_threads));
+  auto work = asio::make_work_guard(ioc);
+  // Registered first so that a signal arriving during startup is queued, not fatal.
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  core::lifecycle life;
+
+  // 1. database: connects, migrates and keeps checking in the background; never blocks startup.
+  db::database::options dbo;
+  dbo.conninfo = cfg.database_conninfo;
+  dbo.pool_size = cfg.database_pool_size;
+  dbo.retry_interval = cfg.database_retry_interval;
+  dbo.node_id = node_id;
+  dbo.version = std::string(protocol::product_version());
+  db::database database(ioc.get_executor(), dbo);
+  database.start();
+  life.started("database", [&](auto deadline) { database.stop(deadline); });
+
+  // 2. HTTP + WebSocket
+  service_info si{node_id, std::string(protocol::product_version()),
+                  std::chrono::steady_clock::now()};
+  net::server_options so;
+  so.address = cfg.listen_address;
+  so.port = cfg.listen_port;
+  so.tls_certificate_file = cfg.tls_certificate;
+  so.tls_private_key_file = cfg.tls_private_key;
+  so.header_limit = cfg.limits_header_bytes;
+  so.max_connections = cfg.limits_connections;
+  so.websocket_message_limit = cfg.limits_websocket_message_bytes;
+  so.websocket_queue_limit = cfg.limits_websocket_queue_messages;
+  so.read_timeout = cfg.limits_read_timeout;
+  so.idle_timeout = cfg.limits_idle_timeout;
+  net::http_server server(ioc, so, make_routes(si, database, cfg.limits_body_bytes));
+
+  // I/O threads run from here on; the main thread only waits for a signal and then shuts down.
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < cfg.io_threads; ++i) {
+    threads.emplace_back([&ioc] {
+      for (;;) {
+        try {
+          ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          core::log::error("uncaught exception on an I/O thread", {{"error", e.what()}});
+        }
+      }
+    });
+  }
+  auto join_all = [&] {
+    work.reset();
+    ioc.stop();
+    for (auto& t : threads)
+      t.join();
+  };
+
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    core::log::error("cannot start", {{"error", e.what()}});
+    life.stop_all(std::chrono::steady_clock::now() + cfg.shutdown_grace);
+    join_all();
+    return 1;
+  }
+  life.started("http", [&](auto deadline) { server.stop(deadline); });
+  if (!port_file.empty()) write_port_file(port_file, server.port());
+  const std::string scheme = cfg.tls_enabled() ? "https" : "http";
+  info("listening",
+       {{"address", cfg.listen_address},
+        {"port", server.port()},
+        {"tls", cfg.tls_enabled()},
+        {"url", scheme + "://" + cfg.listen_address + ":" + std::to_string(server.port())}});
+
+  // 3. signals: the first one starts a graceful shutdown, a second one ends the process at once.
+  std::promise<int> stop_requested;
+  std::atomic<int> received{0};
+  std::function<void(const boost::system::error_code&, int)> on_signal;
+  on_signal = [&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (received.fetch_add(1) == 0) {
+      stop_requested.set_value(sig);
+      signals.async_wait(on_signal);
+    } else {
+      core::log::error("second signal: stopping at once", {{"signal", sig}});
+      std::_Exit(130);
+    }
+  };
+  signals.async_wait(on_signal);
+
+  const int sig = stop_requested.get_future().get();
+  const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_grace;
+  info("shutting down", {{"signal", sig}, {"grace_seconds", cfg.shutdown_grace.count()}});
+
+  // A stop that overruns its deadline must not hang the process.
+  std::promise<void> finished;
+  std::thread watchdog([fut = finished.get_future(), deadline]() mutable {
+    if (fut.wait_until(deadline + std::chrono::seconds(2)) != std::future_status::ready) {
+      core::log::error("shutdown overran its deadline: exiting");
+      std::_Exit(1);
+    }
+  });
+  life.stop_all(deadline);
+  join_all();
+  finished.set_value();
+  watchdog.join();
+  info("exited", {{"service", "tenderd"}});
+  return 0;
+}
+
+int migrate_only(const core::config& cfg) {
+  try {
+    const auto r = db::migrate(cfg.database_conninfo);
+    std::cout << "schema version " << r.from_version << " -> " << r.to_version;
+    if (r.applied.empty()) std::cout << " (nothing to apply)";
+    std::cout << "\n";
+    for (const auto& name : r.applied)
+      std::cout << "  applied " << name << "\n";
+    return 0;
+  } catch (const db::error& e) {
+    std::cerr << "tenderd: migrate failed [" << e.code() << "]: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace
+
+int tenderd_main(int argc, char** argv) {
+  std::string config_path;
+  std::string port_file;
+  std::string command = "serve";
+  po::options_description named("Options");
+  named.add_options()("help,h", "show this help")("version", "print the version")(
+      "config,c", po::value(&config_path), "configuration file")(
+      "port-file", po::value(&port_file), "write the listening port to this file once bound");
+  po::options_description all;
+  all.add(named).add_options()("command", po::value(&command));
+  po::positional_options_description positional;
+  positional.add("command", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "tenderd: " << e.what() << "\n(see tenderd --help)\n";
+    return 2;
+  }
+  if (vm.count("help") != 0u) {
+    std::cout << usage_text;
+    return 0;
+  }
+  if (vm.count("version") != 0u) {
+    std::cout << "tenderd " << protocol::product_version() << "\n";
+    return 0;
+  }
+  if (command != "serve" && command != "migrate" && command != "config") {
+    std::cerr << "tenderd: unknown command '" << command
+              << "' (expected serve, migrate or config; see --help)\n";
+    return 2;
+  }
+  core::config cfg;
+  try {
+    cfg = core::load_config(config_path.empty() ? std::nullopt : std::optional(config_path),
+                            core::process_environment());
+  } catch (const core::config_error& e) {
+    std::cerr << "tenderd: configuration error: " << e.what() << "\n";
+    return 2;
+  }
+  core::log::set_level(core::log::parse_level(cfg.log_level));
+  try {
+    crypto::init();
+  } catch (const std::exception& e) {
+    std::cerr << "tenderd: " << e.what() << "\n";
+    return 1;
+  }
+  if (command == "config") {
+    for (const auto& [k, v] : core::describe(cfg))
+      std::cout << k << " = " << v << "\n";
+    return 0;
+  }
+  if (command == "migrate") return migrate_only(cfg);
+  // Writes to a closed socket must fail with EPIPE, not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    return serve(cfg, port_file);
+  } catch (const std::exception& e) {
+    core::log::error("fatal", {{"error", e.what()}});
+    return 1;
+  }
+}
+
+}  // namespace tender::app

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace tender::core {
+
+// Static configuration of one tenderd process. Read from a file of `key = value` lines (see
+// deploy/config/tenderd.conf for every key with its meaning) and then from the environment, where
+// key `a.b_c` is TENDERD_A_B_C. The environment wins, so a container or a test can override one
+// value without writing a file.
+struct config {
+  // listen.*
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 8080;  // 0 = any free port (see --port-file)
+  // tls.* — TLS is on when both are set
+  std::string tls_certificate;  // PEM chain
+  std::string tls_private_key;  // PEM
+  // database.*
+  std::string database_conninfo = "host=/tmp user=postgres dbname=postgres";
+  unsigned database_pool_size = 4;
+  std::chrono::milliseconds database_retry_interval{1000};
+  // io.*
+  unsigned io_threads = 2;
+  // limits.*
+  std::size_t limits_header_bytes = 8 * 1024;
+  std::size_t limits_body_bytes = 1024 * 1024;
+  std::size_t limits_connections = 20000;
+  std::size_t limits_websocket_message_bytes = 64 * 1024;
+  std::size_t limits_websocket_queue_messages = 1024;
+  std::chrono::seconds limits_read_timeout{30};
+  std::chrono::seconds limits_idle_timeout{60};
+  // shutdown.*
+  std::chrono::seconds shutdown_grace{10};
+  // log.*
+  std::string log_level = "info";  // debug | info | warn | error
+  // mode: development | production
+  std::string mode = "development";
+
+  bool tls_enabled() const { return !tls_certificate.empty() && !tls_private_key.empty(); }
+};
+
+class config_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+using env_lookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// The process environment.
+env_lookup process_environment();
+
+// Parses `text` (the contents of a configuration file called `origin` in messages) over the
+// defaults, then applies the environment. Unknown keys, malformed lines and out-of-range values
+// throw config_error naming the origin, line and key.
+config parse_config(const std::string& text, const std::string& origin, const env_lookup& env);
+// Reads the file at `path` (if given) and calls parse_config.
+config load_config(const std::optional<std::string>& path, const env_lookup& env);
+
+// The environment variable name for a configuration key: "listen.port" -> "TENDERD_LISTEN_PORT".
+std::string env_name_for(const std::string& key);
+
+// Every key with its current value, secrets redacted; for the startup log line.
+std::map<std::string, std::string> describe(const config& c);
+
+}  // namespace tender::core

@@ -1,0 +1,229 @@
+#include <tender/core/config.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace tender::core {
+namespace {
+
+std::string trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(first, last - first + 1));
+}
+
+std::uint64_t parse_unsigned(const std::string& key, const std::string& value, std::uint64_t min,
+                             std::uint64_t max) {
+  std::uint64_t out = 0;
+  const auto* end = value.data() + value.size();
+  const auto [ptr, ec] = std::from_chars(value.data(), end, out);
+  if (ec != std::errc() || ptr != end || value.empty()) {
+    throw config_error("'" + key + "' must be a whole number, got '" + value + "'");
+  }
+  if (out < min || out > max) {
+    throw config_error("'" + key + "' must be between " + std::to_string(min) + " and " +
+                       std::to_string(max) + ", got " + value);
+  }
+  return out;
+}
+
+std::string one_of(const std::string& key, const std::string& value,
+                   std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed) {
+    if (value == a) return value;
+  }
+  std::string list;
+  for (const char* a : allowed)
+    list += std::string(list.empty() ? "" : ", ") + a;
+  throw config_error("'" + key + "' must be one of " + list + ", got '" + value + "'");
+}
+
+// One entry per key: how to store a textual value into the config.
+struct key_setter {
+  const char* key;
+  void (*set)(config&, const std::string& key, const std::string& value);
+};
+
+constexpr std::uint64_t kib = 1024;
+constexpr std::uint64_t gib = 1024 * 1024 * 1024;
+
+const key_setter setters[] = {
+    {"listen.address",
+     [](config& c, const std::string&, const std::string& v) { c.listen_address = v; }},
+    {"listen.port",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.listen_port = static_cast<std::uint16_t>(parse_unsigned(k, v, 0, 65535));
+     }},
+    {"tls.certificate",
+     [](config& c, const std::string&, const std::string& v) { c.tls_certificate = v; }},
+    {"tls.private_key",
+     [](config& c, const std::string&, const std::string& v) { c.tls_private_key = v; }},
+    {"database.conninfo",
+     [](config& c, const std::string&, const std::string& v) { c.database_conninfo = v; }},
+    {"database.pool_size",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.database_pool_size = static_cast<unsigned>(parse_unsigned(k, v, 1, 256));
+     }},
+    {"database.retry_interval_ms",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.database_retry_interval = std::chrono::milliseconds(parse_unsigned(k, v, 50, 60000));
+     }},
+    {"io.threads",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.io_threads = static_cast<unsigned>(parse_unsigned(k, v, 1, 256));
+     }},
+    {"limits.header_bytes",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.limits_header_bytes = parse_unsigned(k, v, 1 * kib, 1024 * kib);
+     }},
+    {"limits.body_bytes",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.limits_body_bytes = parse_unsigned(k, v, 1 * kib, 64 * gib);
+     }},
+    {"limits.connections",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.limits_connections = parse_unsigned(k, v, 1, 1000000);
+     }},
+    {"limits.websocket_message_bytes",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.limits_websocket_message_bytes = parse_unsigned(k, v, 1 * kib, 64 * 1024 * kib);
+     }},
+    {"limits.websocket_queue_messages",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.limits_websocket_queue_messages = parse_unsigned(k, v, 1, 1000000);
+     }},
+    {"limits.read_timeout_seconds",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.limits_read_timeout = std::chrono::seconds(parse_unsigned(k, v, 1, 3600));
+     }},
+    {"limits.idle_timeout_seconds",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.limits_idle_timeout = std::chrono::seconds(parse_unsigned(k, v, 1, 86400));
+     }},
+    {"shutdown.grace_seconds",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.shutdown_grace = std::chrono::seconds(parse_unsigned(k, v, 1, 600));
+     }},
+    {"log.level",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.log_level = one_of(k, v, {"debug", "info", "warn", "error"});
+     }},
+    {"mode",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.mode = one_of(k, v, {"development", "production"});
+     }},
+};
+
+const key_setter* find_setter(const std::string& key) {
+  for (const auto& s : setters) {
+    if (key == s.key) return &s;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string env_name_for(const std::string& key) {
+  std::string out = "TENDERD_";
+  for (char ch : key) {
+    out.push_back(ch == '.' ? '_'
+                            : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+  }
+  return out;
+}
+
+env_lookup process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    if (const char* v = std::getenv(name.c_str())) return std::string(v);
+    return std::nullopt;
+  };
+}
+
+config parse_config(const std::string& text, const std::string& origin, const env_lookup& env) {
+  config c;
+  std::istringstream in(text);
+  std::string line;
+  int number = 0;
+  std::vector<std::string> seen;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string where = origin + ":" + std::to_string(number) + ": ";
+    const std::string body = trim(line.substr(0, line.find('#')));
+    if (body.empty()) continue;
+    const auto eq = body.find('=');
+    if (eq == std::string::npos) {
+      throw config_error(where + "expected 'key = value', got '" + body + "'");
+    }
+    const std::string key = trim(std::string_view(body).substr(0, eq));
+    const std::string value = trim(std::string_view(body).substr(eq + 1));
+    const key_setter* setter = find_setter(key);
+    if (setter == nullptr) throw config_error(where + "unknown key '" + key + "'");
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      throw config_error(where + "key '" + key + "' is set twice");
+    }
+    seen.push_back(key);
+    try {
+      setter->set(c, key, value);
+    } catch (const config_error& e) {
+      throw config_error(where + e.what());
+    }
+  }
+  for (const auto& s : setters) {
+    const std::string name = env_name_for(s.key);
+    if (auto v = env(name)) {
+      try {
+        s.set(c, s.key, trim(*v));
+      } catch (const config_error& e) {
+        throw config_error("environment " + name + ": " + e.what());
+      }
+    }
+  }
+  if (c.tls_certificate.empty() != c.tls_private_key.empty()) {
+    throw config_error("tls.certificate and tls.private_key must be set together");
+  }
+  return c;
+}
+
+config load_config(const std::optional<std::string>& path, const env_lookup& env) {
+  if (!path) return parse_config("", "(defaults)", env);
+  std::ifstream file(*path);
+  if (!file) throw config_error("cannot read configuration file '" + *path + "'");
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (text.str().size() > 1024 * 1024) {
+    throw config_error("configuration file '" + *path + "' is larger than 1 MiB");
+  }
+  return parse_config(text.str(), *path, env);
+}
+
+std::map<std::string, std::string> describe(const config& c) {
+  // The conninfo may hold a password: show only the keys that locate the server.
+  std::string conn;
+  std::istringstream words(c.database_conninfo);
+  std::string word;
+  while (words >> word) {
+    if (word.rfind("password", 0) == 0) word = "password=(redacted)";
+    conn += (conn.empty() ? "" : " ") + word;
+  }
+  return {
+      {"listen.address", c.listen_address},
+      {"listen.port", std::to_string(c.listen_port)},
+      {"tls", c.tls_enabled() ? "on" : "off"},
+      {"database.conninfo", conn},
+      {"database.pool_size", std::to_string(c.database_pool_size)},
+      {"io.threads", std::to_string(c.io_threads)},
+      {"limits.header_bytes", std::to_string(c.limits_header_bytes)},
+      {"limits.body_bytes", std::to_string(c.limits_body_bytes)},
+      {"limits.connections", std::to_string(c.limits_connections)},
+      {"shutdown.grace_seconds", std::to_string(c.shutdown_grace.count())},
+      {"mode", c.mode},
+  };
+}
+
+}  // namespace tender::core

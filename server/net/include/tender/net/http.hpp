@@ -1,0 +1,114 @@
+#pragma once
+
+#include <tender/protocol/errors.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tender::net {
+
+// A request as handlers see it: already read whole, within the route's body limit.
+struct request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as sent: path and query
+  std::string path;    // percent-decoding is the handler's business
+  std::string query;   // without '?'
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::map<std::string, std::string> params;  // from "{name}" segments of the route
+  std::string body;
+  std::string remote_address;
+
+  // Case-insensitive header lookup; the first match.
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+struct response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static response json(unsigned status, std::string body);
+  static response error(protocol::errc code, std::string_view message);
+  static response error(unsigned status, std::string_view code, std::string_view message);
+};
+
+using handler = std::function<boost::asio::awaitable<response>(request&)>;
+
+class ws_connection;
+
+// A WebSocket endpoint. on_open runs once after the handshake, on_message for each text
+// message, one at a time per connection and in order; on_close once when the connection ends.
+// Callbacks run on the connection's strand.
+struct ws_handler {
+  std::function<void(const std::shared_ptr<ws_connection>&)> on_open;
+  std::function<boost::asio::awaitable<void>(const std::shared_ptr<ws_connection>&, std::string)>
+      on_message;
+  std::function<void(const std::shared_ptr<ws_connection>&)> on_close;
+};
+
+// What a WebSocket endpoint holds of one client. send() may be called from any thread: the
+// message joins a bounded queue drained by the connection's single writer; when the queue is full
+// the client is too slow and is disconnected (it can reconnect and resume).
+class ws_connection {
+public:
+  virtual ~ws_connection() = default;
+  virtual void send(std::string text) = 0;
+  virtual void close(std::string_view reason) = 0;
+  virtual const request& upgrade_request() const = 0;
+  virtual std::uint64_t id() const = 0;
+};
+
+// Maps method + path to handlers. Paths are literal segments or "{name}" captures:
+//   add("GET", "/api/v1/tenders/{id}", h)
+class router {
+public:
+  struct options {
+    std::size_t default_body_limit = 1024 * 1024;
+  };
+
+  router();
+  explicit router(options o);
+
+  void add(std::string method, std::string path, handler h,
+           std::optional<std::size_t> body_limit = {});
+  void add_websocket(std::string path, ws_handler h);
+
+  struct match_result {
+    const handler* target = nullptr;
+    const ws_handler* websocket = nullptr;
+    std::size_t body_limit = 0;
+    std::map<std::string, std::string> params;
+    // When no handler matched: route.not_found or route.method_not_allowed, and Allow for 405.
+    std::optional<protocol::errc> error;
+    std::string allow;
+  };
+  match_result match(std::string_view method, std::string_view path) const;
+  match_result match_websocket(std::string_view path) const;
+
+private:
+  struct route {
+    std::string method;
+    std::vector<std::string> segments;
+    handler target;
+    ws_handler websocket;
+    bool is_websocket = false;
+    std::size_t body_limit = 0;
+  };
+  static bool match_segments(const route& r, const std::vector<std::string_view>& parts,
+                             std::map<std::string, std::string>& params);
+
+  options opts_;
+  std::vector<route> routes_;
+};
+
+}  // namespace tender::net

@@ -1,0 +1,83 @@
+#include <tender/core/config.hpp>
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+using tender::core::config_error;
+using tender::core::parse_config;
+
+namespace {
+
+tender::core::env_lookup env_of(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    if (auto it = vars.find(name); it != vars.end()) return it->second;
+    return std::nullopt;
+  };
+}
+
+std::string error_of(const std::string& text, std::map<std::string, std::string> env = {}) {
+  try {
+    parse_config(text, "test.conf", env_of(std::move(env)));
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(config, defaults_without_file_or_environment) {
+  const auto c = parse_config("", "x", env_of({}));
+  EXPECT_EQ(c.listen_address, "127.0.0.1");
+  EXPECT_EQ(c.listen_port, 8080);
+  EXPECT_FALSE(c.tls_enabled());
+  EXPECT_EQ(c.mode, "development");
+}
+
+TEST(config, file_values_comments_and_blank_lines) {
+  const auto c = parse_config(R"(
+# a comment
+listen.port = 9000   # trailing comment
+database.conninfo = host=/tmp port=5 dbname=x
+limits.body_bytes = 2048
+shutdown.grace_seconds=3
+mode = production
+)",
+                              "x", env_of({}));
+  EXPECT_EQ(c.listen_port, 9000);
+  EXPECT_EQ(c.database_conninfo, "host=/tmp port=5 dbname=x");
+  EXPECT_EQ(c.limits_body_bytes, 2048u);
+  EXPECT_EQ(c.shutdown_grace.count(), 3);
+  EXPECT_EQ(c.mode, "production");
+}
+
+TEST(config, environment_overrides_file) {
+  const auto c = parse_config("listen.port = 9000\n", "x",
+                              env_of({{"TENDERD_LISTEN_PORT", "9100"},
+                                      {"TENDERD_DATABASE_CONNINFO", "dbname=env"}}));
+  EXPECT_EQ(c.listen_port, 9100);
+  EXPECT_EQ(c.database_conninfo, "dbname=env");
+  EXPECT_EQ(tender::core::env_name_for("limits.read_timeout_seconds"),
+            "TENDERD_LIMITS_READ_TIMEOUT_SECONDS");
+}
+
+TEST(config, errors_name_file_line_and_key) {
+  EXPECT_NE(error_of("\n\nnonsense\n").find("test.conf:3: expected 'key = value'"), std::string::npos);
+  EXPECT_NE(error_of("listen.prot = 1\n").find("test.conf:1: unknown key 'listen.prot'"),
+            std::string::npos);
+  EXPECT_NE(error_of("listen.port = 70000\n").find("between 0 and 65535"), std::string::npos);
+  EXPECT_NE(error_of("listen.port = 8o\n").find("whole number"), std::string::npos);
+  EXPECT_NE(error_of("listen.port = 1\nlisten.port = 2\n").find("set twice"), std::string::npos);
+  EXPECT_NE(error_of("mode = prod\n").find("must be one of development, production"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {{"TENDERD_IO_THREADS", "0"}}).find("environment TENDERD_IO_THREADS"),
+            std::string::npos);
+  EXPECT_NE(error_of("tls.certificate = a.pem\n").find("must be set together"), std::string::npos);
+}
+
+TEST(config, describe_redacts_passwords) {
+  auto c = parse_config("database.conninfo = host=db password=s3cret user=u\n", "x", env_of({}));
+  const auto d = tender::core::describe(c);
+  EXPECT_EQ(d.at("database.conninfo"), "host=db password=(redacted) user=u");
+}
