@@ -2,6 +2,7 @@
 
 #include "command.hpp"
 
+#include <tender/crypto/error.hpp>
 #include <tender/protocol/version.hpp>
 
 #include <boost/program_options.hpp>
@@ -67,9 +68,17 @@ std::optional<po::variables_map> parse_command_args(
   return vm;
 }
 
+int usage_error(context& ctx, std::string_view message) {
+  ctx.err << "tender: " << message << "\n(see --help)\n";
+  return exit_usage;
+}
+
 std::vector<command> all_commands() {
   std::vector<command> all;
   add_status_commands(all);
+  add_escrow_commands(all);
+  add_transparency_commands(all);
+  add_draw_commands(all);
   std::sort(all.begin(), all.end(),
             [](const command& a, const command& b) { return a.name < b.name; });
   return all;
@@ -174,6 +183,12 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   try {
     return chosen->run(ctx, args);
   } catch (const client::error& e) {
+    err << "tender: " << e.what() << " [" << e.code() << "]\n";
+    return exit_failure;
+  } catch (const crypto::error& e) {
+    err << "tender: " << e.what() << " [" << e.code() << "]\n";
+    return exit_failure;
+  } catch (const error& e) {
     err << "tender: " << e.what() << " [" << e.code() << "]\n";
     return exit_failure;
   } catch (const std::exception& e) {

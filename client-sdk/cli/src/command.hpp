@@ -9,7 +9,10 @@
 #include <functional>
 #include <optional>
 #include <ostream>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tender::cli {
@@ -19,6 +22,29 @@ inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;
 inline constexpr int exit_usage = 2;
 inline constexpr int exit_not_ready = 3;
+
+// A failure of the command line itself (a file that cannot be read or written, an input file that
+// is not in the expected form, a draw record that does not match). Printed like the other errors,
+// `tender: <message> [<code>]`, with exit code 1. Crypto failures keep their own
+// tender::crypto::error codes; these are the CLI's.
+class error : public std::runtime_error {
+public:
+  error(std::string code, const std::string& message)
+      : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const noexcept { return code_; }
+
+private:
+  std::string code_;
+};
+
+// Stable codes of cli::error.
+namespace codes {
+inline constexpr const char* io = "cli.io";                    // cannot read or write a file
+inline constexpr const char* file_exists = "cli.file_exists";  // output exists, no --force
+inline constexpr const char* bad_input = "cli.bad_input";  // an input file or value is malformed
+inline constexpr const char* bad_draw_record = "cli.bad_draw_record";  // not a draw record
+inline constexpr const char* draw_mismatch = "cli.draw_mismatch";  // record disagrees with inputs
+}  // namespace codes
 
 // What every command gets: the output streams and the global options.
 struct context {
@@ -46,8 +72,15 @@ std::optional<boost::program_options::variables_map> parse_command_args(
     boost::program_options::options_description options,
     const boost::program_options::positional_options_description& positional, int& exit_code);
 
+// Prints `tender: <message>` and a pointer to --help for a usage mistake that
+// boost::program_options cannot catch (a missing or conflicting option); returns exit_usage.
+int usage_error(context& ctx, std::string_view message);
+
 // Each group of commands lives in its own cmd_*.cpp and appends itself here.
 void add_status_commands(std::vector<command>& out);
+void add_escrow_commands(std::vector<command>& out);  // escrow setup|verify-share|share|combine
+void add_transparency_commands(std::vector<command>& out);  // verify-proof, checkpoint verify
+void add_draw_commands(std::vector<command>& out);          // draw, verify-draw
 
 std::vector<command> all_commands();
 

@@ -1,0 +1,429 @@
+#pragma once
+
+// Private to tender::net: the HTTP and WebSocket session templates. Included only by
+// session_plain.cpp and session_tls.cpp, each instantiating them for one stream type.
+
+#include "server_impl.hpp"
+
+#include <tender/core/log.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <deque>
+
+namespace tender::net::detail {
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+
+inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+inline http::response<http::string_body> make_response(const response& r, unsigned version,
+                                                       bool keep_alive,
+                                                       const std::string& server_name) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, server_name);
+  if (!r.body.empty() || r.status >= 200) res.set(http::field::content_type, r.content_type);
+  for (const auto& [k, v] : r.headers)
+    res.insert(k, v);
+  res.body() = r.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+inline bool is_disconnect(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == asio::error::bad_descriptor || ec == asio::error::broken_pipe ||
+         ec == ssl::error::stream_truncated;
+}
+
+// One WebSocket connection: a reader loop that hands text messages to the endpoint in order, and
+
+template <class Stream>
+class ws_session final : public session_base,
+                         public ws_connection,
+                         public std::enable_shared_from_this<ws_session<Stream>> {
+public:
+  ws_session(Stream&& stream, std::shared_ptr<http_server::impl> server, const ws_handler& endpoint,
+             request upgrade)
+      : ws_(std::move(stream)),
+        server_(std::move(server)),
+        endpoint_(endpoint),
+        upgrade_(std::move(upgrade)),
+        wake_(ws_.get_executor()) {
+    static std::atomic<std::uint64_t> next{0};
+    id_ = ++next;
+  }
+
+  asio::awaitable<void> run(http::request<http::string_body> req) {
+    auto self = this->shared_from_this();
+    registry_id_ = server_->add_session(self);
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [name = server_->opts_.server_name](websocket::response_type& res) {
+          res.set(http::field::server, name);
+        }));
+    ws_.read_message_max(server_->opts_.websocket_message_limit);
+    auto [ec] = co_await ws_.async_accept(req, use_tuple);
+    if (ec) {
+      server_->remove_session(registry_id_);
+      co_return;
+    }
+    open_ = true;
+    asio::co_spawn(ws_.get_executor(), writer(self), asio::detached);
+    if (endpoint_.on_open) endpoint_.on_open(self);
+    beast::flat_buffer buffer;
+    for (;;) {
+      buffer.clear();
+      auto [rec, n] = co_await ws_.async_read(buffer, use_tuple);
+      if (rec) {
+        if (rec == websocket::error::message_too_big) {
+          core::log::info("websocket message too large", {{"connection", id_}});
+        }
+        break;
+      }
+      if (!ws_.got_text()) {
+        send(protocol_error(protocol::errc::ws_bad_message, "binary messages are not accepted"));
+        continue;
+      }
+      if (!endpoint_.on_message) continue;
+      try {
+        std::string text = beast::buffers_to_string(buffer.data());
+        co_await endpoint_.on_message(self, std::move(text));
+      } catch (const std::exception& e) {
+        core::log::error("websocket handler failed", {{"connection", id_}, {"error", e.what()}});
+        send(protocol_error(protocol::errc::internal, "internal error"));
+      }
+    }
+    open_ = false;
+    queue_.clear();
+    wake_.cancel();
+    if (endpoint_.on_close) endpoint_.on_close(self);
+    server_->remove_session(registry_id_);
+  }
+
+  void send(std::string text) override {
+    asio::post(
+        ws_.get_executor(), [self = this->shared_from_this(), text = std::move(text)]() mutable {
+          if (!self->open_ || self->closing_) return;
+          if (self->queue_.size() >= self->server_->opts_.websocket_queue_limit) {
+            // Too slow to keep up: drop it rather than buffer without bound. It can reconnect and
+            // resume from its last sequence number.
+            core::log::warn("websocket client too slow, disconnected", {{"connection", self->id_}});
+            self->queue_.clear();
+            beast::error_code ignored;
+            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+            return;
+          }
+          self->queue_.push_back(std::move(text));
+          self->wake_.cancel();
+        });
+  }
+
+  void close(std::string_view reason) override {
+    asio::post(ws_.get_executor(), [self = this->shared_from_this(), r = std::string(reason)] {
+      self->closing_ = true;
+      self->close_reason_ = r;
+      self->wake_.cancel();
+    });
+  }
+
+  void shutdown() override { close("server shutting down"); }
+
+  const request& upgrade_request() const override { return upgrade_; }
+  std::uint64_t id() const override { return id_; }
+
+private:
+  static std::string protocol_error(protocol::errc code, std::string_view message) {
+    std::string body = protocol::error_body(code, message);
+    // {"error":{...}} -> {"type":"error","error":{...}}
+    return "{\"type\":\"error\"," + body.substr(1);
+  }
+
+  asio::awaitable<void> writer(std::shared_ptr<ws_session> self) {
+    for (;;) {
+      while (queue_.empty() && open_ && !closing_) {
+        wake_.expires_at(asio::steady_timer::time_point::max());
+        beast::error_code ec;
+        co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (!open_) co_return;
+      if (!queue_.empty()) {
+        std::string message = std::move(queue_.front());
+        queue_.pop_front();
+        ws_.text(true);
+        auto [ec, n] = co_await ws_.async_write(asio::buffer(message), use_tuple);
+        if (ec) co_return;
+        continue;
+      }
+      if (closing_) {
+        // A client that does not answer the close handshake must not hold up a shutdown.
+        websocket::stream_base::timeout t{};
+        ws_.get_option(t);
+        t.handshake_timeout = std::chrono::seconds(2);
+        ws_.set_option(t);
+        websocket::close_reason reason(websocket::close_code::going_away);
+        reason.reason = close_reason_;
+        auto [ec] = co_await ws_.async_close(reason, use_tuple);
+        (void)ec;
+        co_return;
+      }
+    }
+    (void)self;
+  }
+
+  websocket::stream<Stream> ws_;
+  std::shared_ptr<http_server::impl> server_;
+  const ws_handler& endpoint_;
+  request upgrade_;
+  asio::steady_timer wake_;
+  std::deque<std::string> queue_;
+  bool open_ = false;
+  bool closing_ = false;
+  std::string close_reason_;
+  std::uint64_t id_ = 0;
+  std::uint64_t registry_id_ = 0;
+};
+
+// One HTTP connection: reads requests one at a time, each bounded by the header limit, the
+// route's body limit and the read timeout; hands WebSocket upgrades to ws_session.
+template <class Stream>
+class http_session final : public session_base,
+                           public std::enable_shared_from_this<http_session<Stream>> {
+public:
+  http_session(Stream&& stream, std::shared_ptr<http_server::impl> server)
+      : stream_(std::move(stream)), server_(std::move(server)) {}
+
+  asio::awaitable<void> run() {
+    auto self = this->shared_from_this();
+    registry_id_ = server_->add_session(self);
+    co_await serve();
+    server_->remove_session(registry_id_);
+  }
+
+  void shutdown() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->closing_ = true;
+      if (self->idle_) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
+      }
+    });
+  }
+
+private:
+  const server_options& opts() const { return server_->opts_; }
+
+  asio::awaitable<void> serve() {
+    auto& lowest = beast::get_lowest_layer(stream_);
+    beast::error_code ignored;
+    const auto peer = lowest.socket().remote_endpoint(ignored);
+    remote_ = peer.address().to_string();
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      lowest.expires_after(opts().read_timeout);
+      auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, use_tuple);
+      if (ec) {
+        core::log::debug("tls handshake failed", {{"remote", remote_}, {"error", ec.message()}});
+        co_return;
+      }
+    }
+    bool first = true;
+    for (;;) {
+      if (closing_) break;
+      auto parser = std::make_unique<http::request_parser<http::string_body>>();
+      parser->header_limit(static_cast<std::uint32_t>(opts().header_limit));
+      // No limit until the route is known; then the route's limit applies (checked against
+      // Content-Length at once, and against the bytes of a chunked body as they arrive).
+      parser->body_limit(boost::none);
+      idle_ = buffer_.size() == 0;
+      lowest.expires_after(first ? opts().read_timeout : opts().idle_timeout);
+      first = false;
+      auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser, use_tuple);
+      idle_ = false;
+      if (ec) {
+        co_await on_read_error(ec, parser->got_some());
+        break;
+      }
+      auto& header = parser->get();
+      const std::string target(header.target());
+      const auto qpos = target.find('?');
+      request req;
+      req.method = std::string(header.method_string());
+      req.target = target;
+      req.path = target.substr(0, qpos);
+      req.query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
+      req.remote_address = remote_;
+      for (const auto& field : header) {
+        req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      }
+      if (req.path.empty() || req.path.front() != '/') {
+        {
+          const response r = response::error(protocol::errc::bad_request,
+                                             "request target must be an absolute path");
+          co_await write(r, header.version(), false);
+        }
+        break;
+      }
+      if (websocket::is_upgrade(header)) {
+        auto m = server_->routes_->match_websocket(req.path);
+        if (!m.websocket) {
+          {
+            const response r =
+                response::error(protocol::errc::not_found, "no WebSocket endpoint at " + req.path);
+            co_await write(r, header.version(), false);
+          }
+          break;
+        }
+        if (closing_) {
+          {
+            const response r =
+                response::error(protocol::errc::shutting_down, "server is shutting down");
+            co_await write(r, header.version(), false);
+          }
+          break;
+        }
+        req.params = std::move(m.params);
+        auto ws = std::make_shared<ws_session<Stream>>(std::move(stream_), server_, *m.websocket,
+                                                       std::move(req));
+        upgraded_ = ws;
+        http::request<http::string_body> upgrade = parser->release();
+        co_await ws->run(std::move(upgrade));
+        break;
+      }
+      auto m = server_->routes_->match(req.method, req.path);
+      if (m.error) {
+        auto res = response::error(*m.error, *m.error == protocol::errc::not_found
+                                                 ? "no route for " + req.method + " " + req.path
+                                                 : "method " + req.method + " is not allowed on " +
+                                                       req.path + " (allowed: " + m.allow + ")");
+        if (!m.allow.empty()) res.headers.emplace_back("Allow", m.allow);
+        // The body, if any, is left unread: close rather than guess where the next request starts.
+        co_await write(res, header.version(), false);
+        break;
+      }
+      if (const auto length = parser->content_length(); length && *length > m.body_limit) {
+        {
+          const response r = response::error(protocol::errc::body_too_large,
+                                             "request body of " + std::to_string(*length) +
+                                                 " bytes exceeds this route's limit of " +
+                                                 std::to_string(m.body_limit) + " bytes");
+          co_await write(r, header.version(), false);
+        }
+        break;
+      }
+      parser->body_limit(m.body_limit);
+      if (const auto expect = req.header("Expect");
+          expect && beast::iequals(*expect, "100-continue") && !parser->is_done()) {
+        http::response<http::empty_body> cont{http::status::continue_, header.version()};
+        auto [cec, cn] = co_await http::async_write(stream_, cont, use_tuple);
+        if (cec) break;
+      }
+      lowest.expires_after(opts().read_timeout);
+      auto [bec, bn] = co_await http::async_read(stream_, buffer_, *parser, use_tuple);
+      if (bec) {
+        co_await on_read_error(bec, true);
+        break;
+      }
+      req.body = std::move(parser->get().body());
+      req.params = std::move(m.params);
+      const bool keep_alive = parser->get().keep_alive();
+      response res;
+      try {
+        res = co_await (*m.target)(req);
+      } catch (const std::exception& e) {
+        core::log::error("handler failed",
+                         {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
+        res = response::error(protocol::errc::internal, "internal error");
+      }
+      if (!co_await write(res, parser->get().version(), keep_alive && !closing_)) break;
+      if (!keep_alive || closing_) break;
+    }
+    if (upgraded_) co_return;
+    co_await close_gracefully();
+  }
+
+  // Answers a failed read when there is someone to answer; a plain disconnect gets nothing.
+  asio::awaitable<void> on_read_error(beast::error_code ec, bool got_some) {
+    if (ec == http::error::header_limit) {
+      {
+        const response r = response::error(
+            protocol::errc::header_too_large,
+            "request header exceeds " + std::to_string(opts().header_limit) + " bytes");
+        co_await write(r, 11, false);
+      }
+    } else if (ec == http::error::body_limit) {
+      {
+        const response r = response::error(protocol::errc::body_too_large,
+                                           "request body exceeds this route's limit");
+        co_await write(r, 11, false);
+      }
+    } else if (ec == beast::error::timeout) {
+      // beast::tcp_stream closes the socket when its timer fires, so there is no one left to
+      // answer: a stalled request just loses its connection.
+      core::log::debug("request timed out", {{"remote", remote_}, {"partial", got_some}});
+    } else if (is_disconnect(ec) || ec == http::error::partial_message) {
+      // nothing to answer
+    } else if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
+      {
+        const response r =
+            response::error(protocol::errc::bad_request, "malformed HTTP request: " + ec.message());
+        co_await write(r, 11, false);
+      }
+    } else {
+      core::log::debug("read failed", {{"remote", remote_}, {"error", ec.message()}});
+    }
+  }
+
+  asio::awaitable<bool> write(const response& r, unsigned version, bool keep_alive) {
+    auto res = make_response(r, version == 10 ? 10 : 11, keep_alive, opts().server_name);
+    beast::get_lowest_layer(stream_).expires_after(opts().read_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, res, use_tuple);
+    co_return !ec;
+  }
+
+  asio::awaitable<void> close_gracefully() {
+    auto& lowest = beast::get_lowest_layer(stream_);
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      lowest.expires_after(std::chrono::seconds(2));
+      auto [ec] = co_await stream_.async_shutdown(use_tuple);
+      (void)ec;
+    }
+    beast::error_code ignored;
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest.close();
+  }
+
+  Stream stream_;
+  std::shared_ptr<http_server::impl> server_;
+  beast::flat_buffer buffer_;
+  std::string remote_;
+  std::shared_ptr<session_base> upgraded_;
+  bool idle_ = true;
+  bool closing_ = false;
+  std::uint64_t registry_id_ = 0;
+};
+
+template <class Stream>
+void start_session(Stream stream, std::shared_ptr<http_server::impl> server) {
+  auto ex = stream.get_executor();
+  auto s = std::make_shared<http_session<Stream>>(std::move(stream), std::move(server));
+  asio::co_spawn(ex, s->run(), [s](const std::exception_ptr& e) { log_exception(e); });
+}
+
+}  // namespace tender::net::detail

@@ -1,0 +1,10 @@
+#include "session.hpp"
+
+namespace tender::net::detail {
+
+void start_tls_session(tcp::socket socket, std::shared_ptr<http_server::impl> server) {
+  auto& context = *server->tls_;
+  start_session(tls_stream(std::move(socket), context), std::move(server));
+}
+
+}  // namespace tender::net::detail
