@@ -18,6 +18,7 @@ logfile="$root/var/log/tenderd.log"
 say() { echo "run.sh: $*"; }
 
 stop_all() {
+  touch "$root/var/run/stopping" 2>/dev/null || true
   if [ -f "$pidfile" ]; then
     local pid
     pid=$(cat "$pidfile")
@@ -36,6 +37,7 @@ stop_all() {
     rm -f "$pidfile"
   fi
   deploy/pg.sh stop
+  rm -f "$root/var/run/stopping"
 }
 
 case "${1:-}" in
@@ -59,6 +61,7 @@ fi
 
 deploy/pg.sh start
 mkdir -p "$root/var/run" "$root/var/log"
+rm -f "$root/var/run/stopping"
 port=${TENDERD_LISTEN_PORT:-8080}
 export TENDERD_LISTEN_PORT=$port
 TENDERD_DATABASE_CONNINFO=$(deploy/pg.sh conninfo)
@@ -97,6 +100,11 @@ TXT
 "$tender" --server "$url" status || true
 # Wait for tenderd; a Ctrl-C lands in the trap above.
 wait "$(cat "$pidfile")" 2>/dev/null || true
+sleep 0.5
+if [ -f "$root/var/run/stopping" ] || [ ! -f "$pidfile" ]; then
+  say "stopped by deploy/run.sh stop"
+  exit 0
+fi
 if [ -f "$pidfile" ]; then
   say "tenderd exited on its own; see $logfile"
   rm -f "$pidfile"
