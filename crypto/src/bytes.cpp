@@ -5,7 +5,9 @@
 
 namespace tender::crypto {
 
-void secure_wipe(void* data, std::size_t size) { sodium_memzero(data, size); }
+void secure_wipe(void* data, std::size_t size) {
+  sodium_memzero(data, size);
+}
 
 void secure_bytes::resize(std::size_t n) {
   if (n <= data_.capacity()) {

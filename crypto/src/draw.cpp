@@ -15,7 +15,8 @@ namespace tender::crypto {
 namespace {
 
 void put_u32(bytes& out, std::uint64_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<std::uint8_t>(v >> shift));
 }
 
 void put_str(bytes& out, byte_view s) {
@@ -27,13 +28,15 @@ void put_str(bytes& out, byte_view s) {
 // error text travels to logs and clients.
 void check_id(const std::string& id, const char* list, std::size_t position) {
   if (id.empty()) {
-    throw error(draw_err_empty_id, std::string(list) + " #" + std::to_string(position) + " is empty");
+    throw error(draw_err_empty_id,
+                std::string(list) + " #" + std::to_string(position) + " is empty");
   }
   // Ids are hashed as their UTF-8 bytes; insisting on clean text keeps them unambiguous in the
   // published record and in any other language's string type.
   if (id.size() > draw_max_id_bytes || !detail::valid_utf8_no_controls(id)) {
-    throw error(draw_err_bad_id, std::string(list) + " #" + std::to_string(position) +
-                                     " is longer than 256 bytes, not UTF-8 or has a control character");
+    throw error(draw_err_bad_id,
+                std::string(list) + " #" + std::to_string(position) +
+                    " is longer than 256 bytes, not UTF-8 or has a control character");
   }
 }
 
@@ -57,7 +60,8 @@ void validate_draw_inputs(const draw_inputs& inputs) {
       throw error(draw_err_duplicate_seed_label, "seed label \"" + m.label + "\" appears twice");
     }
     if (m.value.size() > draw_max_value_bytes) {
-      throw error(draw_err_seed_value_too_long, "seed value \"" + m.label + "\" exceeds 4096 bytes");
+      throw error(draw_err_seed_value_too_long,
+                  "seed value \"" + m.label + "\" exceeds 4096 bytes");
     }
   }
 
@@ -70,7 +74,8 @@ void validate_draw_inputs(const draw_inputs& inputs) {
     const std::string& id = inputs.candidates[i];
     check_id(id, "candidate", i);
     if (!candidates.insert(id).second) {
-      throw error(draw_err_duplicate_candidate, "candidate #" + std::to_string(i) + " repeats an earlier one");
+      throw error(draw_err_duplicate_candidate,
+                  "candidate #" + std::to_string(i) + " repeats an earlier one");
     }
   }
   std::unordered_set<std::string_view> excluded;
@@ -78,21 +83,23 @@ void validate_draw_inputs(const draw_inputs& inputs) {
     const std::string& id = inputs.exclusions[i];
     check_id(id, "exclusion", i);
     if (!excluded.insert(id).second) {
-      throw error(draw_err_duplicate_exclusion, "exclusion #" + std::to_string(i) + " repeats an earlier one");
+      throw error(draw_err_duplicate_exclusion,
+                  "exclusion #" + std::to_string(i) + " repeats an earlier one");
     }
     // An exclusion that names no candidate is most likely a typo, and a typo here would let the
     // very person who had to be avoided be drawn.
     if (candidates.count(id) == 0) {
-      throw error(draw_err_unknown_exclusion, "exclusion #" + std::to_string(i) + " is not a candidate");
+      throw error(draw_err_unknown_exclusion,
+                  "exclusion #" + std::to_string(i) + " is not a candidate");
     }
   }
 
   if (inputs.count == 0) throw error(draw_err_bad_count, "a draw selects at least one candidate");
   const std::size_t available = inputs.candidates.size() - inputs.exclusions.size();
   if (inputs.count > available) {
-    throw error(draw_err_count_exceeds_candidates,
-                "cannot draw " + std::to_string(inputs.count) + " from " +
-                    std::to_string(available) + " available candidates");
+    throw error(draw_err_count_exceeds_candidates, "cannot draw " + std::to_string(inputs.count) +
+                                                       " from " + std::to_string(available) +
+                                                       " available candidates");
   }
 }
 
@@ -106,14 +113,18 @@ bytes encode_draw_inputs(const draw_inputs& inputs) {
     put_str(out, m.value);
   }
   put_u32(out, inputs.candidates.size());
-  for (const auto& id : inputs.candidates) put_str(out, as_bytes(id));
+  for (const auto& id : inputs.candidates)
+    put_str(out, as_bytes(id));
   put_u32(out, inputs.exclusions.size());
-  for (const auto& id : inputs.exclusions) put_str(out, as_bytes(id));
+  for (const auto& id : inputs.exclusions)
+    put_str(out, as_bytes(id));
   put_u32(out, inputs.count);
   return out;
 }
 
-sha256_digest draw_seed(const draw_inputs& inputs) { return sha256(encode_draw_inputs(inputs)); }
+sha256_digest draw_seed(const draw_inputs& inputs) {
+  return sha256(encode_draw_inputs(inputs));
+}
 
 draw_result run_draw(const draw_inputs& inputs) {
   draw_result result;
@@ -135,7 +146,8 @@ draw_result run_draw(const draw_inputs& inputs) {
     std::swap(pool[i], pool[j]);
   }
   result.selected.reserve(inputs.count);
-  for (std::uint64_t i = 0; i < inputs.count; ++i) result.selected.push_back(*pool[i]);
+  for (std::uint64_t i = 0; i < inputs.count; ++i)
+    result.selected.push_back(*pool[i]);
   return result;
 }
 
@@ -150,12 +162,14 @@ std::uint64_t draw_stream::next_word() {
   if (word_in_block == 0) {
     const std::uint64_t counter = words_used_ / 4;
     std::uint8_t message[8];
-    for (int k = 0; k < 8; ++k) message[k] = static_cast<std::uint8_t>(counter >> (56 - 8 * k));
+    for (int k = 0; k < 8; ++k)
+      message[k] = static_cast<std::uint8_t>(counter >> (56 - 8 * k));
     static_assert(crypto_auth_hmacsha256_KEYBYTES == 32);
     crypto_auth_hmacsha256(block_, message, sizeof message, seed_.data());
   }
   std::uint64_t word = 0;
-  for (std::uint64_t k = 0; k < 8; ++k) word = (word << 8) | block_[word_in_block * 8 + k];
+  for (std::uint64_t k = 0; k < 8; ++k)
+    word = (word << 8) | block_[word_in_block * 8 + k];
   ++words_used_;
   return word;
 }

@@ -20,9 +20,13 @@ namespace {
 // Domain-separation label of the DLEQ transcript; bump the version if the layout ever changes.
 constexpr std::string_view dleq_label = "tenderhall/escrow/dleq/v1";
 
-bytes to_bytes(const secure_bytes& s) { return bytes(s.view().begin(), s.view().end()); }
+bytes to_bytes(const secure_bytes& s) {
+  return bytes(s.view().begin(), s.view().end());
+}
 
-bool same(byte_view a, byte_view b) { return constant_time_equal(a, b); }
+bool same(byte_view a, byte_view b) {
+  return constant_time_equal(a, b);
+}
 
 void check_parameters(std::uint32_t k, std::uint32_t n) {
   if (k < 1 || n < k || n > max_custodians) {
@@ -176,7 +180,9 @@ secure_bytes lagrange_at_zero(const group_ops& g, const std::vector<std::uint32_
 
 // ---------------------------------------------------------------------------------------------
 
-std::string_view group_name(group g) { return ops_for(g).name(); }
+std::string_view group_name(group g) {
+  return ops_for(g).name();
+}
 
 group group_from_name(std::string_view name) {
   if (name == "ristretto255") return group::ristretto255;
@@ -184,10 +190,16 @@ group group_from_name(std::string_view name) {
   throw error(codes::bad_group, "unknown escrow group \"" + std::string(name.substr(0, 64)) + "\"");
 }
 
-std::size_t point_size(group g) { return ops_for(g).point_size(); }
-std::size_t scalar_size(group g) { return ops_for(g).scalar_size(); }
+std::size_t point_size(group g) {
+  return ops_for(g).point_size();
+}
+std::size_t scalar_size(group g) {
+  return ops_for(g).scalar_size();
+}
 
-void check_point(group g, byte_view encoded) { check_public_point(ops_for(g), encoded, "point"); }
+void check_point(group g, byte_view encoded) {
+  check_public_point(ops_for(g), encoded, "point");
+}
 
 encapsulation encapsulate(const public_key& y) {
   const group_ops& g = ops_for(y.grp);
@@ -205,7 +217,8 @@ dealing deal(group grp, std::uint32_t k, std::uint32_t n, std::vector<std::strin
   const group_ops& g = ops_for(grp);
   check_parameters(k, n);
   if (labels.empty()) {
-    for (std::uint32_t i = 1; i <= n; ++i) labels.push_back("custodian-" + std::to_string(i));
+    for (std::uint32_t i = 1; i <= n; ++i)
+      labels.push_back("custodian-" + std::to_string(i));
   }
   if (labels.size() != n) {
     throw error(codes::bad_parameters, "need exactly n = " + std::to_string(n) + " labels");
@@ -216,7 +229,8 @@ dealing deal(group grp, std::uint32_t k, std::uint32_t n, std::vector<std::strin
     // exactly k-1. The vector of secure_bytes wipes the polynomial when it goes out of scope.
     std::vector<secure_bytes> coefficients;
     coefficients.reserve(k);
-    for (std::uint32_t j = 0; j < k; ++j) coefficients.push_back(g.scalar_random());
+    for (std::uint32_t j = 0; j < k; ++j)
+      coefficients.push_back(g.scalar_random());
 
     dealing out;
     out.pub.grp = grp;
@@ -313,7 +327,8 @@ setup_public aggregate_setup(const std::vector<setup_public>& dealings) {
   out.labels = first.labels;
   for (std::size_t j = 0; j < first.commitments.size(); ++j) {
     secure_bytes sum = g.identity();
-    for (const setup_public& d : dealings) sum = g.add(sum.view(), d.commitments[j]);
+    for (const setup_public& d : dealings)
+      sum = g.add(sum.view(), d.commitments[j]);
     if (g.is_identity(sum.view())) {
       throw error(codes::bad_setup,
                   "aggregated commitment " + std::to_string(j) + " is the identity point");
@@ -415,7 +430,8 @@ secure_bytes combine(const setup_public& pub, byte_view ephemeral,
                                               " decryption shares, got " +
                                               std::to_string(seen.size()));
   }
-  for (const decryption_share& s : shares) verify_share_proof(g, pub, ephemeral, s, context);
+  for (const decryption_share& s : shares)
+    verify_share_proof(g, pub, ephemeral, s, context);
 
   // Any k or more valid shares interpolate the same degree-(k-1) polynomial, so all are used.
   const std::vector<std::uint32_t> indices(seen.begin(), seen.end());

@@ -17,7 +17,9 @@ constexpr std::size_t point_len = crypto_core_ristretto255_BYTES;
 constexpr std::size_t scalar_len = crypto_core_ristretto255_SCALARBYTES;
 static_assert(point_len == 32 && scalar_len == 32);
 
-[[noreturn]] void fail(const char* what) { throw error(codes::internal, what); }
+[[noreturn]] void fail(const char* what) {
+  throw error(codes::internal, what);
+}
 
 void require_scalar(byte_view s) {
   if (s.size() != scalar_len) fail("ristretto255: scalar of the wrong length");
@@ -67,7 +69,8 @@ public:
 
   secure_bytes scalar_from_uint(std::uint64_t v) const override {
     secure_bytes s(scalar_len);
-    for (std::size_t i = 0; i < 8; ++i) s.data()[i] = static_cast<std::uint8_t>(v >> (8 * i));
+    for (std::size_t i = 0; i < 8; ++i)
+      s.data()[i] = static_cast<std::uint8_t>(v >> (8 * i));
     return s;  // v < 2^64 < L, so this is already canonical
   }
 

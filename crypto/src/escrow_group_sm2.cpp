@@ -20,7 +20,9 @@ namespace {
 constexpr std::size_t point_len = 33;
 constexpr std::size_t scalar_len = 32;
 
-[[noreturn]] void fail(const char* what) { throw error(codes::internal, what); }
+[[noreturn]] void fail(const char* what) {
+  throw error(codes::internal, what);
+}
 
 struct bn_ctx_free {
   void operator()(BN_CTX* c) const { BN_CTX_free(c); }

@@ -25,7 +25,9 @@ constexpr std::int64_t format_version = 1;
 // A custodian share file is about 150 bytes; anything much larger is not one.
 constexpr std::size_t max_share_json_size = 4096;
 
-[[noreturn]] void bad_json(const std::string& why) { throw error(codes::bad_json, why); }
+[[noreturn]] void bad_json(const std::string& why) {
+  throw error(codes::bad_json, why);
+}
 
 void check_size(std::string_view text, std::size_t limit) {
   if (text.size() > limit) bad_json("input larger than " + std::to_string(limit) + " bytes");
@@ -97,7 +99,9 @@ std::uint32_t index_field(const json::object& o) {
   return index;
 }
 
-json::string b64(byte_view data) { return json::string(base64_encode(data)); }
+json::string b64(byte_view data) {
+  return json::string(base64_encode(data));
+}
 
 }  // namespace
 
@@ -112,10 +116,12 @@ std::string setup_to_json(const setup_public& pub) {
   o["custodians"] = pub.custodians;
   o["public_key"] = b64(pub.public_key);
   json::array commitments;
-  for (const bytes& c : pub.commitments) commitments.push_back(b64(c));
+  for (const bytes& c : pub.commitments)
+    commitments.push_back(b64(c));
   o["commitments"] = std::move(commitments);
   json::array labels;
-  for (const std::string& l : pub.labels) labels.push_back(json::string(l));
+  for (const std::string& l : pub.labels)
+    labels.push_back(json::string(l));
   o["labels"] = std::move(labels);
   return json::serialize(o);
 }

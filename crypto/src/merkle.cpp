@@ -25,7 +25,9 @@ std::uint64_t split_point(std::uint64_t n) {
   return std::uint64_t{1} << (std::bit_width(n - 1) - 1);
 }
 
-bool is_power_of_two(std::uint64_t n) { return std::has_single_bit(n); }
+bool is_power_of_two(std::uint64_t n) {
+  return std::has_single_bit(n);
+}
 
 // MTH(D[begin:end]) from perfect subtrees. Ranges produced by the RFC recursion always start at a
 // multiple of the largest power of two not above their length, so each perfect piece is a node.
@@ -103,8 +105,8 @@ const char* consistency_args_error(std::uint64_t old_size, std::uint64_t new_siz
   if (c == err_too_large) throw error(code, "tree size exceeds 2^63 leaves");
   if (c == err_empty_tree) throw error(code, "the empty tree has nothing to prove");
   if (c == err_index_out_of_range) {
-    throw error(code, "leaf index " + std::to_string(a) + " is not below tree size " +
-                          std::to_string(b));
+    throw error(code,
+                "leaf index " + std::to_string(a) + " is not below tree size " + std::to_string(b));
   }
   throw error(code, "old tree size " + std::to_string(a) + " is larger than new tree size " +
                         std::to_string(b));
@@ -158,7 +160,8 @@ std::optional<hash> inclusion_root_unchecked(std::uint64_t index, std::uint64_t 
     if (sn == 0) return std::nullopt;
     if ((fn & 1) != 0 || fn == sn) {
       r = node_hash(p, r);
-      while ((fn & 1) == 0 && fn != 0) shift_both(fn, sn);
+      while ((fn & 1) == 0 && fn != 0)
+        shift_both(fn, sn);
     } else {
       r = node_hash(r, p);
     }
@@ -197,7 +200,8 @@ const char* consistency_error(std::uint64_t old_size, std::uint64_t new_size, co
 
   std::uint64_t fn = old_size - 1;
   std::uint64_t sn = new_size - 1;
-  while ((fn & 1) != 0) shift_both(fn, sn);
+  while ((fn & 1) != 0)
+    shift_both(fn, sn);
   hash fr = node_at(0);
   hash sr = node_at(0);
   for (std::size_t i = 1; i < path_size; ++i) {
@@ -206,7 +210,8 @@ const char* consistency_error(std::uint64_t old_size, std::uint64_t new_size, co
     if ((fn & 1) != 0 || fn == sn) {
       fr = node_hash(c, fr);
       sr = node_hash(c, sr);
-      while ((fn & 1) == 0 && fn != 0) shift_both(fn, sn);
+      while ((fn & 1) == 0 && fn != 0)
+        shift_both(fn, sn);
     } else {
       sr = node_hash(sr, c);
     }
@@ -238,7 +243,9 @@ hash node_hash(const hash& left, const hash& right) {
   return out;
 }
 
-hash empty_root() { return sha256(std::string_view{}); }
+hash empty_root() {
+  return sha256(std::string_view{});
+}
 
 hash hash_from_bytes(byte_view raw) {
   if (raw.size() != 32) {
@@ -302,7 +309,8 @@ hash root(std::uint64_t size, const node_reader& read) {
   return subtree_root(0, size, read);
 }
 
-std::vector<hash> inclusion_proof(std::uint64_t index, std::uint64_t size, const node_reader& read) {
+std::vector<hash> inclusion_proof(std::uint64_t index, std::uint64_t size,
+                                  const node_reader& read) {
   check_inclusion_args(index, size);
   std::vector<hash> out;
   out.reserve(inclusion_proof_length(index, size));
@@ -385,7 +393,8 @@ frontier frontier::restore(std::uint64_t size, std::vector<hash> nodes) {
 frontier frontier::from_leaf_hashes(std::span<const hash> leaves) {
   check_size(leaves.size());
   frontier f;
-  for (const hash& leaf : leaves) f.append(leaf);
+  for (const hash& leaf : leaves)
+    f.append(leaf);
   return f;
 }
 
@@ -421,7 +430,8 @@ void frontier::append(const hash& leaf, const node_sink& on_node) {
 hash frontier::root() const {
   if (nodes_.empty()) return empty_root();
   hash r = nodes_.back();
-  for (std::size_t i = nodes_.size() - 1; i-- > 0;) r = node_hash(nodes_[i], r);
+  for (std::size_t i = nodes_.size() - 1; i-- > 0;)
+    r = node_hash(nodes_[i], r);
   return r;
 }
 

@@ -42,7 +42,8 @@ bool is_valid_key_name(std::string_view name) {
 }
 
 std::string hex_id(std::uint32_t id) {
-  const std::uint8_t be[4] = {static_cast<std::uint8_t>(id >> 24), static_cast<std::uint8_t>(id >> 16),
+  const std::uint8_t be[4] = {static_cast<std::uint8_t>(id >> 24),
+                              static_cast<std::uint8_t>(id >> 16),
                               static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id)};
   return to_hex(be);
 }
@@ -151,8 +152,8 @@ verifier_key parse_verifier_key(std::string_view vkey) {
   if (data.empty()) throw error(err_bad_key, "verifier key data is empty");
   key.type = data[0];
   if (key.type != sig_type_ed25519) {
-    throw error(err_unsupported_key_type,
-                "verifier key type " + std::to_string(key.type) + " is not supported (only Ed25519)");
+    throw error(err_unsupported_key_type, "verifier key type " + std::to_string(key.type) +
+                                              " is not supported (only Ed25519)");
   }
   key.public_key.assign(data.begin() + 1, data.end());
   check_public_key(key.public_key);
@@ -171,7 +172,8 @@ std::string format_verifier_key(const verifier_key& key) {
 }
 
 ed25519_signer::ed25519_signer(std::string name, byte_view seed)
-    : name_(std::move(name)), public_key_(ed25519_public_key_size),
+    : name_(std::move(name)),
+      public_key_(ed25519_public_key_size),
       secret_key_(crypto_sign_SECRETKEYBYTES) {
   check_key_name(name_);
   if (seed.size() != ed25519_seed_size) throw error(err_bad_key, "an Ed25519 seed is 32 bytes");
@@ -229,7 +231,8 @@ secure_bytes ed25519_signer::format_signer_key() const {
   std::uint8_t data[1 + ed25519_seed_size];
   data[0] = sig_type_ed25519;
   std::copy(secret_key_.data(), secret_key_.data() + ed25519_seed_size, data + 1);
-  const std::size_t b64_len = sodium_base64_encoded_len(sizeof data, sodium_base64_VARIANT_ORIGINAL);
+  const std::size_t b64_len =
+      sodium_base64_encoded_len(sizeof data, sodium_base64_VARIANT_ORIGINAL);
   const std::string head = std::string(signer_key_prefix) + name_ + "+" + hex_id(id_) + "+";
   secure_bytes out(head.size() + b64_len);
   std::copy(head.begin(), head.end(), out.data());
@@ -257,7 +260,8 @@ parsed_note parse(std::string_view note, const note_limits& limits) {
   if (!is_valid_note_text(note)) {
     throw error(err_bad_text, "note is not UTF-8 or contains a control character");
   }
-  if (note.empty() || note.back() != '\n') throw error(err_malformed, "note does not end in a newline");
+  if (note.empty() || note.back() != '\n')
+    throw error(err_malformed, "note does not end in a newline");
   // The text is separated from the signatures by the last empty line.
   const auto split = note.rfind("\n\n");
   if (split == std::string_view::npos) throw error(err_malformed, "note has no signature block");
@@ -265,7 +269,8 @@ parsed_note parse(std::string_view note, const note_limits& limits) {
   out.text = std::string(note.substr(0, split + 1));
   std::string_view sigs = note.substr(split + 2);
   if (sigs.empty()) throw error(err_malformed, "note has no signatures");
-  if (static_cast<std::size_t>(std::count(out.text.begin(), out.text.end(), '\n')) > limits.max_lines) {
+  if (static_cast<std::size_t>(std::count(out.text.begin(), out.text.end(), '\n')) >
+      limits.max_lines) {
     throw error(err_too_many_lines, "note text has too many lines");
   }
 
@@ -282,16 +287,19 @@ parsed_note parse(std::string_view note, const note_limits& limits) {
     }
     line.remove_prefix(sig_prefix.size());
     const auto space = line.find(' ');
-    if (space == std::string_view::npos) throw error(err_malformed, "signature line has no signature");
+    if (space == std::string_view::npos)
+      throw error(err_malformed, "signature line has no signature");
     signature sig;
     sig.name = std::string(line.substr(0, space));
-    if (!is_valid_key_name(sig.name)) throw error(err_malformed, "signature line has a bad key name");
+    if (!is_valid_key_name(sig.name))
+      throw error(err_malformed, "signature line has a bad key name");
     const bytes blob = strict_base64(line.substr(space + 1), err_malformed, "signature");
     if (blob.size() < 5) throw error(err_malformed, "signature is shorter than a key id");
     sig.id = read_be32(blob.data());
     sig.value.assign(blob.begin() + 4, blob.end());
     if (!seen.emplace(sig.name, sig.id).second) {
-      throw error(err_duplicate_signature, "key " + sig.name + "+" + hex_id(sig.id) + " signed twice");
+      throw error(err_duplicate_signature,
+                  "key " + sig.name + "+" + hex_id(sig.id) + " signed twice");
     }
     out.signatures.push_back(std::move(sig));
   }
@@ -302,9 +310,11 @@ opened_note open(std::string_view note, std::span<const verifier_key> known,
                  const note_limits& limits) {
   std::set<std::pair<std::string, std::uint32_t>> known_ids;
   for (const verifier_key& k : known) {
-    if (k.type != sig_type_ed25519) throw error(err_unsupported_key_type, "only Ed25519 keys are supported");
+    if (k.type != sig_type_ed25519)
+      throw error(err_unsupported_key_type, "only Ed25519 keys are supported");
     if (!known_ids.emplace(k.name, k.id).second) {
-      throw error(err_ambiguous_key, "two known keys share the name and id " + k.name + "+" + hex_id(k.id));
+      throw error(err_ambiguous_key,
+                  "two known keys share the name and id " + k.name + "+" + hex_id(k.id));
     }
   }
   parsed_note parsed = parse(note, limits);
@@ -317,18 +327,20 @@ opened_note open(std::string_view note, std::span<const verifier_key> known,
       out.unverified.push_back(std::move(sig));
       continue;
     }
-    const bool ok = sig.value.size() == ed25519_signature_size &&
-                    key->public_key.size() == ed25519_public_key_size &&
-                    crypto_sign_verify_detached(sig.value.data(),
-                                                reinterpret_cast<const unsigned char*>(parsed.text.data()),
-                                                parsed.text.size(), key->public_key.data()) == 0;
+    const bool ok =
+        sig.value.size() == ed25519_signature_size &&
+        key->public_key.size() == ed25519_public_key_size &&
+        crypto_sign_verify_detached(sig.value.data(),
+                                    reinterpret_cast<const unsigned char*>(parsed.text.data()),
+                                    parsed.text.size(), key->public_key.data()) == 0;
     if (!ok) {
-      throw error(err_bad_signature, "signature by known key " + sig.name + "+" + hex_id(sig.id) +
-                                         " does not verify");
+      throw error(err_bad_signature,
+                  "signature by known key " + sig.name + "+" + hex_id(sig.id) + " does not verify");
     }
     out.verified.push_back(std::move(sig));
   }
-  if (out.verified.empty()) throw error(err_no_known_signature, "note has no signature by a known key");
+  if (out.verified.empty())
+    throw error(err_no_known_signature, "note has no signature by a known key");
   out.text = std::move(parsed.text);
   return out;
 }
@@ -355,10 +367,12 @@ std::string add_signatures(std::string_view note, std::span<const ed25519_signer
   const parsed_note parsed = parse(note, limits);
   std::string out(note);
   std::set<std::pair<std::string, std::uint32_t>> seen;
-  for (const signature& sig : parsed.signatures) seen.emplace(sig.name, sig.id);
+  for (const signature& sig : parsed.signatures)
+    seen.emplace(sig.name, sig.id);
   for (const ed25519_signer* s : signers) {
     if (!seen.emplace(s->name(), s->id()).second) {
-      throw error(err_already_signed, "key " + s->name() + "+" + hex_id(s->id()) + " already signed");
+      throw error(err_already_signed,
+                  "key " + s->name() + "+" + hex_id(s->id()) + " already signed");
     }
     out += signature_line(*s, parsed.text);
   }
@@ -375,21 +389,26 @@ std::string format_checkpoint(const checkpoint& cp) {
     }
   };
   check_line(cp.origin, "checkpoint origin");
-  for (const auto& ext : cp.extensions) check_line(ext, "checkpoint extension");
-  std::string text = cp.origin + "\n" + std::to_string(cp.size) + "\n" + base64_encode(cp.root) + "\n";
-  for (const auto& ext : cp.extensions) text += ext + "\n";
+  for (const auto& ext : cp.extensions)
+    check_line(ext, "checkpoint extension");
+  std::string text =
+      cp.origin + "\n" + std::to_string(cp.size) + "\n" + base64_encode(cp.root) + "\n";
+  for (const auto& ext : cp.extensions)
+    text += ext + "\n";
   return text;
 }
 
 checkpoint parse_checkpoint(std::string_view text) {
-  if (text.empty() || text.back() != '\n') throw error(err_bad_checkpoint, "checkpoint text must end with a newline");
+  if (text.empty() || text.back() != '\n')
+    throw error(err_bad_checkpoint, "checkpoint text must end with a newline");
   std::vector<std::string_view> lines;
   for (std::string_view rest = text; !rest.empty();) {
     const auto eol = rest.find('\n');
     lines.push_back(rest.substr(0, eol));
     rest.remove_prefix(eol + 1);
   }
-  if (lines.size() < 3) throw error(err_bad_checkpoint, "checkpoint needs origin, size and root lines");
+  if (lines.size() < 3)
+    throw error(err_bad_checkpoint, "checkpoint needs origin, size and root lines");
   for (std::string_view line : lines) {
     if (line.empty() || !detail::valid_utf8_no_controls(line)) {
       throw error(err_bad_checkpoint, "checkpoint lines must be non-empty text");
@@ -399,7 +418,8 @@ checkpoint parse_checkpoint(std::string_view text) {
   cp.origin = std::string(lines[0]);
 
   const std::string_view size = lines[1];
-  const bool digits = std::all_of(size.begin(), size.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool digits =
+      std::all_of(size.begin(), size.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!digits || (size.size() > 1 && size[0] == '0')) {
     throw error(err_bad_checkpoint, "checkpoint size must be decimal without leading zeros");
   }
@@ -409,9 +429,11 @@ checkpoint parse_checkpoint(std::string_view text) {
   }
 
   const bytes root = strict_base64(lines[2], err_bad_checkpoint, "checkpoint root hash");
-  if (root.size() != cp.root.size()) throw error(err_bad_checkpoint, "checkpoint root hash is not 32 bytes");
+  if (root.size() != cp.root.size())
+    throw error(err_bad_checkpoint, "checkpoint root hash is not 32 bytes");
   std::copy(root.begin(), root.end(), cp.root.begin());
-  for (std::size_t i = 3; i < lines.size(); ++i) cp.extensions.emplace_back(lines[i]);
+  for (std::size_t i = 3; i < lines.size(); ++i)
+    cp.extensions.emplace_back(lines[i]);
   return cp;
 }
 

@@ -48,7 +48,8 @@ inline bool next_code_point(std::string_view text, std::size_t& pos, char32_t& c
   return true;
 }
 
-// Valid UTF-8 in which no code point is below U+0020 except the ones `allowed_control` lets through.
+// Valid UTF-8 in which no code point is below U+0020 except the ones `allowed_control` lets
+// through.
 template <typename Allow>
 bool valid_utf8_without_controls(std::string_view text, Allow allowed_control) {
   std::size_t pos = 0;
@@ -68,8 +69,19 @@ inline bool valid_utf8_no_controls(std::string_view text) {
 // names, and the Go implementation is the de-facto reference for what that means.
 inline bool is_unicode_space(char32_t cp) {
   switch (cp) {
-    case U'\t': case U'\n': case U'\v': case U'\f': case U'\r': case U' ':
-    case 0x85: case 0xa0: case 0x1680: case 0x2028: case 0x2029: case 0x202f: case 0x205f:
+    case U'\t':
+    case U'\n':
+    case U'\v':
+    case U'\f':
+    case U'\r':
+    case U' ':
+    case 0x85:
+    case 0xa0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202f:
+    case 0x205f:
     case 0x3000:
       return true;
     default:

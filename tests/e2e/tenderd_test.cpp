@@ -4,6 +4,7 @@
 
 #include <tender/client/client.hpp>
 
+#include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,7 +13,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include <csignal>
 #include <filesystem>
@@ -34,7 +34,8 @@ tender::client::client client_for(const tenderd_process& d, const std::string& c
   return tender::client::client(o);
 }
 
-bool wait_ready(tender::client::client& c, std::chrono::seconds timeout = std::chrono::seconds(30)) {
+bool wait_ready(tender::client::client& c,
+                std::chrono::seconds timeout = std::chrono::seconds(30)) {
   return tender::test::wait_until([&] { return c.readiness().ready; }, timeout,
                                   std::chrono::milliseconds(100));
 }
@@ -68,13 +69,16 @@ TEST(tenderd, starts_migrates_and_reports_ready_through_the_sdk_and_cli) {
   ASSERT_TRUE(wait_ready(c)) << d.log();
   const auto r = c.readiness();
   EXPECT_EQ(r.schema_version, r.expected_schema_version);
-  EXPECT_EQ(db.query_value("SELECT count(*) FROM tenderd_nodes WHERE node_id = '" + h.node_id + "'"), "1");
+  EXPECT_EQ(
+      db.query_value("SELECT count(*) FROM tenderd_nodes WHERE node_id = '" + h.node_id + "'"),
+      "1");
 
   const auto cli = tender::test::run_command({TENDER_CLI_PATH, "--server", d.url(), "status"});
   EXPECT_EQ(cli.exit_code, 0) << cli.output;
   EXPECT_NE(cli.output.find("ready:    yes"), std::string::npos) << cli.output;
   EXPECT_NE(cli.output.find("tenderd " + h.version), std::string::npos) << cli.output;
-  const auto json = tender::test::run_command({TENDER_CLI_PATH, "--server", d.url(), "--json", "status"});
+  const auto json =
+      tender::test::run_command({TENDER_CLI_PATH, "--server", d.url(), "--json", "status"});
   EXPECT_EQ(boost::json::parse(json.output).at("ready").as_bool(), true) << json.output;
 }
 
@@ -84,7 +88,8 @@ TEST(tenderd, bad_requests_get_json_errors_and_the_server_keeps_serving) {
   auto a = raw_exchange(d.port(), "NOT-HTTP\r\n\r\n");
   EXPECT_EQ(a.rfind("HTTP/1.1 400", 0), 0u) << a;
   EXPECT_EQ(error_code_in(a), "http.bad_request");
-  a = raw_exchange(d.port(), "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(8000, 'z') + "\r\n\r\n");
+  a = raw_exchange(d.port(),
+                   "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(8000, 'z') + "\r\n\r\n");
   EXPECT_EQ(a.rfind("HTTP/1.1 431", 0), 0u) << a;
   EXPECT_EQ(error_code_in(a), "http.header_too_large");
   a = raw_exchange(d.port(), "GET /no/such/route HTTP/1.1\r\n\r\n");
@@ -125,7 +130,8 @@ TEST(tenderd, websocket_greets_answers_pings_and_rejects_bad_messages) {
   ws.binary(true);
   ws.write(asio::buffer(std::string("\x01\x02", 2)));
   ws.read(buf);
-  EXPECT_NE(beast::buffers_to_string(buf.data()).find("binary messages are not accepted"), std::string::npos);
+  EXPECT_NE(beast::buffers_to_string(buf.data()).find("binary messages are not accepted"),
+            std::string::npos);
   ws.close(websocket::close_code::normal);
 }
 
@@ -191,7 +197,8 @@ TEST(tenderd, not_ready_without_database_then_recovers_when_postgres_comes_up) {
   EXPECT_TRUE(recovered) << c.readiness().reason << "\n" << d.log();
   EXPECT_EQ(stop.exit_code, 0) << stop.output;
   // And it notices when the database goes away again.
-  EXPECT_TRUE(tender::test::wait_until([&] { return !c.readiness().ready; }, std::chrono::seconds(30)));
+  EXPECT_TRUE(
+      tender::test::wait_until([&] { return !c.readiness().ready; }, std::chrono::seconds(30)));
 }
 
 TEST(tenderd, serves_tls_when_a_certificate_is_configured) {
@@ -222,7 +229,8 @@ TEST(tenderd, serves_tls_when_a_certificate_is_configured) {
 }
 
 TEST(tenderd, bad_configuration_exits_2_with_a_clear_message) {
-  const auto r = tender::test::run_command({TENDER_TENDERD_PATH}, {{"TENDERD_LISTEN_PORT", "99999"}});
+  const auto r =
+      tender::test::run_command({TENDER_TENDERD_PATH}, {{"TENDERD_LISTEN_PORT", "99999"}});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("TENDERD_LISTEN_PORT"), std::string::npos) << r.output;
   const auto help = tender::test::run_command({TENDER_TENDERD_PATH, "--help"});

@@ -5,10 +5,10 @@
 
 #include "../../server/db/src/pool.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
 #include <thread>
@@ -101,12 +101,15 @@ TEST(database, becomes_ready_and_registers_the_node) {
   tender::db::database d(ioc.get_executor(), o);
   EXPECT_FALSE(d.readiness().ready);
   d.start();
-  EXPECT_TRUE(tender::test::wait_until([&] { return d.readiness().ready; }, std::chrono::seconds(20)))
+  EXPECT_TRUE(
+      tender::test::wait_until([&] { return d.readiness().ready; }, std::chrono::seconds(20)))
       << d.readiness().reason;
   EXPECT_EQ(d.readiness().schema_version, d.readiness().expected_schema_version);
-  EXPECT_EQ(db.query_value("SELECT version FROM tenderd_nodes WHERE node_id = 'node-under-test'"), "test");
+  EXPECT_EQ(db.query_value("SELECT version FROM tenderd_nodes WHERE node_id = 'node-under-test'"),
+            "test");
   d.stop(std::chrono::steady_clock::now() + std::chrono::seconds(5));
-  EXPECT_NE(db.query_value("SELECT stopped_at FROM tenderd_nodes WHERE node_id = 'node-under-test'"), "");
+  EXPECT_NE(
+      db.query_value("SELECT stopped_at FROM tenderd_nodes WHERE node_id = 'node-under-test'"), "");
   work.reset();
   io.join();
 }

@@ -4,12 +4,12 @@
 
 #include <tender/net/server.hpp>
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include <thread>
 
@@ -22,17 +22,20 @@ class net_fixture : public ::testing::Test {
 protected:
   void SetUp() override {
     auto routes = std::make_shared<tender::net::router>(tender::net::router::options{1024});
-    routes->add("POST", "/echo", [](tender::net::request& r) -> asio::awaitable<tender::net::response> {
-      co_return tender::net::response::json(200, boost::json::serialize(boost::json::object{
-                                                     {"length", r.body.size()}, {"id", r.params.size()}}));
-    });
+    routes->add(
+        "POST", "/echo", [](tender::net::request& r) -> asio::awaitable<tender::net::response> {
+          co_return tender::net::response::json(
+              200, boost::json::serialize(
+                       boost::json::object{{"length", r.body.size()}, {"id", r.params.size()}}));
+        });
     routes->add("GET", "/ok", [](tender::net::request&) -> asio::awaitable<tender::net::response> {
       co_return tender::net::response::json(200, R"({"ok":true})");
     });
-    routes->add("GET", "/throws", [](tender::net::request&) -> asio::awaitable<tender::net::response> {
-      throw std::runtime_error("handler bug");
-      co_return tender::net::response::json(200, "{}");
-    });
+    routes->add("GET", "/throws",
+                [](tender::net::request&) -> asio::awaitable<tender::net::response> {
+                  throw std::runtime_error("handler bug");
+                  co_return tender::net::response::json(200, "{}");
+                });
     tender::net::server_options o;
     o.port = 0;
     o.header_limit = 2048;
@@ -82,9 +85,9 @@ TEST_F(net_fixture, serves_a_request) {
 }
 
 TEST_F(net_fixture, malformed_request_gets_400_json_and_the_server_goes_on) {
-  for (const std::string bad : {"GARBAGE\r\n\r\n", "GET /ok HTTP/9.9\r\n\r\n",
-                                "GET /ok HTTP/1.1\r\nBad Header\r\n\r\n",
-                                "POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n"}) {
+  for (const std::string bad :
+       {"GARBAGE\r\n\r\n", "GET /ok HTTP/9.9\r\n\r\n", "GET /ok HTTP/1.1\r\nBad Header\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n"}) {
     const auto a = exchange(bad);
     EXPECT_EQ(a.rfind("HTTP/1.1 400 Bad Request", 0), 0u) << bad << " -> " << a;
     EXPECT_EQ(code_of(a), "http.bad_request");
@@ -104,7 +107,8 @@ TEST_F(net_fixture, oversized_body_gets_413_by_length_and_by_chunks) {
   EXPECT_EQ(a.rfind("HTTP/1.1 413", 0), 0u) << a;
   EXPECT_EQ(code_of(a), "http.body_too_large");
   std::string chunked = "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (int i = 0; i < 3; ++i) chunked += "200\r\n" + std::string(512, 'y') + "\r\n";
+  for (int i = 0; i < 3; ++i)
+    chunked += "200\r\n" + std::string(512, 'y') + "\r\n";
   chunked += "0\r\n\r\n";
   a = exchange(chunked);
   EXPECT_EQ(a.rfind("HTTP/1.1 413", 0), 0u) << a;
@@ -132,10 +136,12 @@ TEST_F(net_fixture, handler_exception_is_a_500_not_a_crash) {
 
 TEST_F(net_fixture, keep_alive_serves_several_requests_on_one_connection) {
   const auto a = exchange(
-      "GET /ok HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /ok HTTP/1.1\r\n"
+      "GET /ok HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /ok "
+      "HTTP/1.1\r\n"
       "Connection: close\r\n\r\n");
   std::size_t count = 0;
-  for (auto pos = a.find("HTTP/1.1 200"); pos != std::string::npos; pos = a.find("HTTP/1.1 200", pos + 1)) {
+  for (auto pos = a.find("HTTP/1.1 200"); pos != std::string::npos;
+       pos = a.find("HTTP/1.1 200", pos + 1)) {
     ++count;
   }
   EXPECT_EQ(count, 3u) << a;

@@ -67,7 +67,8 @@ TEST(migrations, concurrent_nodes_apply_each_migration_once) {
       }
     });
   }
-  for (auto& t : nodes) t.join();
+  for (auto& t : nodes)
+    t.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(applied.load(), static_cast<int>(tender::db::migrations().size()));
 }

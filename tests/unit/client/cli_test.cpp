@@ -16,7 +16,8 @@ struct cli_result {
 cli_result run_cli(std::vector<std::string> args) {
   args.insert(args.begin(), "tender");
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  for (auto& a : args)
+    argv.push_back(a.data());
   std::ostringstream out;
   std::ostringstream err;
   const int code = tender::cli::run(static_cast<int>(argv.size()), argv.data(), out, err);

@@ -30,7 +30,8 @@ std::string code_of(const std::function<void()>& f) {
 
 tc::bytes be64(std::uint64_t v) {
   tc::bytes out(8);
-  for (int k = 0; k < 8; ++k) out[static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(v >> (56 - 8 * k));
+  for (int k = 0; k < 8; ++k)
+    out[static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(v >> (56 - 8 * k));
   return out;
 }
 
@@ -44,7 +45,8 @@ tc::draw_inputs worked_example() {
   tc::draw_inputs in;
   in.seed_materials = {
       {"draw_id", to_bytes("T-2024-0001/experts/1")},
-      {"checkpoint_root", tc::hex_decode("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328")},
+      {"checkpoint_root",
+       tc::hex_decode("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328")},
       {"host_reveal", tc::hex_decode("00112233445566778899aabbccddeeff")},
   };
   for (int i = 1; i <= 12; ++i) {
@@ -82,21 +84,23 @@ constexpr double chi2_df719 = 868.65;
 TEST(draw, pinned_worked_example) {
   tc::init();
   const auto in = worked_example();
-  EXPECT_EQ(tc::hex_encode(tc::encode_draw_inputs(in)),
-            "0000001274656e64657268616c6c2f647261772f76310000000300000007647261775f696400000015542d"
-            "323032342d303030312f657870657274732f310000000f636865636b706f696e745f726f6f74000000205d"
-            "c9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff46043280000000b686f73745f726576"
-            "65616c0000001000112233445566778899aabbccddeeff0000000c00000004453030310000000445303032"
-            "0000000445303033000000044530303400000004453030350000000445303036000000044530303700000004"
-            "4530303800000004453030390000000445303130000000044530313100000004453031320000000200000004"
-            "45303034000000044530303900000004");
+  EXPECT_EQ(
+      tc::hex_encode(tc::encode_draw_inputs(in)),
+      "0000001274656e64657268616c6c2f647261772f76310000000300000007647261775f696400000015542d"
+      "323032342d303030312f657870657274732f310000000f636865636b706f696e745f726f6f74000000205d"
+      "c9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff46043280000000b686f73745f726576"
+      "65616c0000001000112233445566778899aabbccddeeff0000000c00000004453030310000000445303032"
+      "0000000445303033000000044530303400000004453030350000000445303036000000044530303700000004"
+      "4530303800000004453030390000000445303130000000044530313100000004453031320000000200000004"
+      "45303034000000044530303900000004");
   const auto seed = tc::draw_seed(in);
   EXPECT_EQ(tc::to_hex(seed), "ea5ff0c2e38e07c056b7da3368e8a183046c0aa9f852f0d0f190ed7eb3bd3535");
 
   tc::draw_stream stream(seed);
   const std::uint64_t words[] = {0x2a66ef2393ec72c3, 0x66d7061c3942a09f, 0x46b4f78cae0fb68e,
                                  0x4169ce245aa2bd79, 0xbea3dcea9de383e2, 0xc47ecd15a408b9eb};
-  for (const std::uint64_t w : words) EXPECT_EQ(stream.next_word(), w);
+  for (const std::uint64_t w : words)
+    EXPECT_EQ(stream.next_word(), w);
 
   const auto result = tc::run_draw(in);
   const std::vector<std::string> want = {"E007", "E011", "E002", "E005"};
@@ -110,7 +114,8 @@ TEST(draw, deterministic_and_sensitive_to_every_input) {
   tc::init();
   const auto in = worked_example();
   const auto first = tc::run_draw(in);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(tc::run_draw(in).selected, first.selected);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(tc::run_draw(in).selected, first.selected);
 
   std::vector<tc::draw_inputs> variants;
   auto v = in;
@@ -141,7 +146,8 @@ TEST(draw, deterministic_and_sensitive_to_every_input) {
   variants.push_back(v);
 
   std::set<std::string> seeds = {tc::to_hex(first.seed)};
-  for (const auto& x : variants) EXPECT_TRUE(seeds.insert(tc::to_hex(tc::draw_seed(x))).second);
+  for (const auto& x : variants)
+    EXPECT_TRUE(seeds.insert(tc::to_hex(tc::draw_seed(x))).second);
 }
 
 TEST(draw, exclusions_are_respected_and_selection_is_distinct) {
@@ -172,7 +178,8 @@ TEST(draw, verify_draw_accepts_only_the_exact_selection) {
   EXPECT_TRUE(tc::verify_draw(in, good));
   EXPECT_FALSE(tc::verify_draw(in, std::vector<std::string>{"E011", "E007", "E002", "E005"}));
   EXPECT_FALSE(tc::verify_draw(in, std::vector<std::string>{"E007", "E011", "E002"}));
-  EXPECT_FALSE(tc::verify_draw(in, std::vector<std::string>{"E007", "E011", "E002", "E005", "E001"}));
+  EXPECT_FALSE(
+      tc::verify_draw(in, std::vector<std::string>{"E007", "E011", "E002", "E005", "E001"}));
   EXPECT_FALSE(tc::verify_draw(in, std::vector<std::string>{"E007", "E011", "E002", "E004"}));
   EXPECT_FALSE(tc::verify_draw(in, {}));
   auto bad = in;
@@ -183,7 +190,9 @@ TEST(draw, verify_draw_accepts_only_the_exact_selection) {
 TEST(draw, bad_inputs_have_clear_codes) {
   tc::init();
   const auto base = worked_example();
-  const auto code = [](const tc::draw_inputs& in) { return code_of([&] { (void)tc::run_draw(in); }); };
+  const auto code = [](const tc::draw_inputs& in) {
+    return code_of([&] { (void)tc::run_draw(in); });
+  };
   auto in = base;
 
   EXPECT_EQ(code(base), "");
@@ -235,11 +244,13 @@ TEST(draw, bad_inputs_have_clear_codes) {
   in.seed_materials.back().value = tc::bytes(4097);
   EXPECT_EQ(code(in), tc::draw_err_seed_value_too_long);
   in = base;
-  for (int i = 0; i < 62; ++i) in.seed_materials.push_back({"m" + std::to_string(i), {}});
+  for (int i = 0; i < 62; ++i)
+    in.seed_materials.push_back({"m" + std::to_string(i), {}});
   EXPECT_EQ(code(in), tc::draw_err_too_many_seed_materials);
   in = base;
   in.candidates.clear();
-  for (std::size_t i = 0; i <= tc::draw_max_candidates; ++i) in.candidates.push_back("c" + std::to_string(i));
+  for (std::size_t i = 0; i <= tc::draw_max_candidates; ++i)
+    in.candidates.push_back("c" + std::to_string(i));
   in.exclusions.clear();
   EXPECT_EQ(code(in), tc::draw_err_too_many_candidates);
   in.candidates.pop_back();
@@ -282,14 +293,16 @@ TEST(draw, uniform_rejects_exactly_the_biased_words) {
   // Powers of two never reject; m = 1 still consumes one word; m = 0 is an error.
   tc::draw_stream a(tc::sha256(tc::as_bytes("p2")));
   tc::draw_stream b(tc::sha256(tc::as_bytes("p2")));
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(a.uniform(std::uint64_t{1} << 40), b.next_word() % (std::uint64_t{1} << 40));
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(a.uniform(std::uint64_t{1} << 40), b.next_word() % (std::uint64_t{1} << 40));
   EXPECT_EQ(a.uniform(1), 0u);
   EXPECT_EQ(a.words_used(), 101u);
   EXPECT_EQ(code_of([&] { (void)a.uniform(0); }), tc::draw_err_bad_range);
   // m = 3: 2^64 mod 3 = 1, so only the single word 2^64 - 1 is rejected.
   tc::draw_stream c(tc::sha256(tc::as_bytes("m3")));
   tc::draw_stream d(tc::sha256(tc::as_bytes("m3")));
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(c.uniform(3), d.next_word() % 3);
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(c.uniform(3), d.next_word() % 3);
 }
 
 // 200,000 draws of 1 from 7 with fixed seeds: the per-candidate frequencies pass a chi-square
@@ -324,12 +337,14 @@ TEST(draw, statistics_three_of_ten_without_position_bias) {
   constexpr std::uint64_t trials = 200'000;
   tc::draw_inputs in;
   in.seed_materials = {{"suite", tc::bytes{'3', '/', '1', '0'}}, {"trial", {}}};
-  for (char c = '0'; c <= '9'; ++c) in.candidates.emplace_back(1, c);
+  for (char c = '0'; c <= '9'; ++c)
+    in.candidates.emplace_back(1, c);
   in.count = 3;
 
   std::vector<std::uint64_t> members(10, 0);
   std::array<std::vector<std::uint64_t>, 3> by_position;
-  for (auto& p : by_position) p.assign(10, 0);
+  for (auto& p : by_position)
+    p.assign(10, 0);
   std::vector<std::uint64_t> triples(1000, 0);
   std::vector<std::uint64_t> naive_triples(1000, 0);
   for (std::uint64_t t = 0; t < trials; ++t) {
@@ -346,7 +361,8 @@ TEST(draw, statistics_three_of_ten_without_position_bias) {
 
     std::array<std::size_t, 10> pool{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
     tc::draw_stream s(r.seed);
-    for (std::size_t i = 0; i < 3; ++i) std::swap(pool[i], pool[s.uniform(10)]);
+    for (std::size_t i = 0; i < 3; ++i)
+      std::swap(pool[i], pool[s.uniform(10)]);
     ++naive_triples[pool[0] * 100 + pool[1] * 10 + pool[2]];
   }
   const double chi_members = chi_square(members, trials * 3 / 10.0);

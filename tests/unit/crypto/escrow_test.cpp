@@ -173,7 +173,8 @@ TEST_P(escrow_test, every_three_of_five_subset_recovers_the_encapsulated_secret)
   for (std::size_t size = 3; size <= 5; ++size) {
     for (const auto& subset : subsets(5, size)) {
       std::vector<esc::decryption_share> chosen;
-      for (const std::size_t i : subset) chosen.push_back(all[i]);
+      for (const std::size_t i : subset)
+        chosen.push_back(all[i]);
       const tc::secure_bytes s = esc::combine(pub(), enc.ephemeral, chosen, bid_context);
       EXPECT_TRUE(same(s, enc.shared))
           << "subset of size " << size << " starting at " << subset.front() + 1;
@@ -375,7 +376,8 @@ TEST_P(escrow_test, dkg_joint_key_opens_bids_without_any_dealer_knowing_it) {
 
   // Dealer 2 sends custodian 1 a wrong share: custodian 1 detects it and names dealer 2.
   std::vector<esc::custodian_share> received;
-  for (const auto& d : dealings) received.push_back({GetParam(), 1, d.shares[0].scalar.clone()});
+  for (const auto& d : dealings)
+    received.push_back({GetParam(), 1, d.shares[0].scalar.clone()});
   received[1].scalar = dealings[1].shares[2].scalar.clone();
   EXPECT_EQ(share_error_index([&] { (void)esc::aggregate_share(published, received); },
                               esc::codes::share_mismatch),
@@ -630,7 +632,8 @@ boost::json::value load_vectors() {
   if (f == nullptr) throw std::runtime_error("cannot open " + path);
   std::string text;
   char buf[4096];
-  for (std::size_t got; (got = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, got);
+  for (std::size_t got; (got = std::fread(buf, 1, sizeof buf, f)) > 0;)
+    text.append(buf, got);
   std::fclose(f);
   return boost::json::parse(text);
 }

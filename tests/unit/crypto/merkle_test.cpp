@@ -16,21 +16,30 @@ namespace mk = tender::crypto::merkle;
 
 namespace {
 
-mk::hash h(std::string_view hex) { return mk::hash_from_bytes(tc::hex_decode(hex)); }
+mk::hash h(std::string_view hex) {
+  return mk::hash_from_bytes(tc::hex_decode(hex));
+}
 
 std::vector<mk::hash> hs(std::initializer_list<std::string_view> hexes) {
   std::vector<mk::hash> out;
-  for (auto x : hexes) out.push_back(h(x));
+  for (auto x : hexes)
+    out.push_back(h(x));
   return out;
 }
 
 // The eight entries of the certificate-transparency reference tests (merkle_tree_test).
 std::vector<mk::hash> reference_leaves() {
-  const char* entries[] = {"",         "00",       "10",
-                           "2021",     "3031",     "40414243",
-                           "5051525354555657", "606162636465666768696a6b6c6d6e6f"};
+  const char* entries[] = {"",
+                           "00",
+                           "10",
+                           "2021",
+                           "3031",
+                           "40414243",
+                           "5051525354555657",
+                           "606162636465666768696a6b6c6d6e6f"};
   std::vector<mk::hash> out;
-  for (const char* e : entries) out.push_back(mk::leaf_hash(tc::hex_decode(e)));
+  for (const char* e : entries)
+    out.push_back(mk::leaf_hash(tc::hex_decode(e)));
   return out;
 }
 
@@ -57,11 +66,14 @@ std::string code_of(const std::function<void()>& f) {
   return "";
 }
 
-void flip(mk::hash& x, std::size_t bit) { x[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8)); }
+void flip(mk::hash& x, std::size_t bit) {
+  x[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
+}
 
 std::vector<mk::hash> numbered_leaves(std::size_t n) {
   std::vector<mk::hash> out;
-  for (std::size_t i = 0; i < n; ++i) out.push_back(mk::leaf_hash(tc::as_bytes("entry #" + std::to_string(i))));
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back(mk::leaf_hash(tc::as_bytes("entry #" + std::to_string(i))));
   return out;
 }
 
@@ -71,13 +83,15 @@ TEST(merkle, reference_roots_for_sizes_0_to_8) {
   tc::init();
   const auto leaves = reference_leaves();
   EXPECT_EQ(tc::to_hex(mk::empty_root()), reference_roots[0]);
-  EXPECT_EQ(tc::to_hex(leaves[1]), "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7");
+  EXPECT_EQ(tc::to_hex(leaves[1]),
+            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7");
   mk::frontier f;
   EXPECT_EQ(tc::to_hex(f.root()), reference_roots[0]);
   for (std::size_t n = 0; n <= 8; ++n) {
     const std::span<const mk::hash> prefix(leaves.data(), n);
     EXPECT_EQ(tc::to_hex(mk::root_from_leaf_hashes(prefix)), reference_roots[n]) << n;
-    EXPECT_EQ(tc::to_hex(mk::root(n, mk::reader_from_leaf_hashes(prefix))), reference_roots[n]) << n;
+    EXPECT_EQ(tc::to_hex(mk::root(n, mk::reader_from_leaf_hashes(prefix))), reference_roots[n])
+        << n;
     if (n > 0) {
       f.append(leaves[n - 1]);
       EXPECT_EQ(f.size(), n);
@@ -112,8 +126,8 @@ TEST(merkle, reference_inclusion_paths) {
   for (const auto& v : vectors) {
     const std::span<const mk::hash> tree(leaves.data(), v.size);
     EXPECT_EQ(mk::inclusion_proof(tree, v.index), v.path) << v.index << "/" << v.size;
-    EXPECT_NO_THROW(mk::verify_inclusion(v.index, v.size, leaves[v.index], v.path,
-                                         h(reference_roots[v.size])));
+    EXPECT_NO_THROW(
+        mk::verify_inclusion(v.index, v.size, leaves[v.index], v.path, h(reference_roots[v.size])));
   }
 }
 
@@ -165,7 +179,8 @@ TEST(merkle, malformed_arguments_have_clear_codes) {
   EXPECT_EQ(code_of([&] { mk::verify_inclusion(0, 1, leaves[0], std::vector<mk::hash>{r1}, r1); }),
             mk::err_bad_proof_length);
   EXPECT_NO_THROW(mk::verify_inclusion(0, 1, leaves[0], none, r1));
-  EXPECT_EQ(code_of([&] { mk::verify_inclusion(0, 1, leaves[1], none, r1); }), mk::err_root_mismatch);
+  EXPECT_EQ(code_of([&] { mk::verify_inclusion(0, 1, leaves[1], none, r1); }),
+            mk::err_root_mismatch);
   EXPECT_EQ(code_of([&] { (void)mk::inclusion_proof(leaves, 8); }), mk::err_index_out_of_range);
   EXPECT_EQ(code_of([&] { (void)mk::inclusion_proof(std::span<const mk::hash>{}, 0); }),
             mk::err_empty_tree);
@@ -174,8 +189,9 @@ TEST(merkle, malformed_arguments_have_clear_codes) {
   EXPECT_EQ(code_of([&] { mk::verify_consistency(2, 1, r8, r1, none); }), mk::err_size_order);
   EXPECT_EQ(code_of([&] { mk::verify_consistency(0, 8, mk::empty_root(), r8, none); }),
             mk::err_empty_tree);
-  EXPECT_EQ(code_of([&] { mk::verify_consistency(0, 0, mk::empty_root(), mk::empty_root(), none); }),
-            mk::err_empty_tree);
+  EXPECT_EQ(
+      code_of([&] { mk::verify_consistency(0, 0, mk::empty_root(), mk::empty_root(), none); }),
+      mk::err_empty_tree);
   EXPECT_EQ(code_of([&] { mk::verify_consistency(1, 2, r1, h(reference_roots[2]), none); }),
             mk::err_bad_proof_length);
   EXPECT_NO_THROW(mk::verify_consistency(8, 8, r8, r8, none));
@@ -199,7 +215,8 @@ TEST(merkle, exhaustive_inclusion_sizes_1_to_64) {
   constexpr std::uint64_t max_n = 64;
   const auto leaves = numbered_leaves(max_n);
   std::vector<mk::hash> roots;
-  for (std::uint64_t n = 0; n <= max_n; ++n) roots.push_back(mk::root_from_leaf_hashes({leaves.data(), n}));
+  for (std::uint64_t n = 0; n <= max_n; ++n)
+    roots.push_back(mk::root_from_leaf_hashes({leaves.data(), n}));
 
   for (std::uint64_t n = 1; n <= max_n; ++n) {
     const std::span<const mk::hash> tree(leaves.data(), n);
@@ -285,7 +302,8 @@ TEST(merkle, exhaustive_consistency_sizes_1_to_64) {
   constexpr std::uint64_t max_n = 64;
   const auto leaves = numbered_leaves(max_n);
   std::vector<mk::hash> roots;
-  for (std::uint64_t n = 0; n <= max_n; ++n) roots.push_back(mk::root_from_leaf_hashes({leaves.data(), n}));
+  for (std::uint64_t n = 0; n <= max_n; ++n)
+    roots.push_back(mk::root_from_leaf_hashes({leaves.data(), n}));
   const auto reader = mk::reader_from_leaf_hashes(leaves);
 
   for (std::uint64_t n = 1; n <= max_n; ++n) {
@@ -369,7 +387,8 @@ TEST(merkle, frontier_reports_stored_nodes_that_serve_proofs) {
   mk::frontier f;
   for (std::uint64_t i = 0; i < n; ++i) {
     f.append(leaves[i], [&](mk::node_id id, const mk::hash& value) {
-      EXPECT_TRUE(stored.emplace(std::pair{id.level, id.index}, value).second) << "node reported twice";
+      EXPECT_TRUE(stored.emplace(std::pair{id.level, id.index}, value).second)
+          << "node reported twice";
     });
     const std::span<const mk::hash> prefix(leaves.data(), i + 1);
     ASSERT_EQ(f.root(), mk::root_from_leaf_hashes(prefix));

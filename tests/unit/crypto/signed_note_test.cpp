@@ -24,18 +24,23 @@ constexpr std::string_view peter_skey =
     "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
 constexpr std::string_view peter_vkey =
     "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
-constexpr std::string_view enoch_vkey = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop";
+constexpr std::string_view enoch_vkey =
+    "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop";
 constexpr std::string_view go_text =
     "If you think cryptography is the answer to your problem,\n"
     "then you don't know what your problem is.\n";
 constexpr std::string_view peter_sig_line =
     "\xE2\x80\x94 PeterNeumann "
-    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+    "x08go/ZJkuBS9UG/"
+    "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 constexpr std::string_view enoch_sig_line =
     "\xE2\x80\x94 EnochRoot "
-    "rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
+    "rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/"
+    "5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
 
-std::string peter_note() { return std::string(go_text) + "\n" + std::string(peter_sig_line); }
+std::string peter_note() {
+  return std::string(go_text) + "\n" + std::string(peter_sig_line);
+}
 
 std::string code_of(const std::function<void()>& f) {
   try {
@@ -74,12 +79,14 @@ TEST(signed_note, reproduces_go_reference_signature_byte_for_byte) {
 // The worked example of c2sp.org/signed-note ("Verifier keys"): a second, independent vector.
 TEST(signed_note, opens_the_c2sp_spec_example) {
   tc::init();
-  const auto key = nt::parse_verifier_key("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k");
+  const auto key = nt::parse_verifier_key(
+      "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k");
   EXPECT_EQ(key.name, "example.com/foo");
   EXPECT_EQ(key.id, 0x530d903au);
   const std::string note =
       "This is an example message.\n\n\xE2\x80\x94 example.com/foo "
-      "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
+      "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM="
+      "\n";
   const std::vector<nt::verifier_key> known = {key};
   const auto opened = nt::open(note, known);
   EXPECT_EQ(opened.text, "This is an example message.\n");
@@ -126,8 +133,9 @@ TEST(signed_note, open_verifies_known_keys_and_ignores_unknown_ones) {
   std::string tampered = both;
   tampered.replace(tampered.find("cryptography"), 12, "cryptographY");
   EXPECT_EQ(code_of([&] { (void)nt::open(tampered, only_peter); }), nt::err_bad_signature);
-  const std::string forged_enoch = peter_note() +
-      "\xE2\x80\x94 EnochRoot " + tc::base64_encode(tc::bytes{0xaf, 0x0c, 0xfe, 0x78, 1, 2, 3}) + "\n";
+  const std::string forged_enoch = peter_note() + "\xE2\x80\x94 EnochRoot " +
+                                   tc::base64_encode(tc::bytes{0xaf, 0x0c, 0xfe, 0x78, 1, 2, 3}) +
+                                   "\n";
   EXPECT_EQ(code_of([&] { (void)nt::open(forged_enoch, both_keys); }), nt::err_bad_signature);
   EXPECT_NO_THROW((void)nt::open(forged_enoch, only_peter));
 
@@ -151,13 +159,21 @@ TEST(signed_note, verifier_key_manglings_are_rejected) {
     bad[i] = static_cast<char>(bad[i] + 1);
     EXPECT_THROW((void)nt::parse_verifier_key(bad), tc::error) << i;
   }
-  EXPECT_EQ(code_of([&] { (void)nt::parse_verifier_key("PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"); }),
+  EXPECT_EQ(code_of([&] {
+              (void)nt::parse_verifier_key(
+                  "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW");
+            }),
             nt::err_key_id_mismatch);
   // Type 0x02 (ECDSA) is valid in the spec but not supported here.
-  EXPECT_EQ(code_of([&] { (void)nt::parse_verifier_key("x+00000000+" + tc::base64_encode(tc::bytes(33, 2))); }),
+  EXPECT_EQ(code_of([&] {
+              (void)nt::parse_verifier_key("x+00000000+" + tc::base64_encode(tc::bytes(33, 2)));
+            }),
             nt::err_unsupported_key_type);
-  EXPECT_EQ(code_of([&] { (void)nt::parse_verifier_key("a b+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"); }),
-            nt::err_bad_key_name);
+  EXPECT_EQ(
+      code_of([&] {
+        (void)nt::parse_verifier_key("a b+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW");
+      }),
+      nt::err_bad_key_name);
   // A small-order point is never a real key.
   tc::bytes small_order(33, 0);
   small_order[0] = 0x01;
@@ -165,14 +181,27 @@ TEST(signed_note, verifier_key_manglings_are_rejected) {
   const std::string ident = tc::base64_encode(small_order);
   EXPECT_EQ(code_of([&] { (void)nt::parse_verifier_key("x+00000000+" + ident); }), nt::err_bad_key);
 
-  EXPECT_EQ(code_of([&] { (void)nt::ed25519_signer::parse("PRIVATE+KEY+PeterNeumann+c74f20a4+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"); }),
+  EXPECT_EQ(code_of([&] {
+              (void)nt::ed25519_signer::parse(
+                  "PRIVATE+KEY+PeterNeumann+c74f20a4+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz");
+            }),
             nt::err_key_id_mismatch);
-  EXPECT_EQ(code_of([&] { (void)nt::ed25519_signer::parse("PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"); }),
+  EXPECT_EQ(code_of([&] {
+              (void)nt::ed25519_signer::parse(
+                  "PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz");
+            }),
             nt::err_bad_key);
-  EXPECT_EQ(code_of([&] { (void)nt::ed25519_signer::from_seed("a+b", tc::bytes(32)); }), nt::err_bad_key_name);
-  EXPECT_EQ(code_of([&] { (void)nt::ed25519_signer::from_seed("ok", tc::bytes(31)); }), nt::err_bad_key);
+  EXPECT_EQ(code_of([&] { (void)nt::ed25519_signer::from_seed("a+b", tc::bytes(32)); }),
+            nt::err_bad_key_name);
+  EXPECT_EQ(code_of([&] { (void)nt::ed25519_signer::from_seed("ok", tc::bytes(31)); }),
+            nt::err_bad_key);
   // Unicode spaces count as spaces.
-  EXPECT_EQ(code_of([&] { nt::check_key_name("a\xE3\x80\x80" "b"); }), nt::err_bad_key_name);
+  EXPECT_EQ(code_of([&] {
+              nt::check_key_name(
+                  "a\xE3\x80\x80"
+                  "b");
+            }),
+            nt::err_bad_key_name);
   EXPECT_NO_THROW(nt::check_key_name("tenderhall.example/log\xE6\x97\xA5\xE5\xBF\x97"));
 }
 
@@ -192,28 +221,38 @@ TEST(signed_note, malformed_notes_are_rejected_with_codes) {
   tc::init();
   const std::vector<nt::verifier_key> known = {nt::parse_verifier_key(peter_vkey)};
   const std::string good = peter_note();
-  const auto open_code = [&](const std::string& n) { return code_of([&] { (void)nt::open(n, known); }); };
+  const auto open_code = [&](const std::string& n) {
+    return code_of([&] { (void)nt::open(n, known); });
+  };
   const auto parse_code = [&](const std::string& n, const nt::note_limits& l) {
     return code_of([&] { (void)nt::parse(n, l); });
   };
 
   EXPECT_EQ(open_code(good), "");
-  EXPECT_EQ(open_code(good.substr(0, good.size() - 1)), nt::err_malformed);        // no final newline
-  EXPECT_EQ(open_code(std::string(go_text) + std::string(peter_sig_line)), nt::err_malformed);  // no blank line
-  EXPECT_EQ(open_code(good + "\n"), nt::err_malformed);                            // blank line at the end
-  EXPECT_EQ(open_code(std::string(go_text) + "\n"), nt::err_malformed);            // no signatures
-  EXPECT_EQ(open_code(std::string(go_text) + "\n- PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"),
-            nt::err_malformed);                                                    // hyphen, not em dash
-  EXPECT_EQ(open_code(good + "\xE2\x80\x94 PeterNeumann\n"), nt::err_malformed);   // no signature
-  EXPECT_EQ(open_code(good + "\xE2\x80\x94 x AAAA\n"), nt::err_malformed);         // shorter than a key id
-  EXPECT_EQ(open_code(good + "\xE2\x80\x94 x AAAAAA=!\n"), nt::err_malformed);      // not base64
-  EXPECT_EQ(open_code(good + "\xE2\x80\x94 x AAAAAAB=\n"), nt::err_malformed);     // non-canonical base64
-  EXPECT_EQ(open_code(good + "\xE2\x80\x94 a+b AAAAAAA=\n"), nt::err_malformed);   // '+' in key name
+  EXPECT_EQ(open_code(good.substr(0, good.size() - 1)), nt::err_malformed);  // no final newline
+  EXPECT_EQ(open_code(std::string(go_text) + std::string(peter_sig_line)),
+            nt::err_malformed);                                          // no blank line
+  EXPECT_EQ(open_code(good + "\n"), nt::err_malformed);                  // blank line at the end
+  EXPECT_EQ(open_code(std::string(go_text) + "\n"), nt::err_malformed);  // no signatures
+  EXPECT_EQ(
+      open_code(std::string(go_text) +
+                "\n- PeterNeumann "
+                "x08go/ZJkuBS9UG/"
+                "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"),
+      nt::err_malformed);  // hyphen, not em dash
+  EXPECT_EQ(open_code(good + "\xE2\x80\x94 PeterNeumann\n"), nt::err_malformed);  // no signature
+  EXPECT_EQ(open_code(good + "\xE2\x80\x94 x AAAA\n"), nt::err_malformed);  // shorter than a key id
+  EXPECT_EQ(open_code(good + "\xE2\x80\x94 x AAAAAA=!\n"), nt::err_malformed);  // not base64
+  EXPECT_EQ(open_code(good + "\xE2\x80\x94 x AAAAAAB=\n"),
+            nt::err_malformed);  // non-canonical base64
+  EXPECT_EQ(open_code(good + "\xE2\x80\x94 a+b AAAAAAA=\n"), nt::err_malformed);  // '+' in key name
   EXPECT_EQ(open_code(good + std::string(peter_sig_line)), nt::err_duplicate_signature);
   EXPECT_EQ(open_code("tab\there\n\n" + std::string(peter_sig_line)), nt::err_bad_text);
   EXPECT_EQ(open_code("cr\r\n\n" + std::string(peter_sig_line)), nt::err_bad_text);
-  EXPECT_EQ(open_code("bad \xC0\xAF utf8\n\n" + std::string(peter_sig_line)), nt::err_bad_text);  // overlong '/'
-  EXPECT_EQ(open_code("surrogate \xED\xA0\x80\n\n" + std::string(peter_sig_line)), nt::err_bad_text);
+  EXPECT_EQ(open_code("bad \xC0\xAF utf8\n\n" + std::string(peter_sig_line)),
+            nt::err_bad_text);  // overlong '/'
+  EXPECT_EQ(open_code("surrogate \xED\xA0\x80\n\n" + std::string(peter_sig_line)),
+            nt::err_bad_text);
   EXPECT_EQ(open_code(std::string("nul\0\n\n", 6) + std::string(peter_sig_line)), nt::err_bad_text);
 
   nt::note_limits small;
@@ -226,7 +265,8 @@ TEST(signed_note, malformed_notes_are_rejected_with_codes) {
   // The spec's floor: at least 16 signatures must be accepted. One more than the limit is not.
   std::string many = good;
   for (int i = 0; i < 63; ++i) {
-    const auto s = nt::ed25519_signer::from_seed("witness" + std::to_string(i), tc::bytes(32, static_cast<std::uint8_t>(i)));
+    const auto s = nt::ed25519_signer::from_seed("witness" + std::to_string(i),
+                                                 tc::bytes(32, static_cast<std::uint8_t>(i)));
     const nt::ed25519_signer* one[] = {&s};
     many = nt::add_signatures(many, one);
   }
@@ -264,18 +304,19 @@ TEST(signed_note, checkpoint_format_and_parse) {
     return code_of([&] { (void)nt::parse_checkpoint(text); });
   };
   EXPECT_EQ(bad("o\n0\n" + tc::base64_encode(mk::empty_root()) + "\n"), "");
-  EXPECT_EQ(bad("o\n01\n" + root_b64 + "\n"), nt::err_bad_checkpoint);   // leading zero
+  EXPECT_EQ(bad("o\n01\n" + root_b64 + "\n"), nt::err_bad_checkpoint);  // leading zero
   EXPECT_EQ(bad("o\n-1\n" + root_b64 + "\n"), nt::err_bad_checkpoint);
   EXPECT_EQ(bad("o\n+1\n" + root_b64 + "\n"), nt::err_bad_checkpoint);
   EXPECT_EQ(bad("o\n1a\n" + root_b64 + "\n"), nt::err_bad_checkpoint);
   EXPECT_EQ(bad("o\n18446744073709551616\n" + root_b64 + "\n"), nt::err_bad_checkpoint);
   EXPECT_EQ(bad("o\n18446744073709551615\n" + root_b64 + "\n"), "");
-  EXPECT_EQ(bad("o\n1\nAAAA\n"), nt::err_bad_checkpoint);                 // 3-byte root
-  EXPECT_EQ(bad("o\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2J=\n"), nt::err_bad_checkpoint);  // non-canonical
-  EXPECT_EQ(bad("o\n1\n" + root_b64), nt::err_bad_checkpoint);            // no final newline
-  EXPECT_EQ(bad("o\n1\n"), nt::err_bad_checkpoint);                       // no root
-  EXPECT_EQ(bad("\n1\n" + root_b64 + "\n"), nt::err_bad_checkpoint);      // empty origin
-  EXPECT_EQ(bad("o\n1\n" + root_b64 + "\n\n"), nt::err_bad_checkpoint);   // empty extension
+  EXPECT_EQ(bad("o\n1\nAAAA\n"), nt::err_bad_checkpoint);  // 3-byte root
+  EXPECT_EQ(bad("o\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2J=\n"),
+            nt::err_bad_checkpoint);                                     // non-canonical
+  EXPECT_EQ(bad("o\n1\n" + root_b64), nt::err_bad_checkpoint);           // no final newline
+  EXPECT_EQ(bad("o\n1\n"), nt::err_bad_checkpoint);                      // no root
+  EXPECT_EQ(bad("\n1\n" + root_b64 + "\n"), nt::err_bad_checkpoint);     // empty origin
+  EXPECT_EQ(bad("o\n1\n" + root_b64 + "\n\n"), nt::err_bad_checkpoint);  // empty extension
   auto bad_origin = cp;
   bad_origin.origin = "two\nlines";
   EXPECT_EQ(code_of([&] { (void)nt::format_checkpoint(bad_origin); }), nt::err_bad_checkpoint);

@@ -1,8 +1,8 @@
 #include <tender/protocol/errors.hpp>
 #include <tender/protocol/health.hpp>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace tp = tender::protocol;
 

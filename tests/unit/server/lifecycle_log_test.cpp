@@ -1,8 +1,8 @@
 #include <tender/core/lifecycle.hpp>
 #include <tender/core/log.hpp>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <sstream>
 
@@ -19,7 +19,8 @@ protected:
     std::vector<boost::json::object> result;
     std::istringstream in(out_.str());
     std::string line;
-    while (std::getline(in, line)) result.push_back(boost::json::parse(line).as_object());
+    while (std::getline(in, line))
+      result.push_back(boost::json::parse(line).as_object());
     return result;
   }
   std::ostringstream out_;

@@ -36,7 +36,8 @@ namespace tender::crypto {
 
 // Error codes (crypto::error::code()).
 inline constexpr const char* draw_err_no_seed_material = "draw.no_seed_material";
-inline constexpr const char* draw_err_bad_seed_label = "draw.bad_seed_label";  // empty, not text, too long
+inline constexpr const char* draw_err_bad_seed_label =
+    "draw.bad_seed_label";  // empty, not text, too long
 inline constexpr const char* draw_err_duplicate_seed_label = "draw.duplicate_seed_label";
 inline constexpr const char* draw_err_seed_value_too_long = "draw.seed_value_too_long";
 inline constexpr const char* draw_err_too_many_seed_materials = "draw.too_many_seed_materials";
@@ -45,10 +46,11 @@ inline constexpr const char* draw_err_bad_id = "draw.bad_id";  // not UTF-8, con
 inline constexpr const char* draw_err_duplicate_candidate = "draw.duplicate_candidate";
 inline constexpr const char* draw_err_too_many_candidates = "draw.too_many_candidates";
 inline constexpr const char* draw_err_duplicate_exclusion = "draw.duplicate_exclusion";
-inline constexpr const char* draw_err_unknown_exclusion = "draw.unknown_exclusion";  // not a candidate
-inline constexpr const char* draw_err_bad_count = "draw.bad_count";                  // count == 0
+inline constexpr const char* draw_err_unknown_exclusion =
+    "draw.unknown_exclusion";                                        // not a candidate
+inline constexpr const char* draw_err_bad_count = "draw.bad_count";  // count == 0
 inline constexpr const char* draw_err_count_exceeds_candidates = "draw.count_exceeds_candidates";
-inline constexpr const char* draw_err_bad_range = "draw.bad_range";                  // uniform(0)
+inline constexpr const char* draw_err_bad_range = "draw.bad_range";  // uniform(0)
 
 // Limits, part of version 1 of the algorithm: a verifier applies the same ones.
 inline constexpr std::size_t draw_max_candidates = 100'000;
@@ -77,7 +79,7 @@ struct draw_inputs {
 };
 
 struct draw_result {
-  draw_inputs inputs;              // echoed so the published record is self-contained
+  draw_inputs inputs;  // echoed so the published record is self-contained
   sha256_digest seed{};
   std::vector<std::string> selected;  // in draw order
 };
@@ -98,7 +100,8 @@ bool verify_draw(const draw_inputs& inputs, std::span<const std::string> claimed
 class draw_stream {
 public:
   explicit draw_stream(const sha256_digest& seed) : seed_(seed) {}
-  // The next big-endian 64-bit word of HMAC-SHA256(seed, u64be(0)) || HMAC-SHA256(seed, u64be(1)) ...
+  // The next big-endian 64-bit word of HMAC-SHA256(seed, u64be(0)) || HMAC-SHA256(seed, u64be(1))
+  // ...
   std::uint64_t next_word();
   // Uniform in [0, m) by rejection sampling; m >= 1 (draw_err_bad_range otherwise).
   std::uint64_t uniform(std::uint64_t m);
@@ -107,7 +110,8 @@ public:
 private:
   sha256_digest seed_;
   std::uint8_t block_[32]{};
-  std::uint64_t words_used_ = 0;  // block counter = words_used_ / 4, word in block = words_used_ % 4
+  std::uint64_t words_used_ =
+      0;  // block counter = words_used_ / 4, word in block = words_used_ % 4
 };
 
 }  // namespace tender::crypto

@@ -26,14 +26,16 @@ using hash = sha256_digest;
 
 // Error codes (crypto::error::code()).
 inline constexpr const char* err_index_out_of_range = "merkle.index_out_of_range";  // index >= size
-inline constexpr const char* err_empty_tree = "merkle.empty_tree";            // size 0 where a tree is needed
-inline constexpr const char* err_size_order = "merkle.size_order";            // old size > new size
+inline constexpr const char* err_empty_tree = "merkle.empty_tree";  // size 0 where a tree is needed
+inline constexpr const char* err_size_order = "merkle.size_order";  // old size > new size
 inline constexpr const char* err_bad_proof_length = "merkle.bad_proof_length";
-inline constexpr const char* err_root_mismatch = "merkle.root_mismatch";      // proof does not lead to the root
-inline constexpr const char* err_bad_hash = "merkle.bad_hash";                // not 32 bytes
-inline constexpr const char* err_bad_frontier = "merkle.bad_frontier";        // restored frontier inconsistent
-inline constexpr const char* err_reader = "merkle.reader";                    // node_reader returned bad data
-inline constexpr const char* err_too_large = "merkle.too_large";              // size beyond 2^63
+inline constexpr const char* err_root_mismatch =
+    "merkle.root_mismatch";                                     // proof does not lead to the root
+inline constexpr const char* err_bad_hash = "merkle.bad_hash";  // not 32 bytes
+inline constexpr const char* err_bad_frontier =
+    "merkle.bad_frontier";                                        // restored frontier inconsistent
+inline constexpr const char* err_reader = "merkle.reader";        // node_reader returned bad data
+inline constexpr const char* err_too_large = "merkle.too_large";  // size beyond 2^63
 
 hash leaf_hash(byte_view entry);
 hash node_hash(const hash& left, const hash& right);

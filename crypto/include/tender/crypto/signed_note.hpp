@@ -29,18 +29,21 @@
 namespace tender::crypto::note {
 
 // Error codes (crypto::error::code()).
-inline constexpr const char* err_malformed = "note.malformed";            // layout is not a signed note
-inline constexpr const char* err_too_large = "note.too_large";            // over note_limits::max_size
+inline constexpr const char* err_malformed = "note.malformed";  // layout is not a signed note
+inline constexpr const char* err_too_large = "note.too_large";  // over note_limits::max_size
 inline constexpr const char* err_too_many_lines = "note.too_many_lines";
 inline constexpr const char* err_too_many_signatures = "note.too_many_signatures";
-inline constexpr const char* err_bad_text = "note.bad_text";              // invalid UTF-8 or a control char
-inline constexpr const char* err_bad_key_name = "note.bad_key_name";      // empty, spaces or '+'
-inline constexpr const char* err_bad_key = "note.bad_key";                // unparsable vkey/skey
-inline constexpr const char* err_key_id_mismatch = "note.key_id_mismatch";  // vkey id != computed id
+inline constexpr const char* err_bad_text = "note.bad_text";  // invalid UTF-8 or a control char
+inline constexpr const char* err_bad_key_name = "note.bad_key_name";  // empty, spaces or '+'
+inline constexpr const char* err_bad_key = "note.bad_key";            // unparsable vkey/skey
+inline constexpr const char* err_key_id_mismatch =
+    "note.key_id_mismatch";  // vkey id != computed id
 inline constexpr const char* err_unsupported_key_type = "note.unsupported_key_type";
-inline constexpr const char* err_ambiguous_key = "note.ambiguous_key";    // two known keys, same name+id
+inline constexpr const char* err_ambiguous_key =
+    "note.ambiguous_key";  // two known keys, same name+id
 inline constexpr const char* err_duplicate_signature = "note.duplicate_signature";
-inline constexpr const char* err_bad_signature = "note.bad_signature";    // a known key's signature fails
+inline constexpr const char* err_bad_signature =
+    "note.bad_signature";  // a known key's signature fails
 inline constexpr const char* err_no_known_signature = "note.no_known_signature";
 inline constexpr const char* err_already_signed = "note.already_signed";  // cosign by a key present
 inline constexpr const char* err_bad_checkpoint = "checkpoint.malformed";
