@@ -71,8 +71,9 @@ public:
   }
 
   asio::awaitable<void> run(http::request<http::string_body> req) {
+    // Not registered with the server itself: the http_session that upgraded stays registered
+    // (so the connection is counted once) and forwards shutdown() here.
     auto self = this->shared_from_this();
-    registry_id_ = server_->add_session(self);
     beast::get_lowest_layer(ws_).expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator(
@@ -81,10 +82,7 @@ public:
         }));
     ws_.read_message_max(server_->opts_.websocket_message_limit);
     auto [ec] = co_await ws_.async_accept(req, use_tuple);
-    if (ec) {
-      server_->remove_session(registry_id_);
-      co_return;
-    }
+    if (ec) co_return;
     open_ = true;
     asio::co_spawn(ws_.get_executor(), writer(self), asio::detached);
     if (endpoint_.on_open) endpoint_.on_open(self);
@@ -115,7 +113,6 @@ public:
     queue_.clear();
     wake_.cancel();
     if (endpoint_.on_close) endpoint_.on_close(self);
-    server_->remove_session(registry_id_);
   }
 
   void send(std::string text) override {
@@ -198,7 +195,6 @@ private:
   bool closing_ = false;
   std::string close_reason_;
   std::uint64_t id_ = 0;
-  std::uint64_t registry_id_ = 0;
 };
 
 // One HTTP connection: reads requests one at a time, each bounded by the header limit, the
@@ -208,7 +204,7 @@ class http_session final : public session_base,
                            public std::enable_shared_from_this<http_session<Stream>> {
 public:
   http_session(Stream&& stream, std::shared_ptr<http_server::impl> server)
-      : stream_(std::move(stream)), server_(std::move(server)) {}
+      : stream_(std::move(stream)), executor_(stream_.get_executor()), server_(std::move(server)) {}
 
   asio::awaitable<void> run() {
     auto self = this->shared_from_this();
@@ -218,9 +214,12 @@ public:
   }
 
   void shutdown() override {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    // The executor was saved at construction: after a WebSocket upgrade stream_ is moved-from.
+    asio::post(executor_, [self = this->shared_from_this()] {
       self->closing_ = true;
-      if (self->idle_) {
+      if (self->upgraded_) {
+        self->upgraded_->shutdown();
+      } else if (self->idle_) {
         beast::error_code ignored;
         beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
       }
@@ -410,6 +409,7 @@ private:
   }
 
   Stream stream_;
+  asio::any_io_executor executor_;
   std::shared_ptr<http_server::impl> server_;
   beast::flat_buffer buffer_;
   std::string remote_;
