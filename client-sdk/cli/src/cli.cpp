@@ -2,7 +2,6 @@
 
 #include "command.hpp"
 
-#include <tender/crypto/error.hpp>
 #include <tender/protocol/version.hpp>
 
 #include <boost/program_options.hpp>
@@ -182,13 +181,8 @@ int run(int argc, char** argv, std::ostream& out, std::ostream& err) {
                                       rest.end());
   try {
     return chosen->run(ctx, args);
-  } catch (const client::error& e) {
-    err << "tender: " << e.what() << " [" << e.code() << "]\n";
-    return exit_failure;
-  } catch (const crypto::error& e) {
-    err << "tender: " << e.what() << " [" << e.code() << "]\n";
-    return exit_failure;
-  } catch (const error& e) {
+  } catch (const protocol::coded_error& e) {
+    // client::error, crypto::error and cli::error alike: the message and its stable code.
     err << "tender: " << e.what() << " [" << e.code() << "]\n";
     return exit_failure;
   } catch (const std::exception& e) {

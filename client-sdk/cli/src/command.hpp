@@ -1,6 +1,7 @@
 #pragma once
 
 #include <tender/client/client.hpp>
+#include <tender/protocol/coded_error.hpp>
 
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/positional_options.hpp>
@@ -9,7 +10,6 @@
 #include <functional>
 #include <optional>
 #include <ostream>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,14 +27,9 @@ inline constexpr int exit_not_ready = 3;
 // is not in the expected form, a draw record that does not match). Printed like the other errors,
 // `tender: <message> [<code>]`, with exit code 1. Crypto failures keep their own
 // tender::crypto::error codes; these are the CLI's.
-class error : public std::runtime_error {
+class error : public protocol::coded_error {
 public:
-  error(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
-  const std::string& code() const noexcept { return code_; }
-
-private:
-  std::string code_;
+  using coded_error::coded_error;
 };
 
 // Stable codes of cli::error.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tender/protocol/coded_error.hpp>
 #include <tender/protocol/health.hpp>
 
 #include <chrono>
@@ -22,15 +23,13 @@ struct options {
 // A failure talking to the server. code() is stable: client.bad_url, client.connect_failed,
 // client.tls_failed, client.timeout, client.bad_response — or, when the server answered with a
 // JSON error, the server's own code (route.not_found, ...), with http_status() set.
-class error : public std::runtime_error {
+class error : public protocol::coded_error {
 public:
   error(std::string code, const std::string& message, unsigned http_status = 0)
-      : std::runtime_error(message), code_(std::move(code)), http_status_(http_status) {}
-  const std::string& code() const noexcept { return code_; }
+      : coded_error(std::move(code), message), http_status_(http_status) {}
   unsigned http_status() const noexcept { return http_status_; }
 
 private:
-  std::string code_;
   unsigned http_status_;
 };
 

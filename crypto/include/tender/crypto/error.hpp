@@ -1,7 +1,6 @@
 #pragma once
 
-#include <stdexcept>
-#include <string>
+#include <tender/protocol/coded_error.hpp>
 
 namespace tender::crypto {
 
@@ -9,14 +8,9 @@ namespace tender::crypto {
 // dot-separated identifier ("sealed.chunk_auth_failed", "escrow.bad_share_proof", ...) that
 // callers, the CLI and the HTTP API pass on unchanged; `what()` is a human explanation that never
 // contains secret material. Each module lists its codes as constants in its own header.
-class error : public std::runtime_error {
+class error : public protocol::coded_error {
 public:
-  error(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
-  const std::string& code() const noexcept { return code_; }
-
-private:
-  std::string code_;
+  using coded_error::coded_error;
 };
 
 }  // namespace tender::crypto

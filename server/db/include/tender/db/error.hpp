@@ -1,7 +1,6 @@
 #pragma once
 
-#include <stdexcept>
-#include <string>
+#include <tender/protocol/coded_error.hpp>
 
 namespace tender::db {
 
@@ -14,14 +13,9 @@ namespace tender::db {
 //   db.serialization       a serializable transaction lost a race and retries ran out
 //   db.stopped             the pool is shutting down
 //   db.usage               this layer used libpqxx wrongly (a bug)
-class error : public std::runtime_error {
+class error : public protocol::coded_error {
 public:
-  error(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
-  const std::string& code() const noexcept { return code_; }
-
-private:
-  std::string code_;
+  using coded_error::coded_error;
 };
 
 }  // namespace tender::db
