@@ -267,8 +267,8 @@ std::string client::log_key() {
 }
 
 protocol::audit::event_page client::log_events(std::uint64_t from, std::uint64_t limit) {
-  const auto r = request("GET", "/api/v1/log/events?from=" + std::to_string(from) +
-                                    "&limit=" + std::to_string(limit));
+  const auto r = request(
+      "GET", "/api/v1/log/events?from=" + std::to_string(from) + "&limit=" + std::to_string(limit));
   return parsed(r, "/api/v1/log/events", protocol::audit::parse_event_page);
 }
 

@@ -26,7 +26,9 @@ std::string check_text(std::string_view name, std::string_view value, std::size_
   return {};
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // "YYYY-MM-DDTHH:MM:SS.ffffffZ": the shape only; the database produced the value.
 bool is_canonical_time(std::string_view t) {
@@ -194,11 +196,11 @@ std::string to_json(const event_page& p) {
   json::array events;
   for (const auto& r : p.events)
     events.emplace_back(record_object(r));
-  return json::serialize(json::object{
-      {"log_size", p.log_size},
-      {"from", p.from},
-      {"events", std::move(events)},
-      {"next", p.next ? json::value(*p.next) : json::value(nullptr)}});
+  return json::serialize(
+      json::object{{"log_size", p.log_size},
+                   {"from", p.from},
+                   {"events", std::move(events)},
+                   {"next", p.next ? json::value(*p.next) : json::value(nullptr)}});
 }
 
 std::string to_json(const inclusion_proof& p) {

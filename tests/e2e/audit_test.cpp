@@ -9,13 +9,13 @@
 #include <tender/crypto/signed_note.hpp>
 #include <tender/protocol/audit.hpp>
 
+#include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -91,7 +91,8 @@ std::string raw_get(std::uint16_t port, const std::string& target) {
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::socket s(ioc);
   s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-  boost::asio::write(s, boost::asio::buffer("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  boost::asio::write(s, boost::asio::buffer("GET " + target +
+                                            " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   std::string answer;
   boost::system::error_code ec;
   boost::asio::read(s, boost::asio::dynamic_buffer(answer), ec);
@@ -130,8 +131,8 @@ void rewrite_the_past(const fresh_database& db, tender::client::client& c) {
               tender::crypto::hex_encode(tender::crypto::as_bytes(data)) +
               "', 'hex'), leaf_hash = decode('" + hex(leaf) + "', 'hex') WHERE seq = 0");
     }
-    leaves.push_back(
-        merkle::leaf_hash(tender::crypto::as_bytes(tender::protocol::audit::leaf_data(rec.fields))));
+    leaves.push_back(merkle::leaf_hash(
+        tender::crypto::as_bytes(tender::protocol::audit::leaf_data(rec.fields))));
   }
   merkle::frontier f;
   for (const auto& leaf : leaves) {
@@ -339,26 +340,23 @@ TEST(audit_e2e, http_endpoints_validate_their_parameters) {
 
 TEST(audit_e2e, production_needs_a_signing_key_and_development_warns) {
   fresh_database db("e2e_audit_key");
-  const auto r = run_command({TENDER_TENDERD_PATH},
-                             {{"TENDERD_MODE", "production"},
-                              {"TENDERD_LISTEN_PORT", "0"},
-                              {"TENDERD_DATABASE_CONNINFO", db.conninfo()}});
+  const auto r = run_command({TENDER_TENDERD_PATH}, {{"TENDERD_MODE", "production"},
+                                                     {"TENDERD_LISTEN_PORT", "0"},
+                                                     {"TENDERD_DATABASE_CONNINFO", db.conninfo()}});
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "mode = production needs audit.signing_key_file")) << r.output;
 
   const std::string dir = tender::test::make_temp_dir("badkey");
-  {
-    std::ofstream(dir + "/bad.key") << "PRIVATE+KEY+not-a-key\n";
-  }
-  const auto bad = run_command({TENDER_TENDERD_PATH},
-                               {{"TENDERD_AUDIT_SIGNING_KEY_FILE", dir + "/bad.key"},
-                                {"TENDERD_LISTEN_PORT", "0"},
-                                {"TENDERD_DATABASE_CONNINFO", db.conninfo()}});
+  { std::ofstream(dir + "/bad.key") << "PRIVATE+KEY+not-a-key\n"; }
+  const auto bad =
+      run_command({TENDER_TENDERD_PATH}, {{"TENDERD_AUDIT_SIGNING_KEY_FILE", dir + "/bad.key"},
+                                          {"TENDERD_LISTEN_PORT", "0"},
+                                          {"TENDERD_DATABASE_CONNINFO", db.conninfo()}});
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_TRUE(contains(bad.output, "is not a signed-note signer key")) << bad.output;
   EXPECT_FALSE(contains(bad.output, "not-a-key")) << "key material must not be echoed";
-  const auto missing = run_command({TENDER_TENDERD_PATH},
-                                   {{"TENDERD_AUDIT_SIGNING_KEY_FILE", dir + "/none.key"}});
+  const auto missing =
+      run_command({TENDER_TENDERD_PATH}, {{"TENDERD_AUDIT_SIGNING_KEY_FILE", dir + "/none.key"}});
   EXPECT_EQ(missing.exit_code, 2) << missing.output;
   EXPECT_TRUE(contains(missing.output, "cannot be read")) << missing.output;
   // keygen never replaces an existing key.

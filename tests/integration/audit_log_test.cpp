@@ -12,10 +12,10 @@
 #include "../../server/db/src/audit_tx.hpp"
 #include "../../server/db/src/pool.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
 #include <thread>
@@ -59,9 +59,7 @@ std::string code_of(const std::function<void()>& f) {
 struct audit_fixture : ::testing::Test {
   void SetUp() override { tender::crypto::init(); }
 
-  audit_log make_log() {
-    return audit_log(connections, {"tenderhall/test", signer});
-  }
+  audit_log make_log() { return audit_log(connections, {"tenderhall/test", signer}); }
 
   // Every stored event, with each leaf recomputed from the fields and checked against the row.
   std::vector<merkle::hash> checked_leaves(audit_log& log) {
@@ -84,8 +82,8 @@ struct audit_fixture : ::testing::Test {
 
   fresh_database db{"audit"};
   tender::db::pool connections{db.conninfo(), 4};
-  std::shared_ptr<const note::ed25519_signer> signer =
-      std::make_shared<const note::ed25519_signer>(note::ed25519_signer::generate("tenderhall/test"));
+  std::shared_ptr<const note::ed25519_signer> signer = std::make_shared<const note::ed25519_signer>(
+      note::ed25519_signer::generate("tenderhall/test"));
 };
 
 }  // namespace
@@ -148,8 +146,9 @@ TEST_F(audit_fixture, concurrent_appends_are_gap_free_and_make_the_root_of_all_l
   EXPECT_EQ(run_on_io(log.size()), n);
   const auto leaves = checked_leaves(log);
   ASSERT_EQ(leaves.size(), n);
-  EXPECT_EQ(db.query_value("SELECT min(seq) || '-' || max(seq) || '-' || count(*) FROM audit_events"),
-            "0-" + std::to_string(n - 1) + "-" + std::to_string(n));
+  EXPECT_EQ(
+      db.query_value("SELECT min(seq) || '-' || max(seq) || '-' || count(*) FROM audit_events"),
+      "0-" + std::to_string(n - 1) + "-" + std::to_string(n));
   // Times follow the sequence: each event's time is read under the head lock.
   EXPECT_EQ(db.query_value("SELECT count(*) FROM (SELECT logged_at < lag(logged_at) OVER (ORDER BY "
                            "seq) AS back FROM audit_events) s WHERE back"),
@@ -259,5 +258,6 @@ TEST_F(audit_fixture, a_tampered_tree_is_not_signed) {
   EXPECT_EQ(db.query_value("SELECT count(*) FROM audit_checkpoints"), "0");
   // A missing node is reported as such, not as a wrong proof.
   db.exec("DELETE FROM audit_nodes WHERE level = 0 AND index = 3");
-  EXPECT_EQ(code_of([&] { run_on_io(log.inclusion_proof(2, 4)); }), tender::db::audit_codes::corrupt);
+  EXPECT_EQ(code_of([&] { run_on_io(log.inclusion_proof(2, 4)); }),
+            tender::db::audit_codes::corrupt);
 }

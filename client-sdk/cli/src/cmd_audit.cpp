@@ -100,11 +100,13 @@ std::optional<remembered> load_state(const fs::path& path) {
   if (o == nullptr) bad_state(path, "not a JSON object");
   auto str = [&](const char* name) {
     const auto* v = o->if_contains(name);
-    if (v == nullptr || !v->is_string()) bad_state(path, std::string("no string field '") + name + "'");
+    if (v == nullptr || !v->is_string())
+      bad_state(path, std::string("no string field '") + name + "'");
     return std::string(v->get_string());
   };
   if (str("format") != state_format) {
-    bad_state(path, "not a tender audit state file (format is not " + std::string(state_format) + ")");
+    bad_state(path,
+              "not a tender audit state file (format is not " + std::string(state_format) + ")");
   }
   remembered r;
   r.origin = str("origin");
@@ -124,12 +126,9 @@ std::optional<remembered> load_state(const fs::path& path) {
 
 // Replaces --state whole: written beside it, then renamed over it, so a crash never leaves half.
 void save_state(const fs::path& path, const remembered& r) {
-  const json::object doc{{"format", state_format},
-                         {"origin", r.origin},
-                         {"verifier_key", r.verifier_key},
-                         {"size", r.size},
-                         {"root", hex(r.root)},
-                         {"checkpoint", r.note}};
+  const json::object doc{
+      {"format", state_format}, {"origin", r.origin},  {"verifier_key", r.verifier_key},
+      {"size", r.size},         {"root", hex(r.root)}, {"checkpoint", r.note}};
   fs::path tmp = path;
   tmp += ".tmp";
   write_file(tmp, pretty_json(doc) + "\n", write_mode{true, false});
@@ -156,8 +155,7 @@ std::vector<note::verifier_key> keys_from_options(const po::variables_map& vm) {
   return keys;
 }
 
-merkle::hash hash_from_hex(const std::string& text, const std::string& what,
-                           const char* code) {
+merkle::hash hash_from_hex(const std::string& text, const std::string& what, const char* code) {
   if (text.size() != 64) throw error(code, what + " is not a 32-byte hash in hex");
   try {
     return merkle::hash_from_bytes(crypto::hex_decode(text));
@@ -174,18 +172,19 @@ std::vector<merkle::hash> recompute_leaves(client::client& c, std::uint64_t size
   while (next < size) {
     const auto page = c.log_events(next, std::min(page_size, size - next));
     if (page.events.empty()) {
-      throw error(codes::audit_missing_events,
-                  "the checkpoint covers " + std::to_string(size) +
-                      " events but the server has none from event " + std::to_string(next) +
-                      " on (events were deleted)");
+      throw error(codes::audit_missing_events, "the checkpoint covers " + std::to_string(size) +
+                                                   " events but the server has none from event " +
+                                                   std::to_string(next) +
+                                                   " on (events were deleted)");
     }
     for (const auto& rec : page.events) {
       const paudit::event& ev = rec.fields;
       if (ev.seq >= size) return leaves;
       if (ev.seq != next) {
-        throw error(codes::audit_missing_events,
-                    "event " + std::to_string(next) + " is missing: the server went on with event " +
-                        std::to_string(ev.seq) + " (events were deleted or renumbered)");
+        throw error(codes::audit_missing_events, "event " + std::to_string(next) +
+                                                     " is missing: the server went on with event " +
+                                                     std::to_string(ev.seq) +
+                                                     " (events were deleted or renumbered)");
       }
       const std::string where = "event " + std::to_string(ev.seq);
       if (const auto problem = paudit::check_event(ev); !problem.empty()) {
@@ -234,7 +233,8 @@ void check_inclusion(client::client& c, std::uint64_t index, const note::checkpo
   const auto p = c.log_inclusion_proof(index, cp.size);
   const std::string where = "inclusion proof of event " + std::to_string(index);
   if (p.index != index || p.size != cp.size) {
-    throw error(codes::audit_inclusion_failed, where + ": the server answered for another index or size");
+    throw error(codes::audit_inclusion_failed,
+                where + ": the server answered for another index or size");
   }
   if (hash_from_hex(p.leaf_hash_hex, where + " leaf_hash", codes::audit_inclusion_failed) != leaf) {
     throw error(codes::audit_inclusion_failed,
@@ -253,17 +253,18 @@ void check_inclusion(client::client& c, std::uint64_t index, const note::checkpo
 
 void check_consistency(client::client& c, const remembered& old, const note::checkpoint& cp) {
   if (cp.size < old.size) {
-    throw error(codes::audit_log_shrunk,
-                "the log has " + std::to_string(cp.size) +
-                    " events but a checkpoint verified earlier had " + std::to_string(old.size) +
-                    ": the log was truncated or replaced");
+    throw error(codes::audit_log_shrunk, "the log has " + std::to_string(cp.size) +
+                                             " events but a checkpoint verified earlier had " +
+                                             std::to_string(old.size) +
+                                             ": the log was truncated or replaced");
   }
   if (old.size == 0) return;  // the empty tree is a prefix of every tree
   std::vector<merkle::hash> proof;
   if (cp.size > old.size) {
     const auto p = c.log_consistency_proof(old.size, cp.size);
     for (std::size_t i = 0; i < p.proof_hex.size(); ++i) {
-      proof.push_back(hash_from_hex(p.proof_hex[i], "consistency proof element " + std::to_string(i),
+      proof.push_back(hash_from_hex(p.proof_hex[i],
+                                    "consistency proof element " + std::to_string(i),
                                     codes::audit_consistency_failed));
     }
   }
@@ -317,8 +318,7 @@ int audit_verify(context& ctx, const std::vector<std::string>& args) {
       keys.push_back(note::parse_verifier_key(c.log_key()));
       key_source = "the server's own (trust on first use)";
       ctx.err << "tender: warning: no --key given; trusting the key the server presents ("
-              << note::format_verifier_key(keys.front())
-              << "). Pin it with --key or --state.\n";
+              << note::format_verifier_key(keys.front()) << "). Pin it with --key or --state.\n";
     }
     std::string origin;
     if (vm->count("origin") != 0u) {

@@ -47,9 +47,10 @@ inline constexpr const char* draw_mismatch = "cli.draw_mismatch";  // record dis
 // Verdicts of `tender audit verify` (besides note.*, checkpoint.* and client.* codes):
 inline constexpr const char* audit_event_mismatch = "audit.event_mismatch";  // fields != leaf
 inline constexpr const char* audit_missing_events = "audit.missing_events";  // gap or short log
-inline constexpr const char* audit_root_mismatch = "audit.root_mismatch";  // events != checkpoint
+inline constexpr const char* audit_root_mismatch = "audit.root_mismatch";    // events != checkpoint
 inline constexpr const char* audit_inclusion_failed = "audit.inclusion_failed";
-inline constexpr const char* audit_consistency_failed = "audit.consistency_failed";  // past rewritten
+inline constexpr const char* audit_consistency_failed =
+    "audit.consistency_failed";                                      // past rewritten
 inline constexpr const char* audit_log_shrunk = "audit.log_shrunk";  // smaller than remembered
 inline constexpr const char* audit_bad_state = "audit.bad_state";    // --state file unusable
 }  // namespace codes

@@ -40,8 +40,8 @@ std::string errno_text(int e) {
 crypto::secure_bytes read_key_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    throw startup_error("audit.signing_key_file '" + path + "' cannot be read: " +
-                        errno_text(errno));
+    throw startup_error("audit.signing_key_file '" + path +
+                        "' cannot be read: " + errno_text(errno));
   }
   struct closer {
     int fd;
@@ -137,8 +137,10 @@ std::string generate_audit_key_file(const std::string& path, const std::string& 
     while (ok && done < size) {
       const ssize_t n = ::write(fd, data + done, size - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) ok = false;
-      else done += static_cast<std::size_t>(n);
+      if (n <= 0)
+        ok = false;
+      else
+        done += static_cast<std::size_t>(n);
     }
   };
   put(text.data(), text.size());
@@ -173,8 +175,7 @@ struct audit_service::impl : std::enable_shared_from_this<impl> {
       if (!retry_soon) {
         try {
           if (!start_recorded.load()) {
-            const auto start_event =
-                node_event("system.node_started", opts.node_id, opts.version);
+            const auto start_event = node_event("system.node_started", opts.node_id, opts.version);
             const auto appended = co_await log.append(start_event);
             start_recorded.store(true);
             core::log::info("audit event",
@@ -194,8 +195,7 @@ struct audit_service::impl : std::enable_shared_from_this<impl> {
         }
       }
       const std::chrono::milliseconds wait =
-          retry_soon ? opts.retry_interval
-                     : std::chrono::milliseconds(opts.checkpoint_interval);
+          retry_soon ? opts.retry_interval : std::chrono::milliseconds(opts.checkpoint_interval);
       timer.expires_after(wait);
       boost::system::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -13,8 +13,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -46,8 +46,8 @@ std::optional<std::uint64_t> decimal(std::string_view text) {
 
 // "a=1&b=2" into numbers. Every name must be one of `allowed` and appear at most once. Values are
 // never percent-decoded: a number has no reason to be encoded, so '%' is simply not a digit.
-std::map<std::string, std::uint64_t> numeric_query(std::string_view query,
-                                                   std::initializer_list<std::string_view> allowed) {
+std::map<std::string, std::uint64_t> numeric_query(
+    std::string_view query, std::initializer_list<std::string_view> allowed) {
   std::map<std::string, std::uint64_t> out;
   if (query.empty()) return out;
   std::string list;
@@ -59,7 +59,8 @@ std::map<std::string, std::uint64_t> numeric_query(std::string_view query,
     const auto eq = part.find('=');
     const std::string name(part.substr(0, eq));
     if (part.empty() || eq == std::string_view::npos) {
-      throw bad_parameter{"query parameter '" + std::string(part) + "' is not of the form name=value"};
+      throw bad_parameter{"query parameter '" + std::string(part) +
+                          "' is not of the form name=value"};
     }
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
       throw bad_parameter{"unknown query parameter '" + name + "' (this endpoint takes " +
@@ -70,7 +71,8 @@ std::map<std::string, std::uint64_t> numeric_query(std::string_view query,
     if (!value) {
       throw bad_parameter{"query parameter '" + name +
                           "' must be a whole number from 0 to 9223372036854775807 written in "
-                          "plain decimal, got '" + std::string(part.substr(eq + 1)) + "'"};
+                          "plain decimal, got '" +
+                          std::string(part.substr(eq + 1)) + "'"};
     }
     out.emplace(name, *value);
     if (amp == std::string_view::npos) break;
@@ -113,11 +115,12 @@ using log_body = std::function<boost::asio::awaitable<net::response>(net::reques
 
 // Every log endpoint: 503 while the database is not ready, and errors with stable codes.
 net::handler guarded(db::database& database, log_body body) {
-  return [&database, body = std::move(body)](net::request& req)
-             -> boost::asio::awaitable<net::response> {
+  return [&database,
+          body = std::move(body)](net::request& req) -> boost::asio::awaitable<net::response> {
     const auto ready = database.readiness();
     if (!ready.ready) {
-      auto res = net::response::error(errc::not_ready, "the database is not ready: " + ready.reason);
+      auto res =
+          net::response::error(errc::not_ready, "the database is not ready: " + ready.reason);
       res.headers.emplace_back("Retry-After", "1");
       co_return res;
     }
@@ -136,8 +139,8 @@ net::handler guarded(db::database& database, log_body body) {
       }
       core::log::error("audit log request failed",
                        {{"path", req.path}, {"code", e.code()}, {"error", e.what()}});
-      co_return net::response::error(errc::internal, "the audit log could not be read [" +
-                                                         e.code() + "]");
+      co_return net::response::error(errc::internal,
+                                     "the audit log could not be read [" + e.code() + "]");
     }
   };
 }

@@ -47,15 +47,16 @@ std::string one_of(const std::string& key, const std::string& value,
 // The log name ends up in the checkpoint origin and usually in the signing key's name, where
 // spaces, '+' and control characters are not allowed; a conservative alphabet keeps it readable.
 std::string log_name(const std::string& key, const std::string& value) {
-  const bool ok = !value.empty() && value.size() <= 64 &&
-                  std::all_of(value.begin(), value.end(), [](char ch) {
-                    return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '.' ||
-                           ch == '-' || ch == '_' || ch == '/';
-                  });
+  const bool ok =
+      !value.empty() && value.size() <= 64 && std::all_of(value.begin(), value.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '.' || ch == '-' ||
+               ch == '_' || ch == '/';
+      });
   if (!ok) {
     throw config_error("'" + key +
                        "' must be 1 to 64 characters of letters, digits, '.', '-', '_' and '/', "
-                       "got '" + value + "'");
+                       "got '" +
+                       value + "'");
   }
   return value;
 }
@@ -136,10 +137,8 @@ const key_setter setters[] = {
      }},
     {"audit.signing_key_file",
      [](config& c, const std::string&, const std::string& v) { c.audit_signing_key_file = v; }},
-    {"audit.log_name",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.audit_log_name = log_name(k, v);
-     }},
+    {"audit.log_name", [](config& c, const std::string& k,
+                          const std::string& v) { c.audit_log_name = log_name(k, v); }},
     {"audit.checkpoint_interval_seconds",
      [](config& c, const std::string& k, const std::string& v) {
        c.audit_checkpoint_interval = std::chrono::seconds(parse_unsigned(k, v, 1, 86400));

@@ -34,7 +34,8 @@ constexpr const char* lock_head_sql =
     "WITH head AS (SELECT size, frontier FROM audit_head WHERE id FOR UPDATE) "
     "SELECT size, encode(frontier, 'hex'), " TENDER_AUDIT_TIME("clock_timestamp()") " FROM head";
 
-constexpr const char* read_head_sql = "SELECT size, encode(frontier, 'hex') FROM audit_head WHERE id";
+constexpr const char* read_head_sql =
+    "SELECT size, encode(frontier, 'hex') FROM audit_head WHERE id";
 
 constexpr const char* read_size_sql = "SELECT size FROM audit_head WHERE id";
 
@@ -50,7 +51,7 @@ WITH event AS (
 )
 UPDATE audit_head SET size = $13, frontier = decode($14, 'hex') WHERE id)sql";
 
-#define TENDER_AUDIT_EVENT_COLUMNS                                                   \
+#define TENDER_AUDIT_EVENT_COLUMNS \
   "seq, " TENDER_AUDIT_TIME("logged_at") ", actor, role, action, subject, payload_digest, " \
   "encode(leaf_data, 'hex'), encode(leaf_hash, 'hex')"
 
@@ -58,8 +59,7 @@ constexpr const char* select_event_sql =
     "SELECT " TENDER_AUDIT_EVENT_COLUMNS " FROM audit_events WHERE seq = $1";
 
 constexpr const char* select_events_sql =
-    "SELECT " TENDER_AUDIT_EVENT_COLUMNS
-    " FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2";
+    "SELECT " TENDER_AUDIT_EVENT_COLUMNS " FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2";
 
 constexpr const char* select_nodes_sql = R"sql(
 SELECT n.level, n.index, encode(n.hash, 'hex')
@@ -67,9 +67,11 @@ FROM audit_nodes n
 JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, index)
   ON n.level = w.level AND n.index = w.index)sql";
 
+// clang-format off
 constexpr const char* latest_checkpoint_sql =
     "SELECT size, encode(root, 'hex'), note, " TENDER_AUDIT_TIME("created_at")
     " FROM audit_checkpoints ORDER BY size DESC LIMIT 1";
+// clang-format on
 
 constexpr const char* insert_checkpoint_sql =
     "INSERT INTO audit_checkpoints (size, root, note) VALUES ($1, decode($2, 'hex'), $3) "
@@ -301,8 +303,9 @@ std::optional<audit_checkpoint> checkpoint(pqxx::transaction_base& tx, const std
   const auto front = restore_frontier(head.size, head.frontier_hex);
   const merkle::hash root = front.root();
   // Sign only a root that the stored nodes reproduce, so every proof served later agrees with it.
-  const merkle::hash from_nodes = with_stored_nodes(
-      tx, [&](const merkle::node_reader& r) { return merkle_call([&] { return merkle::root(head.size, r); }); });
+  const merkle::hash from_nodes = with_stored_nodes(tx, [&](const merkle::node_reader& r) {
+    return merkle_call([&] { return merkle::root(head.size, r); });
+  });
   if (from_nodes != root) corrupt("audit_head's frontier and audit_nodes disagree on the root");
 
   note::checkpoint cp{origin, head.size, root, {}};
@@ -381,11 +384,12 @@ net::awaitable<audit_inclusion> audit_log::inclusion_proof(std::uint64_t index,
                                                            std::uint64_t size) {
   audit_inclusion out;
   pool::job job = [&out, index, size](pqxx::connection_base& c) {
-    if (size == 0) throw error(audit_codes::bad_range, "an inclusion proof needs a tree size above 0");
+    if (size == 0)
+      throw error(audit_codes::bad_range, "an inclusion proof needs a tree size above 0");
     if (index >= size) {
-      throw error(audit_codes::bad_range, "index " + std::to_string(index) +
-                                              " is not below the tree size " +
-                                              std::to_string(size));
+      throw error(
+          audit_codes::bad_range,
+          "index " + std::to_string(index) + " is not below the tree size " + std::to_string(size));
     }
     pqxx::read_transaction tx(c);
     check_size(size, read_head(tx).size);

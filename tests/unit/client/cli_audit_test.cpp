@@ -21,7 +21,8 @@ struct cli_result {
 cli_result run_cli(std::vector<std::string> args) {
   args.insert(args.begin(), "tender");
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  for (auto& a : args)
+    argv.push_back(a.data());
   std::ostringstream out;
   std::ostringstream err;
   const int code = tender::cli::run(static_cast<int>(argv.size()), argv.data(), out, err);
@@ -29,7 +30,8 @@ cli_result run_cli(std::vector<std::string> args) {
 }
 
 std::string temp_file(const std::string& name, const std::string& content) {
-  const auto dir = std::filesystem::temp_directory_path() / ("th-cli-audit-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("th-cli-audit-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto path = dir / name;
   std::ofstream(path) << content;

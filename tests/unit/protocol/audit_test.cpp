@@ -1,8 +1,8 @@
 #include <tender/protocol/audit.hpp>
 #include <tender/protocol/errors.hpp>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <stdexcept>
 

@@ -28,10 +28,10 @@ inline constexpr std::string_view leaf_tag = "tenderhall/audit-event/v1";
 struct event {
   std::uint64_t seq = 0;
   std::string time;
-  std::string actor;   // who: "tenderd:<node id>", later a user id
-  std::string role;    // in which role: "system", later "bidder", "host", ...
-  std::string action;  // what: "system.node_started", later "tender.published", ...
-  std::optional<std::string> subject;         // the tender (or other object) concerned
+  std::string actor;                   // who: "tenderd:<node id>", later a user id
+  std::string role;                    // in which role: "system", later "bidder", "host", ...
+  std::string action;                  // what: "system.node_started", later "tender.published", ...
+  std::optional<std::string> subject;  // the tender (or other object) concerned
   std::optional<std::string> payload_digest;  // SHA-256 of the request payload, 64 hex digits
   friend bool operator==(const event&, const event&) = default;
 };

@@ -42,7 +42,7 @@ struct config {
   // mode: development | production
   std::string mode = "development";
   // audit.*
-  std::string audit_signing_key_file;  // signed-note signer key; required in production
+  std::string audit_signing_key_file;    // signed-note signer key; required in production
   std::string audit_log_name = "local";  // checkpoints carry the origin "tenderhall/<log name>"
   std::chrono::seconds audit_checkpoint_interval{10};
 
