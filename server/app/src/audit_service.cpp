@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
@@ -161,12 +162,12 @@ std::string generate_audit_key_file(const std::string& path, const std::string& 
 struct audit_service::impl : std::enable_shared_from_this<impl> {
   impl(asio::any_io_executor io_executor, db::database& db, audit_key k, std::string origin_line,
        options o)
-      : io(std::move(io_executor)),
+      : strand(asio::make_strand(std::move(io_executor))),
         database(db),
         key(std::move(k)),
         opts(std::move(o)),
         log(db.connections(), db::audit_log::options{std::move(origin_line), key.signer}),
-        timer(io) {}
+        timer(strand) {}
 
   asio::awaitable<void> run() {
     while (!stopping.load()) {
@@ -215,7 +216,9 @@ struct audit_service::impl : std::enable_shared_from_this<impl> {
     if (cp.size > before) core::log::debug("audit checkpoint", {{"size", cp.size}});
   }
 
-  asio::any_io_executor io;
+  // The task and the stop's cancel run on one strand: the I/O context has several threads and a
+  // timer must not be used from two at once.
+  asio::strand<asio::any_io_executor> strand;
   db::database& database;
   audit_key key;
   options opts;
@@ -239,7 +242,7 @@ audit_service::~audit_service() = default;
 void audit_service::start() {
   auto self = impl_;
   if (self->started.exchange(true)) return;
-  asio::co_spawn(self->io, self->run(), [self](const std::exception_ptr& e) {
+  asio::co_spawn(self->strand, self->run(), [self](const std::exception_ptr& e) {
     if (e) {
       try {
         std::rethrow_exception(e);
@@ -254,7 +257,7 @@ void audit_service::start() {
 void audit_service::stop(std::chrono::steady_clock::time_point deadline) {
   auto self = impl_;
   if (self->stopping.exchange(true)) return;
-  asio::post(self->io, [self] { self->timer.cancel(); });
+  asio::post(self->strand, [self] { self->timer.cancel(); });
   if (self->started.load() &&
       self->done.get_future().wait_until(deadline) != std::future_status::ready) {
     core::log::warn("audit log task did not stop in time");
