@@ -77,6 +77,26 @@ std::pair<std::string, std::string> error_of(const http_response& r) {
   return {"client.bad_response", "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200)};
 }
 
+// Throws the server's error unless the answer is 200.
+void expect_ok(const http_response& r) {
+  if (r.status != 200) {
+    auto [code, message] = error_of(r);
+    throw error(code, message, r.status);
+  }
+}
+
+// Parses a 200 answer with `parse`, turning a shape error into client.bad_response.
+template <class Parse>
+auto parsed(const http_response& r, std::string_view what, Parse parse) {
+  expect_ok(r);
+  try {
+    return parse(r.body);
+  } catch (const std::invalid_argument& e) {
+    throw error("client.bad_response", "unexpected " + std::string(what) + " answer: " + e.what(),
+                r.status);
+  }
+}
+
 }  // namespace
 
 struct client::impl {
@@ -225,6 +245,50 @@ protocol::readiness client::readiness() {
     throw error("client.bad_response", std::string("unexpected /readyz answer: ") + e.what(),
                 r.status);
   }
+}
+
+}  // namespace tender::client
+
+namespace tender::client {
+
+std::string client::log_checkpoint() {
+  const auto r = request("GET", "/api/v1/log/checkpoint");
+  expect_ok(r);
+  return r.body;
+}
+
+std::string client::log_key() {
+  const auto r = request("GET", "/api/v1/log/key");
+  expect_ok(r);
+  std::string key = r.body;
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r'))
+    key.pop_back();
+  return key;
+}
+
+protocol::audit::event_page client::log_events(std::uint64_t from, std::uint64_t limit) {
+  const auto r = request(
+      "GET", "/api/v1/log/events?from=" + std::to_string(from) + "&limit=" + std::to_string(limit));
+  return parsed(r, "/api/v1/log/events", protocol::audit::parse_event_page);
+}
+
+protocol::audit::event_record client::log_event(std::uint64_t seq) {
+  const auto r = request("GET", "/api/v1/log/events/" + std::to_string(seq));
+  return parsed(r, "/api/v1/log/events/{seq}", protocol::audit::parse_event_record);
+}
+
+protocol::audit::inclusion_proof client::log_inclusion_proof(std::uint64_t index,
+                                                             std::uint64_t size) {
+  const auto r = request("GET", "/api/v1/log/proof/inclusion?index=" + std::to_string(index) +
+                                    "&size=" + std::to_string(size));
+  return parsed(r, "/api/v1/log/proof/inclusion", protocol::audit::parse_inclusion_proof);
+}
+
+protocol::audit::consistency_proof client::log_consistency_proof(std::uint64_t old_size,
+                                                                 std::uint64_t new_size) {
+  const auto r = request("GET", "/api/v1/log/proof/consistency?old=" + std::to_string(old_size) +
+                                    "&new=" + std::to_string(new_size));
+  return parsed(r, "/api/v1/log/proof/consistency", protocol::audit::parse_consistency_proof);
 }
 
 }  // namespace tender::client

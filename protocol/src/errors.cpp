@@ -32,6 +32,12 @@ std::string_view error_code_name(errc code) {
       return "websocket.bad_message";
     case errc::ws_message_too_large:
       return "websocket.message_too_large";
+    case errc::log_bad_parameter:
+      return "log.bad_parameter";
+    case errc::log_bad_range:
+      return "log.bad_range";
+    case errc::log_not_found:
+      return "log.not_found";
   }
   return "service.internal";
 }
@@ -64,6 +70,12 @@ unsigned http_status(errc code) {
       return 400;
     case errc::ws_message_too_large:
       return 413;
+    case errc::log_bad_parameter:
+      return 400;
+    case errc::log_bad_range:
+      return 400;
+    case errc::log_not_found:
+      return 404;
   }
   return 500;
 }

@@ -39,6 +39,15 @@ inline constexpr const char* file_exists = "cli.file_exists";  // output exists,
 inline constexpr const char* bad_input = "cli.bad_input";  // an input file or value is malformed
 inline constexpr const char* bad_draw_record = "cli.bad_draw_record";  // not a draw record
 inline constexpr const char* draw_mismatch = "cli.draw_mismatch";  // record disagrees with inputs
+// Verdicts of `tender audit verify` (besides note.*, checkpoint.* and client.* codes):
+inline constexpr const char* audit_event_mismatch = "audit.event_mismatch";  // fields != leaf
+inline constexpr const char* audit_missing_events = "audit.missing_events";  // gap or short log
+inline constexpr const char* audit_root_mismatch = "audit.root_mismatch";    // events != checkpoint
+inline constexpr const char* audit_inclusion_failed = "audit.inclusion_failed";
+inline constexpr const char* audit_consistency_failed =
+    "audit.consistency_failed";                                      // past rewritten
+inline constexpr const char* audit_log_shrunk = "audit.log_shrunk";  // smaller than remembered
+inline constexpr const char* audit_bad_state = "audit.bad_state";    // --state file unusable
 }  // namespace codes
 
 // What every command gets: the output streams and the global options.
@@ -76,6 +85,7 @@ void add_status_commands(std::vector<command>& out);
 void add_escrow_commands(std::vector<command>& out);  // escrow setup|verify-share|share|combine
 void add_transparency_commands(std::vector<command>& out);  // verify-proof, checkpoint verify
 void add_draw_commands(std::vector<command>& out);          // draw, verify-draw
+void add_audit_commands(std::vector<command>& out);         // audit verify
 
 std::vector<command> all_commands();
 

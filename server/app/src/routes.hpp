@@ -12,6 +12,8 @@ class database;
 
 namespace tender::app {
 
+class audit_service;
+
 struct service_info {
   std::string node_id;
   std::string version;
@@ -20,6 +22,9 @@ struct service_info {
 
 // Every HTTP and WebSocket endpoint of tenderd, registered on one router.
 std::shared_ptr<net::router> make_routes(const service_info& info, db::database& database,
-                                         std::size_t default_body_limit);
+                                         audit_service& audit, std::size_t default_body_limit);
+
+// /api/v1/log/*: the audit log's checkpoint, key, events and proofs (routes_log.cpp).
+void add_log_routes(net::router& r, db::database& database, audit_service& audit);
 
 }  // namespace tender::app

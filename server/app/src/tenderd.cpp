@@ -1,5 +1,6 @@
 #include <tender/app/tenderd.hpp>
 
+#include "audit_service.hpp"
 #include "routes.hpp"
 
 #include <tender/core/config.hpp>
@@ -40,6 +41,7 @@ Usage:
   tenderd [serve] [--config FILE] [--port-file FILE]   run the server until SIGINT/SIGTERM
   tenderd migrate [--config FILE]                      apply database migrations and exit
   tenderd config  [--config FILE]                      print the effective configuration
+  tenderd keygen  [--config FILE] --out FILE           create an audit checkpoint signing key
   tenderd --help | --version
 
 Configuration comes from FILE (key = value lines; deploy/config/tenderd.conf documents every
@@ -50,6 +52,12 @@ The server answers:
   GET /healthz   200 while the process is up
   GET /readyz    200 when the database is reachable and migrated, 503 with the reason otherwise
   GET /ws        WebSocket: greets with {"type":"hello"}, answers {"type":"ping"} with a pong
+  GET /api/v1/log/checkpoint | key | events[/{seq}] | proof/inclusion | proof/consistency
+                 the tamper-evident audit log (protocol/docs/audit-log.md)
+
+The audit log's checkpoints are signed with the key in audit.signing_key_file, which production
+mode requires. `tenderd keygen --out FILE` creates one (mode 0600, named after audit.log_name)
+and prints its public verifier key for auditors (`tender audit verify --key ...`).
 
 Logs are JSON objects, one per line, on stderr. SIGINT or SIGTERM stops the server gracefully
 (within shutdown.grace_seconds); a second signal stops it at once.
@@ -60,6 +68,7 @@ Examples:
   tenderd --config deploy/config/tenderd.conf
   TENDERD_LISTEN_PORT=0 tenderd --port-file /tmp/port     # any free port, written to /tmp/port
   tenderd migrate --config deploy/config/tenderd.conf
+  tenderd keygen --config /etc/tenderhall/tenderd.conf --out /etc/tenderhall/audit-signing.key
 )";
 
 std::string make_node_id() {
@@ -81,7 +90,7 @@ void write_port_file(const std::string& path, std::uint16_t port) {
   std::filesystem::rename(tmp, path);
 }
 
-int serve(const core::config& cfg, const std::string& port_file) {
+int serve(const core::config& cfg, const std::string& port_file, audit_key key) {
   const std::string node_id = make_node_id();
   info("starting", {{"service", "tenderd"},
                     {"version", std::string(protocol::product_version())},
@@ -92,6 +101,16 @@ int serve(const core::config& cfg, const std::string& port_file) {
     for (const auto& [k, v] : core::describe(cfg))
       described[k] = v;
     info("configuration", std::move(described));
+  }
+  if (key.generated) {
+    core::log::warn(
+        "no audit.signing_key_file: generated a throwaway audit signing key for this process "
+        "(development mode only); checkpoints signed now will not verify after a restart",
+        {{"origin", cfg.audit_origin()}, {"verifier_key", key.verifier_key}});
+  } else {
+    info("audit signing key loaded", {{"origin", cfg.audit_origin()},
+                                      {"verifier_key", key.verifier_key},
+                                      {"file", cfg.audit_signing_key_file}});
   }
   if (cfg.mode == "production" && !cfg.tls_enabled() && cfg.listen_address != "127.0.0.1" &&
       cfg.listen_address != "::1") {
@@ -116,7 +135,17 @@ int serve(const core::config& cfg, const std::string& port_file) {
   database.start();
   life.started("database", [&](auto deadline) { database.stop(deadline); });
 
-  // 2. HTTP + WebSocket
+  // 2. audit log: records this node's start once the database is ready, signs checkpoints.
+  audit_service::options ao;
+  ao.node_id = node_id;
+  ao.version = std::string(protocol::product_version());
+  ao.checkpoint_interval = cfg.audit_checkpoint_interval;
+  ao.retry_interval = cfg.database_retry_interval;
+  audit_service audit(ioc.get_executor(), database, std::move(key), cfg.audit_origin(), ao);
+  audit.start();
+  life.started("audit", [&](auto deadline) { audit.stop(deadline); });
+
+  // 3. HTTP + WebSocket
   service_info si{node_id, std::string(protocol::product_version()),
                   std::chrono::steady_clock::now()};
   net::server_options so;
@@ -130,7 +159,7 @@ int serve(const core::config& cfg, const std::string& port_file) {
   so.websocket_queue_limit = cfg.limits_websocket_queue_messages;
   so.read_timeout = cfg.limits_read_timeout;
   so.idle_timeout = cfg.limits_idle_timeout;
-  net::http_server server(ioc, so, make_routes(si, database, cfg.limits_body_bytes));
+  net::http_server server(ioc, so, make_routes(si, database, audit, cfg.limits_body_bytes));
 
   // I/O threads run from here on; the main thread only waits for a signal and then shuts down.
   std::vector<std::thread> threads;
@@ -170,7 +199,7 @@ int serve(const core::config& cfg, const std::string& port_file) {
         {"tls", cfg.tls_enabled()},
         {"url", scheme + "://" + cfg.listen_address + ":" + std::to_string(server.port())}});
 
-  // 3. signals: the first one starts a graceful shutdown, a second one ends the process at once.
+  // 4. signals: the first one starts a graceful shutdown, a second one ends the process at once.
   std::promise<int> stop_requested;
   std::atomic<int> received{0};
   std::function<void(const boost::system::error_code&, int)> on_signal;
@@ -227,10 +256,12 @@ int tenderd_main(int argc, char** argv) {
   std::string config_path;
   std::string port_file;
   std::string command = "serve";
+  std::string out_path;
   po::options_description named("Options");
   named.add_options()("help,h", "show this help")("version", "print the version")(
       "config,c", po::value(&config_path), "configuration file")(
-      "port-file", po::value(&port_file), "write the listening port to this file once bound");
+      "port-file", po::value(&port_file), "write the listening port to this file once bound")(
+      "out", po::value(&out_path), "keygen: where to write the new signing key");
   po::options_description all;
   all.add(named).add_options()("command", po::value(&command));
   po::positional_options_description positional;
@@ -251,9 +282,13 @@ int tenderd_main(int argc, char** argv) {
     std::cout << "tenderd " << protocol::product_version() << "\n";
     return 0;
   }
-  if (command != "serve" && command != "migrate" && command != "config") {
+  if (command != "serve" && command != "migrate" && command != "config" && command != "keygen") {
     std::cerr << "tenderd: unknown command '" << command
-              << "' (expected serve, migrate or config; see --help)\n";
+              << "' (expected serve, migrate, config or keygen; see --help)\n";
+    return 2;
+  }
+  if ((command == "keygen") != !out_path.empty()) {
+    std::cerr << "tenderd: --out FILE goes with keygen, and keygen needs it (see --help)\n";
     return 2;
   }
   core::config cfg;
@@ -277,10 +312,30 @@ int tenderd_main(int argc, char** argv) {
     return 0;
   }
   if (command == "migrate") return migrate_only(cfg);
+  if (command == "keygen") {
+    try {
+      const std::string vkey = generate_audit_key_file(out_path, cfg.audit_origin());
+      std::cout << vkey << "\n";
+      std::cerr << "tenderd: wrote the audit signing key to " << out_path
+                << " (keep it secret; set audit.signing_key_file to it).\n"
+                << "The line above is its public verifier key: give it to auditors.\n";
+      return 0;
+    } catch (const startup_error& e) {
+      std::cerr << "tenderd: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  audit_key key;
+  try {
+    key = load_audit_key(cfg);
+  } catch (const startup_error& e) {
+    std::cerr << "tenderd: configuration error: " << e.what() << "\n";
+    return 2;
+  }
   // Writes to a closed socket must fail with EPIPE, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    return serve(cfg, port_file);
+    return serve(cfg, port_file, std::move(key));
   } catch (const std::exception& e) {
     core::log::error("fatal", {{"error", e.what()}});
     return 1;

@@ -44,6 +44,23 @@ std::string one_of(const std::string& key, const std::string& value,
   throw config_error("'" + key + "' must be one of " + list + ", got '" + value + "'");
 }
 
+// The log name ends up in the checkpoint origin and usually in the signing key's name, where
+// spaces, '+' and control characters are not allowed; a conservative alphabet keeps it readable.
+std::string log_name(const std::string& key, const std::string& value) {
+  const bool ok =
+      !value.empty() && value.size() <= 64 && std::all_of(value.begin(), value.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '.' || ch == '-' ||
+               ch == '_' || ch == '/';
+      });
+  if (!ok) {
+    throw config_error("'" + key +
+                       "' must be 1 to 64 characters of letters, digits, '.', '-', '_' and '/', "
+                       "got '" +
+                       value + "'");
+  }
+  return value;
+}
+
 // One entry per key: how to store a textual value into the config.
 struct key_setter {
   const char* key;
@@ -117,6 +134,14 @@ const key_setter setters[] = {
     {"mode",
      [](config& c, const std::string& k, const std::string& v) {
        c.mode = one_of(k, v, {"development", "production"});
+     }},
+    {"audit.signing_key_file",
+     [](config& c, const std::string&, const std::string& v) { c.audit_signing_key_file = v; }},
+    {"audit.log_name", [](config& c, const std::string& k,
+                          const std::string& v) { c.audit_log_name = log_name(k, v); }},
+    {"audit.checkpoint_interval_seconds",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.audit_checkpoint_interval = std::chrono::seconds(parse_unsigned(k, v, 1, 86400));
      }},
 };
 
@@ -223,6 +248,10 @@ std::map<std::string, std::string> describe(const config& c) {
       {"limits.connections", std::to_string(c.limits_connections)},
       {"shutdown.grace_seconds", std::to_string(c.shutdown_grace.count())},
       {"mode", c.mode},
+      {"audit.signing_key_file",
+       c.audit_signing_key_file.empty() ? "(none)" : c.audit_signing_key_file},
+      {"audit.log_name", c.audit_log_name},
+      {"audit.checkpoint_interval_seconds", std::to_string(c.audit_checkpoint_interval.count())},
   };
 }
 

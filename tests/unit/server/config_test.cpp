@@ -81,3 +81,37 @@ TEST(config, describe_redacts_passwords) {
   const auto d = tender::core::describe(c);
   EXPECT_EQ(d.at("database.conninfo"), "host=db password=(redacted) user=u");
 }
+
+TEST(config, audit_keys_defaults_values_and_errors) {
+  const auto d = parse_config("", "x", env_of({}));
+  EXPECT_EQ(d.audit_signing_key_file, "");
+  EXPECT_EQ(d.audit_log_name, "local");
+  EXPECT_EQ(d.audit_origin(), "tenderhall/local");
+  EXPECT_EQ(d.audit_checkpoint_interval.count(), 10);
+
+  const auto c = parse_config(
+      "audit.signing_key_file = /etc/tenderhall/audit.key\n"
+      "audit.log_name = example.org/prod\n"
+      "audit.checkpoint_interval_seconds = 30\n",
+      "x", env_of({{"TENDERD_AUDIT_CHECKPOINT_INTERVAL_SECONDS", "5"}}));
+  EXPECT_EQ(c.audit_signing_key_file, "/etc/tenderhall/audit.key");
+  EXPECT_EQ(c.audit_origin(), "tenderhall/example.org/prod");
+  EXPECT_EQ(c.audit_checkpoint_interval.count(), 5);  // the environment wins
+  const auto described = tender::core::describe(c);
+  EXPECT_EQ(described.at("audit.signing_key_file"), "/etc/tenderhall/audit.key");
+  EXPECT_EQ(described.at("audit.log_name"), "example.org/prod");
+  EXPECT_EQ(tender::core::describe(d).at("audit.signing_key_file"), "(none)");
+
+  EXPECT_NE(error_of("audit.log_name = has space\n").find("audit.log_name"), std::string::npos);
+  EXPECT_NE(error_of("audit.log_name = a+b\n").find("letters, digits"), std::string::npos);
+  EXPECT_NE(error_of("audit.log_name =\n").find("audit.log_name"), std::string::npos);
+  EXPECT_NE(error_of("audit.checkpoint_interval_seconds = 0\n").find("between 1 and 86400"),
+            std::string::npos);
+}
+
+TEST(config, shipped_config_file_parses_and_documents_the_audit_keys) {
+  const std::string path = std::string(TENDER_REPO_ROOT) + "/deploy/config/tenderd.conf";
+  const auto c = tender::core::load_config(path, env_of({}));
+  EXPECT_EQ(c.audit_log_name, "local");
+  EXPECT_EQ(c.audit_checkpoint_interval.count(), 10);
+}

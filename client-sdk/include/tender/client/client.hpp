@@ -1,9 +1,11 @@
 #pragma once
 
+#include <tender/protocol/audit.hpp>
 #include <tender/protocol/coded_error.hpp>
 #include <tender/protocol/health.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -57,6 +59,25 @@ public:
   protocol::health health();
   // GET /readyz. Returns the document for both 200 (ready) and 503 (not ready).
   protocol::readiness readiness();
+
+  // The audit log (protocol/docs/audit-log.md). Each throws error with the server's code
+  // (log.not_found, log.bad_range, service.not_ready, ...) unless the server answers 200 with a
+  // body of the right shape (client.bad_response otherwise). Nothing here is verified: that is
+  // the caller's job, with tender::crypto (see `tender audit verify`).
+  //
+  // GET /api/v1/log/checkpoint: the latest signed checkpoint note, as is.
+  std::string log_checkpoint();
+  // GET /api/v1/log/key: the checkpoint signer's verifier key line (without the newline).
+  std::string log_key();
+  // GET /api/v1/log/events?from=F&limit=L (the server caps limit).
+  protocol::audit::event_page log_events(std::uint64_t from, std::uint64_t limit);
+  // GET /api/v1/log/events/{seq}
+  protocol::audit::event_record log_event(std::uint64_t seq);
+  // GET /api/v1/log/proof/inclusion?index=I&size=S
+  protocol::audit::inclusion_proof log_inclusion_proof(std::uint64_t index, std::uint64_t size);
+  // GET /api/v1/log/proof/consistency?old=A&new=B
+  protocol::audit::consistency_proof log_consistency_proof(std::uint64_t old_size,
+                                                           std::uint64_t new_size);
 
   const options& settings() const;
 

@@ -26,6 +26,10 @@ enum class errc {
   // websocket.*
   ws_bad_message,        // websocket.bad_message
   ws_message_too_large,  // websocket.message_too_large
+  // log.* — the audit log endpoints (/api/v1/log/...)
+  log_bad_parameter,  // log.bad_parameter: a query parameter is unknown, repeated or malformed
+  log_bad_range,      // log.bad_range: well-formed numbers outside what the log holds
+  log_not_found,      // log.not_found: no such event, or no checkpoint yet
 };
 
 std::string_view error_code_name(errc code);

@@ -41,8 +41,14 @@ struct config {
   std::string log_level = "info";  // debug | info | warn | error
   // mode: development | production
   std::string mode = "development";
+  // audit.*
+  std::string audit_signing_key_file;    // signed-note signer key; required in production
+  std::string audit_log_name = "local";  // checkpoints carry the origin "tenderhall/<log name>"
+  std::chrono::seconds audit_checkpoint_interval{10};
 
   bool tls_enabled() const { return !tls_certificate.empty() && !tls_private_key.empty(); }
+  // The checkpoint origin line of this deployment's audit log.
+  std::string audit_origin() const { return "tenderhall/" + audit_log_name; }
 };
 
 class config_error : public std::runtime_error {

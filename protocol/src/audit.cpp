@@ -1,0 +1,261 @@
+#include <tender/protocol/audit.hpp>
+
+#include <boost/json.hpp>
+
+#include <stdexcept>
+
+namespace tender::protocol::audit {
+namespace json = boost::json;
+
+namespace {
+
+bool has_control(std::string_view s) {
+  for (const char ch : s) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+std::string check_text(std::string_view name, std::string_view value, std::size_t limit) {
+  if (value.empty()) return std::string(name) + " is empty";
+  if (value.size() > limit) {
+    return std::string(name) + " is longer than " + std::to_string(limit) + " bytes";
+  }
+  if (has_control(value)) return std::string(name) + " contains a control character";
+  return {};
+}
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// "YYYY-MM-DDTHH:MM:SS.ffffffZ": the shape only; the database produced the value.
+bool is_canonical_time(std::string_view t) {
+  constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+  if (t.size() != shape.size()) return false;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 'd' ? !is_digit(t[i]) : t[i] != shape[i]) return false;
+  }
+  return true;
+}
+
+bool is_lower_hex(std::string_view s) {
+  for (const char c : s) {
+    if (!is_digit(c) && !(c >= 'a' && c <= 'f')) return false;
+  }
+  return true;
+}
+
+void append_field(std::string& out, std::string_view value) {
+  const auto n = static_cast<std::uint32_t>(value.size());
+  out.push_back(static_cast<char>((n >> 24) & 0xff));
+  out.push_back(static_cast<char>((n >> 16) & 0xff));
+  out.push_back(static_cast<char>((n >> 8) & 0xff));
+  out.push_back(static_cast<char>(n & 0xff));
+  out.append(value);
+}
+
+// ---- JSON reading helpers (messages name the document and the field) ----------------------------
+
+json::value parse(std::string_view text, std::string_view what) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec) throw std::invalid_argument(std::string(what) + ": not JSON (" + ec.message() + ")");
+  return v;
+}
+
+const json::object& as_object(const json::value& v, std::string_view what) {
+  if (!v.is_object()) throw std::invalid_argument(std::string(what) + ": expected a JSON object");
+  return v.get_object();
+}
+
+const json::value& field(const json::object& o, std::string_view name, std::string_view what) {
+  const auto* v = o.if_contains(name);
+  if (v == nullptr) {
+    throw std::invalid_argument(std::string(what) + ": missing field '" + std::string(name) + "'");
+  }
+  return *v;
+}
+
+[[noreturn]] void wrong_type(std::string_view what, std::string_view name, std::string_view type) {
+  throw std::invalid_argument(std::string(what) + ": field '" + std::string(name) + "' must be " +
+                              std::string(type));
+}
+
+std::string string_field(const json::object& o, std::string_view name, std::string_view what) {
+  const auto& v = field(o, name, what);
+  if (!v.is_string()) wrong_type(what, name, "a string");
+  return std::string(v.get_string());
+}
+
+std::optional<std::string> nullable_string_field(const json::object& o, std::string_view name,
+                                                 std::string_view what) {
+  const auto& v = field(o, name, what);
+  if (v.is_null()) return std::nullopt;
+  if (!v.is_string()) wrong_type(what, name, "a string or null");
+  return std::string(v.get_string());
+}
+
+std::uint64_t u64_field(const json::object& o, std::string_view name, std::string_view what) {
+  const auto& v = field(o, name, what);
+  if (v.is_uint64()) return v.get_uint64();
+  if (v.is_int64() && v.get_int64() >= 0) return static_cast<std::uint64_t>(v.get_int64());
+  wrong_type(what, name, "a non-negative integer");
+}
+
+std::vector<std::string> string_list_field(const json::object& o, std::string_view name,
+                                           std::string_view what) {
+  const auto& v = field(o, name, what);
+  if (!v.is_array()) wrong_type(what, name, "a list of strings");
+  std::vector<std::string> out;
+  for (const auto& item : v.get_array()) {
+    if (!item.is_string()) wrong_type(what, name, "a list of strings");
+    out.emplace_back(item.get_string());
+  }
+  return out;
+}
+
+json::value nullable(const std::optional<std::string>& s) {
+  return s ? json::value(*s) : json::value(nullptr);
+}
+
+json::array string_list(const std::vector<std::string>& items) {
+  json::array out;
+  for (const auto& s : items)
+    out.emplace_back(s);
+  return out;
+}
+
+json::object record_object(const event_record& r) {
+  const event& e = r.fields;
+  return {{"seq", e.seq},
+          {"time", e.time},
+          {"actor", e.actor},
+          {"role", e.role},
+          {"action", e.action},
+          {"subject", nullable(e.subject)},
+          {"payload_digest", nullable(e.payload_digest)},
+          {"leaf_data", r.leaf_data_base64},
+          {"leaf_hash", r.leaf_hash_hex}};
+}
+
+event_record record_from(const json::value& v, std::string_view what) {
+  const auto& o = as_object(v, what);
+  event_record r;
+  r.fields.seq = u64_field(o, "seq", what);
+  r.fields.time = string_field(o, "time", what);
+  r.fields.actor = string_field(o, "actor", what);
+  r.fields.role = string_field(o, "role", what);
+  r.fields.action = string_field(o, "action", what);
+  r.fields.subject = nullable_string_field(o, "subject", what);
+  r.fields.payload_digest = nullable_string_field(o, "payload_digest", what);
+  r.leaf_data_base64 = string_field(o, "leaf_data", what);
+  r.leaf_hash_hex = string_field(o, "leaf_hash", what);
+  return r;
+}
+
+}  // namespace
+
+std::string check_event(const event& e) {
+  if (!is_canonical_time(e.time)) {
+    return "time '" + e.time + "' is not in the form YYYY-MM-DDTHH:MM:SS.ffffffZ";
+  }
+  if (auto p = check_text("actor", e.actor, max_actor_bytes); !p.empty()) return p;
+  if (auto p = check_text("role", e.role, max_role_bytes); !p.empty()) return p;
+  if (auto p = check_text("action", e.action, max_action_bytes); !p.empty()) return p;
+  if (e.subject) {
+    if (auto p = check_text("subject", *e.subject, max_subject_bytes); !p.empty()) return p;
+  }
+  if (e.payload_digest && (e.payload_digest->size() != 64 || !is_lower_hex(*e.payload_digest))) {
+    return "payload_digest must be 64 lower-case hex digits";
+  }
+  return {};
+}
+
+std::string leaf_data(const event& e) {
+  std::string out;
+  out.reserve(64 + e.time.size() + e.actor.size() + e.role.size() + e.action.size() +
+              (e.subject ? e.subject->size() : 0) + 64);
+  append_field(out, leaf_tag);
+  append_field(out, std::to_string(e.seq));
+  append_field(out, e.time);
+  append_field(out, e.actor);
+  append_field(out, e.role);
+  append_field(out, e.action);
+  append_field(out, e.subject.value_or(""));
+  append_field(out, e.payload_digest.value_or(""));
+  return out;
+}
+
+std::string to_json(const event_record& r) {
+  return json::serialize(record_object(r));
+}
+
+std::string to_json(const event_page& p) {
+  json::array events;
+  for (const auto& r : p.events)
+    events.emplace_back(record_object(r));
+  return json::serialize(
+      json::object{{"log_size", p.log_size},
+                   {"from", p.from},
+                   {"events", std::move(events)},
+                   {"next", p.next ? json::value(*p.next) : json::value(nullptr)}});
+}
+
+std::string to_json(const inclusion_proof& p) {
+  return json::serialize(json::object{{"index", p.index},
+                                      {"size", p.size},
+                                      {"leaf_hash", p.leaf_hash_hex},
+                                      {"proof", string_list(p.proof_hex)}});
+}
+
+std::string to_json(const consistency_proof& p) {
+  return json::serialize(
+      json::object{{"old", p.old_size}, {"new", p.new_size}, {"proof", string_list(p.proof_hex)}});
+}
+
+event_record parse_event_record(std::string_view text) {
+  constexpr std::string_view what = "audit event";
+  return record_from(parse(text, what), what);
+}
+
+event_page parse_event_page(std::string_view text) {
+  constexpr std::string_view what = "audit event page";
+  const auto v = parse(text, what);
+  const auto& o = as_object(v, what);
+  event_page p;
+  p.log_size = u64_field(o, "log_size", what);
+  p.from = u64_field(o, "from", what);
+  const auto& events = field(o, "events", what);
+  if (!events.is_array()) wrong_type(what, "events", "a list of events");
+  for (const auto& e : events.get_array())
+    p.events.push_back(record_from(e, "audit event page: event"));
+  if (!field(o, "next", what).is_null()) p.next = u64_field(o, "next", what);
+  return p;
+}
+
+inclusion_proof parse_inclusion_proof(std::string_view text) {
+  constexpr std::string_view what = "inclusion proof";
+  const auto v = parse(text, what);
+  const auto& o = as_object(v, what);
+  inclusion_proof p;
+  p.index = u64_field(o, "index", what);
+  p.size = u64_field(o, "size", what);
+  p.leaf_hash_hex = string_field(o, "leaf_hash", what);
+  p.proof_hex = string_list_field(o, "proof", what);
+  return p;
+}
+
+consistency_proof parse_consistency_proof(std::string_view text) {
+  constexpr std::string_view what = "consistency proof";
+  const auto v = parse(text, what);
+  const auto& o = as_object(v, what);
+  consistency_proof p;
+  p.old_size = u64_field(o, "old", what);
+  p.new_size = u64_field(o, "new", what);
+  p.proof_hex = string_list_field(o, "proof", what);
+  return p;
+}
+
+}  // namespace tender::protocol::audit

@@ -1,0 +1,236 @@
+// /api/v1/log/* — the audit log over HTTP: the latest signed checkpoint, the verifier key, the
+// events with their leaves, and inclusion and consistency proofs (protocol/docs/audit-log.md).
+
+#include "audit_service.hpp"
+#include "routes.hpp"
+
+#include <tender/core/log.hpp>
+#include <tender/crypto/bytes.hpp>
+#include <tender/crypto/digest.hpp>
+#include <tender/db/database.hpp>
+#include <tender/db/error.hpp>
+#include <tender/protocol/audit.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace tender::app {
+namespace paudit = protocol::audit;
+using protocol::errc;
+
+namespace {
+
+// Events per page when the client does not say.
+constexpr std::uint64_t default_page = 100;
+// Largest value any numeric parameter may take: sequence numbers and sizes are bigint.
+constexpr std::uint64_t max_number = static_cast<std::uint64_t>(INT64_MAX);
+
+// A query parameter that is unknown, repeated, missing or not a plain decimal number.
+struct bad_parameter {
+  std::string message;
+};
+
+// Strict decimal: digits only, no sign, no leading zeros, at most max_number.
+std::optional<std::uint64_t> decimal(std::string_view text) {
+  if (text.empty() || (text.size() > 1 && text.front() == '0')) return std::nullopt;
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v > max_number) return std::nullopt;
+  return v;
+}
+
+// "a=1&b=2" into numbers. Every name must be one of `allowed` and appear at most once. Values are
+// never percent-decoded: a number has no reason to be encoded, so '%' is simply not a digit.
+std::map<std::string, std::uint64_t> numeric_query(
+    std::string_view query, std::initializer_list<std::string_view> allowed) {
+  std::map<std::string, std::uint64_t> out;
+  if (query.empty()) return out;
+  std::string list;
+  for (const auto a : allowed)
+    list += std::string(list.empty() ? "" : ", ") + std::string(a);
+  while (true) {
+    const auto amp = query.find('&');
+    const std::string_view part = query.substr(0, amp);
+    const auto eq = part.find('=');
+    const std::string name(part.substr(0, eq));
+    if (part.empty() || eq == std::string_view::npos) {
+      throw bad_parameter{"query parameter '" + std::string(part) +
+                          "' is not of the form name=value"};
+    }
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      throw bad_parameter{"unknown query parameter '" + name + "' (this endpoint takes " +
+                          (list.empty() ? std::string("none") : list) + ")"};
+    }
+    if (out.count(name) != 0u) throw bad_parameter{"query parameter '" + name + "' is repeated"};
+    const auto value = decimal(part.substr(eq + 1));
+    if (!value) {
+      throw bad_parameter{"query parameter '" + name +
+                          "' must be a whole number from 0 to 9223372036854775807 written in "
+                          "plain decimal, got '" +
+                          std::string(part.substr(eq + 1)) + "'"};
+    }
+    out.emplace(name, *value);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+std::uint64_t required(const std::map<std::string, std::uint64_t>& q, const std::string& name) {
+  const auto it = q.find(name);
+  if (it == q.end()) throw bad_parameter{"query parameter '" + name + "' is required"};
+  return it->second;
+}
+
+std::string hex(const crypto::merkle::hash& h) {
+  return crypto::to_hex(h);
+}
+
+std::vector<std::string> hex_list(const std::vector<crypto::merkle::hash>& hashes) {
+  std::vector<std::string> out;
+  out.reserve(hashes.size());
+  for (const auto& h : hashes)
+    out.push_back(hex(h));
+  return out;
+}
+
+paudit::event_record wire_record(const db::audit_record& r) {
+  return {r.fields, crypto::base64_encode(crypto::as_bytes(r.leaf_data)), hex(r.leaf_hash)};
+}
+
+net::response text(std::string body) {
+  net::response res;
+  res.status = 200;
+  res.content_type = "text/plain; charset=utf-8";
+  res.body = std::move(body);
+  return res;
+}
+
+using log_body = std::function<boost::asio::awaitable<net::response>(net::request&)>;
+
+// Every log endpoint: 503 while the database is not ready, and errors with stable codes.
+net::handler guarded(db::database& database, log_body body) {
+  return [&database,
+          body = std::move(body)](net::request& req) -> boost::asio::awaitable<net::response> {
+    const auto ready = database.readiness();
+    if (!ready.ready) {
+      auto res =
+          net::response::error(errc::not_ready, "the database is not ready: " + ready.reason);
+      res.headers.emplace_back("Retry-After", "1");
+      co_return res;
+    }
+    try {
+      co_return co_await body(req);
+    } catch (const bad_parameter& e) {
+      co_return net::response::error(errc::log_bad_parameter, e.message);
+    } catch (const db::error& e) {
+      if (e.code() == db::audit_codes::bad_range) {
+        co_return net::response::error(errc::log_bad_range, e.what());
+      }
+      if (e.code() == "db.unreachable" || e.code() == "db.stopped") {
+        auto res = net::response::error(errc::not_ready, std::string("database: ") + e.what());
+        res.headers.emplace_back("Retry-After", "1");
+        co_return res;
+      }
+      core::log::error("audit log request failed",
+                       {{"path", req.path}, {"code", e.code()}, {"error", e.what()}});
+      co_return net::response::error(errc::internal,
+                                     "the audit log could not be read [" + e.code() + "]");
+    }
+  };
+}
+
+}  // namespace
+
+void add_log_routes(net::router& r, db::database& database, audit_service& audit) {
+  // A pointer, captured by value: the log outlives the router (both live as long as serve()).
+  db::audit_log* log = &audit.log();
+
+  // The latest signed checkpoint, as the C2SP signed note itself.
+  r.add("GET", "/api/v1/log/checkpoint",
+        guarded(database, [log](net::request& req) -> boost::asio::awaitable<net::response> {
+          numeric_query(req.query, {});
+          const auto cp = co_await log->latest_checkpoint();
+          if (!cp) {
+            co_return net::response::error(errc::log_not_found,
+                                           "no checkpoint has been signed yet; retry shortly");
+          }
+          co_return text(cp->note);
+        }));
+
+  // The verifier key of the checkpoint signer. Fetching it here is trust on first use; auditors
+  // should get it through another channel and pin it (tender audit verify --key).
+  r.add("GET", "/api/v1/log/key",
+        [&audit](net::request& req) -> boost::asio::awaitable<net::response> {
+          try {
+            numeric_query(req.query, {});
+          } catch (const bad_parameter& e) {
+            co_return net::response::error(errc::log_bad_parameter, e.message);
+          }
+          co_return text(audit.verifier_key() + "\n");
+        });
+
+  r.add("GET", "/api/v1/log/events",
+        guarded(database, [log](net::request& req) -> boost::asio::awaitable<net::response> {
+          const auto q = numeric_query(req.query, {"from", "limit"});
+          const std::uint64_t from = q.count("from") != 0u ? q.at("from") : 0;
+          std::uint64_t limit = q.count("limit") != 0u ? q.at("limit") : default_page;
+          if (limit == 0) throw bad_parameter{"query parameter 'limit' must be at least 1"};
+          limit = std::min<std::uint64_t>(limit, db::audit_log::max_page);
+          const auto rows = co_await log->events(from, static_cast<std::size_t>(limit));
+          // Read after the events, so it is never smaller than the last seq returned + 1.
+          const auto size = co_await log->size();
+          paudit::event_page page;
+          page.log_size = size;
+          page.from = from;
+          for (const auto& row : rows)
+            page.events.push_back(wire_record(row));
+          const std::uint64_t after = rows.empty() ? from : rows.back().fields.seq + 1;
+          if (!rows.empty() && after < size) page.next = after;
+          co_return net::response::json(200, paudit::to_json(page));
+        }));
+
+  r.add("GET", "/api/v1/log/events/{seq}",
+        guarded(database, [log](net::request& req) -> boost::asio::awaitable<net::response> {
+          numeric_query(req.query, {});
+          const std::string& text_seq = req.params.at("seq");
+          const auto seq = decimal(text_seq);
+          if (!seq) {
+            throw bad_parameter{"event number '" + text_seq +
+                                "' must be a whole number in plain decimal"};
+          }
+          const auto row = co_await log->event(*seq);
+          if (!row) {
+            co_return net::response::error(errc::log_not_found,
+                                           "no event " + std::to_string(*seq) + " in the log");
+          }
+          co_return net::response::json(200, paudit::to_json(wire_record(*row)));
+        }));
+
+  r.add("GET", "/api/v1/log/proof/inclusion",
+        guarded(database, [log](net::request& req) -> boost::asio::awaitable<net::response> {
+          const auto q = numeric_query(req.query, {"index", "size"});
+          const std::uint64_t index = required(q, "index");
+          const std::uint64_t size = required(q, "size");
+          const auto proof = co_await log->inclusion_proof(index, size);
+          paudit::inclusion_proof body{index, size, hex(proof.leaf_hash), hex_list(proof.proof)};
+          co_return net::response::json(200, paudit::to_json(body));
+        }));
+
+  r.add("GET", "/api/v1/log/proof/consistency",
+        guarded(database, [log](net::request& req) -> boost::asio::awaitable<net::response> {
+          const auto q = numeric_query(req.query, {"old", "new"});
+          const std::uint64_t old_size = required(q, "old");
+          const std::uint64_t new_size = required(q, "new");
+          const auto proof = co_await log->consistency_proof(old_size, new_size);
+          paudit::consistency_proof body{old_size, new_size, hex_list(proof)};
+          co_return net::response::json(200, paudit::to_json(body));
+        }));
+}
+
+}  // namespace tender::app
