@@ -39,6 +39,8 @@ inline constexpr const char* file_exists = "cli.file_exists";  // output exists,
 inline constexpr const char* bad_input = "cli.bad_input";  // an input file or value is malformed
 inline constexpr const char* bad_draw_record = "cli.bad_draw_record";  // not a draw record
 inline constexpr const char* draw_mismatch = "cli.draw_mismatch";  // record disagrees with inputs
+// A sealed file whose escrow stanza is for another escrow key than the setup given.
+inline constexpr const char* escrow_mismatch = "cli.escrow_mismatch";
 }  // namespace codes
 
 // What every command gets: the output streams and the global options.
@@ -76,6 +78,8 @@ void add_status_commands(std::vector<command>& out);
 void add_escrow_commands(std::vector<command>& out);  // escrow setup|verify-share|share|combine
 void add_transparency_commands(std::vector<command>& out);  // verify-proof, checkpoint verify
 void add_draw_commands(std::vector<command>& out);          // draw, verify-draw
+// keygen, seal, inspect, verify, open, backup-check
+void add_sealed_commands(std::vector<command>& out);
 
 std::vector<command> all_commands();
 
