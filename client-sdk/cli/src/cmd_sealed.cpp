@@ -887,10 +887,11 @@ int run_verify(context& ctx, const std::vector<std::string>& args) {
 
 // The S of a sealed file's escrow stanza from the custodians' decryption shares. Every share is
 // checked against this file's R and context; a bad one is reported with its file and custodian.
-crypto::secure_bytes escrow_secret(const sealed::header& h, const fs::path& setup_path,
+crypto::secure_bytes escrow_secret(const fs::path& path, const sealed::header& h,
+                                   const fs::path& setup_path,
                                    const std::vector<std::string>& share_files) {
   const esc::setup_public pub = load_escrow_setup(setup_path);
-  const esc::public_key recipient = sealed::escrow_recipient(h);
+  const esc::public_key recipient = about_file(path, [&] { return sealed::escrow_recipient(h); });
   if (recipient.grp != pub.grp || recipient.point != pub.public_key) {
     throw error(codes::escrow_mismatch,
                 "the file was sealed for another escrow key than " + setup_path.string());
@@ -961,7 +962,7 @@ int run_open(context& ctx, const std::vector<std::string>& args) {
   }
   if (by_escrow) {
     const crypto::secure_bytes s =
-        escrow_secret(h, (*vm)["escrow-public"].as<std::string>(),
+        escrow_secret(path, h, (*vm)["escrow-public"].as<std::string>(),
                       (*vm)["escrow-share"].as<std::vector<std::string>>());
     std::optional<crypto::byte_view> part;
     if (bidder && bidder->kind == sealed::key_kind::bidder_part) part = bidder->key.view();
