@@ -3,9 +3,11 @@
 
 #include "command.hpp"
 #include "io.hpp"
+#include "sealed_files.hpp"
 
 #include <tender/crypto/escrow.hpp>
 #include <tender/crypto/init.hpp>
+#include <tender/crypto/sealed_bid.hpp>
 
 #include <boost/json.hpp>
 
@@ -72,14 +74,20 @@ constexpr const char* share_usage =
 
 Usage:
   tender escrow share --public escrow-public.json --share share-<i>.json
-                      (--ephemeral VALUE | --ephemeral-file FILE)
-                      [--context TEXT | --context-hex HEX] [--out FILE] [--force] [--json]
+                      (--sealed BID.thsb | (--ephemeral VALUE | --ephemeral-file FILE)
+                                           [--context TEXT | --context-hex HEX])
+                      [--out FILE] [--force] [--json]
 
 At the opening, each custodian computes D_i = x_i·R for the bid's ephemeral point R, with a
 proof (DLEQ) that D_i was made with the real share. k such shares open that one bid and no other.
 R is the bid's ephemeral point from its sealed file, as hex or base64 (--ephemeral), or in a
 file (--ephemeral-file) holding either that text or a JSON object {"ephemeral": "..."}.
 The context (tender id, bid digest, ...) is bound into the proof; combine must use the same one.
+With --sealed the custodian works on the bid file itself: R is taken from its escrow stanza (the
+file must be sealed for this escrow key), and the context is fixed to the file's header digest
+(the 64 lower-case hex characters `tender inspect` shows as "header digest"), so the share opens
+that one file and nothing else; `tender open --escrow-share` and `escrow combine --sealed` use
+the same binding.
 The share is checked against the public setup first. The result is written to --out (never
 replacing a file unless --force), or printed when --out is not given. It is not secret by itself,
 but together with k-1 others it opens the bid: hand it only to the opening hall.
@@ -89,19 +97,24 @@ Examples:
       --ephemeral 02c1f3...9a --context T-2024-0001/bid-17 --out dshare-2.json
   tender escrow share --public escrow-public.json --share share-2.json \
       --ephemeral-file bid-17-ephemeral.json > dshare-2.json
+  tender escrow share --public escrow-public.json --share share-2.json \
+      --sealed bid-17.thsb --out dshare-2.json
 )";
 
 constexpr const char* combine_usage =
     R"(tender escrow combine — verify custodians' decryption shares and open the wrap secret
 
 Usage:
-  tender escrow combine --public escrow-public.json (--ephemeral VALUE | --ephemeral-file FILE)
-                        [--context TEXT | --context-hex HEX] [--json] SHARE.json...
+  tender escrow combine --public escrow-public.json
+                        (--sealed BID.thsb | (--ephemeral VALUE | --ephemeral-file FILE)
+                                             [--context TEXT | --context-hex HEX])
+                        [--json] SHARE.json...
 
 Checks the proof of every decryption share (a bad one is reported with its file, custodian index
 and label, and nothing is combined), then combines them (at least k distinct custodians) into
 S = r·Y, the shared secret point the bid was sealed for, printed in hex. --ephemeral and
---context must be exactly those the custodians used. Exit code 0 on success, 1 when a share is
+--context must be exactly those the custodians used; --sealed takes both from the bid file as
+`escrow share --sealed` does. Exit code 0 on success, 1 when a share is
 invalid or there are too few (escrow.not_enough_shares).
 
 Examples:
@@ -109,6 +122,8 @@ Examples:
       --context T-2024-0001/bid-17 dshare-1.json dshare-3.json dshare-4.json
   tender escrow combine --public escrow-public.json --ephemeral-file bid-17-ephemeral.json \
       --json dshare-*.json
+  tender escrow combine --public escrow-public.json --sealed bid-17.thsb dshare-1.json \
+      dshare-3.json dshare-4.json
 )";
 
 // Runs `f` and prefixes any crypto error with the file it came from, keeping its code (and, for
@@ -154,6 +169,8 @@ std::optional<std::uint32_t> parse_u32(const std::string& text) {
 // --ephemeral / --ephemeral-file and --context / --context-hex, shared by share and combine.
 void add_bid_options(po::options_description& opts) {
   opts.add_options()  //
+      ("sealed", po::value<std::string>()->value_name("FILE"),
+       "the sealed bid file: R from its escrow stanza, context = its header digest (hex)")  //
       ("ephemeral", po::value<std::string>()->value_name("VALUE"),
        "the bid's ephemeral point R, hex or base64")  //
       ("ephemeral-file", po::value<std::string>()->value_name("FILE"),
@@ -170,16 +187,39 @@ struct bid_inputs {
 };
 
 // Returns nullopt after printing a usage error (exit code in `code`).
-std::optional<bid_inputs> read_bid_inputs(context& ctx, const po::variables_map& vm, esc::group g,
-                                          int& code) {
+// R and the context from a sealed file's escrow stanza and header (see sealed_files.hpp for why
+// the header digest is the context). The file must be sealed for this setup's key.
+bid_inputs sealed_bid_inputs(const fs::path& path, const esc::setup_public& pub) {
+  const crypto::sealed::header h = read_sealed_header(path);
+  const esc::public_key recipient =
+      about_file(path, [&] { return crypto::sealed::escrow_recipient(h); });
+  if (recipient.grp != pub.grp || recipient.point != pub.public_key) {
+    throw error(codes::escrow_mismatch,
+                path.string() + " was sealed for another escrow key than this setup's");
+  }
+  return {crypto::sealed::escrow_ephemeral(h), sealed_escrow_context(h)};
+}
+
+std::optional<bid_inputs> read_bid_inputs(context& ctx, const po::variables_map& vm,
+                                          const esc::setup_public& pub, int& code) {
   const bool inline_r = vm.count("ephemeral") != 0u;
   const bool file_r = vm.count("ephemeral-file") != 0u;
+  if (vm.count("sealed") != 0u) {
+    if (inline_r || file_r || vm.count("context") != 0u || vm.count("context-hex") != 0u) {
+      code = usage_error(ctx,
+                         "--sealed takes R and the context from the bid file; drop --ephemeral, "
+                         "--ephemeral-file, --context and --context-hex");
+      return std::nullopt;
+    }
+    return sealed_bid_inputs(vm["sealed"].as<std::string>(), pub);
+  }
   if (inline_r == file_r) {
     code = usage_error(ctx,
-                       "give the bid's ephemeral point with exactly one of --ephemeral and "
-                       "--ephemeral-file");
+                       "give the bid's ephemeral point with exactly one of --sealed, --ephemeral "
+                       "and --ephemeral-file");
     return std::nullopt;
   }
+  const esc::group g = pub.grp;
   if (vm.count("context") != 0u && vm.count("context-hex") != 0u) {
     code = usage_error(ctx, "--context and --context-hex are alternatives; give one");
     return std::nullopt;
@@ -396,7 +436,7 @@ int escrow_share(context& ctx, const std::vector<std::string>& args) {
   crypto::init();
   const fs::path share_path = (*vm)["share"].as<std::string>();
   const esc::setup_public pub = load_setup((*vm)["public"].as<std::string>());
-  const auto bid = read_bid_inputs(ctx, *vm, pub.grp, code);
+  const auto bid = read_bid_inputs(ctx, *vm, pub, code);
   if (!bid) return code;
   const esc::custodian_share share = load_share(share_path);
   const esc::decryption_share ds = about_escrow_file(share_path, [&] {
@@ -448,7 +488,7 @@ int escrow_combine(context& ctx, const std::vector<std::string>& args) {
 
   crypto::init();
   const esc::setup_public pub = load_setup((*vm)["public"].as<std::string>());
-  const auto bid = read_bid_inputs(ctx, *vm, pub.grp, code);
+  const auto bid = read_bid_inputs(ctx, *vm, pub, code);
   if (!bid) return code;
 
   std::vector<esc::decryption_share> shares;

@@ -48,6 +48,8 @@ inline constexpr const char* audit_consistency_failed =
     "audit.consistency_failed";                                      // past rewritten
 inline constexpr const char* audit_log_shrunk = "audit.log_shrunk";  // smaller than remembered
 inline constexpr const char* audit_bad_state = "audit.bad_state";    // --state file unusable
+// A sealed file whose escrow stanza is for another escrow key than the setup given.
+inline constexpr const char* escrow_mismatch = "cli.escrow_mismatch";
 }  // namespace codes
 
 // What every command gets: the output streams and the global options.
@@ -86,6 +88,8 @@ void add_escrow_commands(std::vector<command>& out);  // escrow setup|verify-sha
 void add_transparency_commands(std::vector<command>& out);  // verify-proof, checkpoint verify
 void add_draw_commands(std::vector<command>& out);          // draw, verify-draw
 void add_audit_commands(std::vector<command>& out);         // audit verify
+// keygen, seal, inspect, verify, open, backup-check
+void add_sealed_commands(std::vector<command>& out);
 
 std::vector<command> all_commands();
 
