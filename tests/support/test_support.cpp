@@ -32,7 +32,8 @@ std::string random_suffix() {
   std::random_device rd;
   std::string s;
   static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  for (int i = 0; i < 10; ++i) s.push_back(alphabet[rd() % 36]);
+  for (int i = 0; i < 10; ++i)
+    s.push_back(alphabet[rd() % 36]);
   return s;
 }
 
@@ -56,7 +57,9 @@ int decode_status(int status) {
 
 }  // namespace
 
-std::string repo_root() { return TENDER_REPO_ROOT; }
+std::string repo_root() {
+  return TENDER_REPO_ROOT;
+}
 
 std::string make_temp_dir(const std::string& hint) {
   const fs::path p = fs::temp_directory_path() / ("th-" + sanitize(hint) + "-" + random_suffix());
@@ -74,7 +77,8 @@ std::string read_file(const std::string& path) {
 std::string cluster_conninfo() {
   const std::string file = std::string(TENDER_TEST_PG_DIR) + "/conninfo";
   std::string text = read_file(file);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
   if (text.empty()) {
     throw std::runtime_error("no throwaway PostgreSQL cluster (" + file +
                              " missing): run the tests with ctest or deploy/test.sh");
@@ -158,12 +162,14 @@ child_process::child_process(const std::vector<std::string>& argv,
                              const std::map<std::string, std::string>& env,
                              const std::string& log_path) {
   std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    for (const auto& [k, v] : env)
+      ::setenv(k.c_str(), v.c_str(), 1);
     const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
@@ -213,7 +219,8 @@ run_result run_command(const std::vector<std::string>& argv,
   return r;
 }
 
-tenderd_process::tenderd_process(const std::string& conninfo, std::map<std::string, std::string> env) {
+tenderd_process::tenderd_process(const std::string& conninfo,
+                                 std::map<std::string, std::string> env) {
   dir_ = make_temp_dir("tenderd");
   log_path_ = dir_ + "/tenderd.log";
   const std::string port_file = dir_ + "/port";
@@ -224,8 +231,8 @@ tenderd_process::tenderd_process(const std::string& conninfo, std::map<std::stri
   tls_ = env.count("TENDERD_TLS_CERTIFICATE") != 0;
   process_ = std::make_unique<child_process>(
       std::vector<std::string>{TENDER_TENDERD_PATH, "--port-file", port_file}, env, log_path_);
-  const bool bound = wait_until(
-      [&] { return fs::exists(port_file) || !process_->running(); }, std::chrono::seconds(30));
+  const bool bound = wait_until([&] { return fs::exists(port_file) || !process_->running(); },
+                                std::chrono::seconds(30));
   if (!bound || !fs::exists(port_file)) {
     throw std::runtime_error("tenderd did not start; its log:\n" + log());
   }

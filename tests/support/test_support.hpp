@@ -82,7 +82,8 @@ std::string read_file(const std::string& path);
 // The real tenderd binary on a free port, with its log in a temp dir.
 class tenderd_process {
 public:
-  explicit tenderd_process(const std::string& conninfo, std::map<std::string, std::string> env = {});
+  explicit tenderd_process(const std::string& conninfo,
+                           std::map<std::string, std::string> env = {});
   ~tenderd_process();
 
   std::uint16_t port() const { return port_; }

@@ -68,7 +68,8 @@ migrate_result migrate_connection(pqxx::connection_base& c) {
   migrate_result result;
   try {
     exec_alone(create_migrations_table);
-    const auto rows = exec_alone("SELECT version, checksum FROM schema_migrations ORDER BY version");
+    const auto rows =
+        exec_alone("SELECT version, checksum FROM schema_migrations ORDER BY version");
     std::vector<std::pair<std::int64_t, std::string>> applied;
     for (const auto& row : rows) {
       applied.emplace_back(row[0].as<std::int64_t>(), row[1].as<std::string>());
@@ -97,8 +98,9 @@ migrate_result migrate_connection(pqxx::connection_base& c) {
       try {
         pqxx::work tx(c);
         tx.exec(m.sql);
-        tx.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                       m.version, m.name, m.checksum);
+        tx.exec_params(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            m.version, m.name, m.checksum);
         tx.commit();
       } catch (const pqxx::broken_connection&) {
         throw;

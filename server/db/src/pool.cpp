@@ -10,7 +10,9 @@ namespace net = boost::asio;
 
 // libpq/libpqxx 6.4 leak the PGresult of a query that fails because the connection broke. It is
 // theirs and small; keep LeakSanitizer builds quiet about it (and only it).
-extern "C" const char* __lsan_default_suppressions() { return "leak:PQmakeEmptyPGresult\n"; }
+extern "C" const char* __lsan_default_suppressions() {
+  return "leak:PQmakeEmptyPGresult\n";
+}
 
 namespace tender::db {
 

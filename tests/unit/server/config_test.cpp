@@ -53,9 +53,9 @@ mode = production
 }
 
 TEST(config, environment_overrides_file) {
-  const auto c = parse_config("listen.port = 9000\n", "x",
-                              env_of({{"TENDERD_LISTEN_PORT", "9100"},
-                                      {"TENDERD_DATABASE_CONNINFO", "dbname=env"}}));
+  const auto c = parse_config(
+      "listen.port = 9000\n", "x",
+      env_of({{"TENDERD_LISTEN_PORT", "9100"}, {"TENDERD_DATABASE_CONNINFO", "dbname=env"}}));
   EXPECT_EQ(c.listen_port, 9100);
   EXPECT_EQ(c.database_conninfo, "dbname=env");
   EXPECT_EQ(tender::core::env_name_for("limits.read_timeout_seconds"),
@@ -63,7 +63,8 @@ TEST(config, environment_overrides_file) {
 }
 
 TEST(config, errors_name_file_line_and_key) {
-  EXPECT_NE(error_of("\n\nnonsense\n").find("test.conf:3: expected 'key = value'"), std::string::npos);
+  EXPECT_NE(error_of("\n\nnonsense\n").find("test.conf:3: expected 'key = value'"),
+            std::string::npos);
   EXPECT_NE(error_of("listen.prot = 1\n").find("test.conf:1: unknown key 'listen.prot'"),
             std::string::npos);
   EXPECT_NE(error_of("listen.port = 70000\n").find("between 0 and 65535"), std::string::npos);
