@@ -187,12 +187,17 @@ struct client::impl {
   }
 
   options opts;
+  std::string token;
   endpoint where;
   std::optional<ssl::context> tls;
 };
 
 client::client(options o) : impl_(std::make_unique<impl>(std::move(o))) {}
 client::~client() = default;
+
+void client::set_token(std::string token) {
+  impl_->token = std::move(token);
+}
 
 const options& client::settings() const {
   return impl_->opts;
@@ -208,6 +213,7 @@ http_response client::request(std::string_view method, std::string_view target,
   req.set(http::field::user_agent, "tender-client-sdk");
   req.set(http::field::accept, "application/json");
   req.keep_alive(false);
+  if (!impl_->token.empty()) req.set(http::field::authorization, "Bearer " + impl_->token);
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     req.set(http::field::content_type, content_type);
     req.body() = std::string(body);

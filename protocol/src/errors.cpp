@@ -38,6 +38,26 @@ std::string_view error_code_name(errc code) {
       return "log.bad_range";
     case errc::log_not_found:
       return "log.not_found";
+    case errc::auth_required:
+      return "auth.required";
+    case errc::auth_invalid_token:
+      return "auth.invalid_token";
+    case errc::auth_bad_signature:
+      return "auth.bad_signature";
+    case errc::auth_challenge_expired:
+      return "auth.challenge_expired";
+    case errc::auth_forbidden:
+      return "auth.forbidden";
+    case errc::request_bad_json:
+      return "request.bad_json";
+    case errc::identity_bad_input:
+      return "identity.bad_input";
+    case errc::identity_bad_key:
+      return "identity.bad_key";
+    case errc::identity_exists:
+      return "identity.exists";
+    case errc::identity_not_found:
+      return "identity.not_found";
   }
   return "service.internal";
 }
@@ -75,6 +95,26 @@ unsigned http_status(errc code) {
     case errc::log_bad_range:
       return 400;
     case errc::log_not_found:
+      return 404;
+    case errc::auth_required:
+      return 401;
+    case errc::auth_invalid_token:
+      return 401;
+    case errc::auth_bad_signature:
+      return 401;
+    case errc::auth_challenge_expired:
+      return 401;
+    case errc::auth_forbidden:
+      return 403;
+    case errc::request_bad_json:
+      return 400;
+    case errc::identity_bad_input:
+      return 400;
+    case errc::identity_bad_key:
+      return 400;
+    case errc::identity_exists:
+      return 409;
+    case errc::identity_not_found:
       return 404;
   }
   return 500;

@@ -80,6 +80,7 @@ std::vector<command> all_commands() {
   add_draw_commands(all);
   add_audit_commands(all);
   add_sealed_commands(all);
+  add_identity_commands(all);
   std::sort(all.begin(), all.end(),
             [](const command& a, const command& b) { return a.name < b.name; });
   return all;

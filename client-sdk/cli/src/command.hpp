@@ -90,6 +90,8 @@ void add_draw_commands(std::vector<command>& out);          // draw, verify-draw
 void add_audit_commands(std::vector<command>& out);         // audit verify
 // keygen, seal, inspect, verify, open, backup-check
 void add_sealed_commands(std::vector<command>& out);
+// login, whoami, logout, admin org create, admin user create, admin key add
+void add_identity_commands(std::vector<command>& out);
 
 std::vector<command> all_commands();
 

@@ -27,4 +27,7 @@ std::shared_ptr<net::router> make_routes(const service_info& info, db::database&
 // /api/v1/log/*: the audit log's checkpoint, key, events and proofs (routes_log.cpp).
 void add_log_routes(net::router& r, db::database& database, audit_service& audit);
 
+// /api/v1/auth/*, /api/v1/me, and the admin identity endpoints (routes_auth.cpp).
+void add_identity_routes(net::router& r, db::database& database);
+
 }  // namespace tender::app

@@ -9,6 +9,7 @@
 #include <tender/crypto/init.hpp>
 #include <tender/db/database.hpp>
 #include <tender/db/error.hpp>
+#include <tender/db/identity.hpp>
 #include <tender/db/migrations.hpp>
 #include <tender/net/server.hpp>
 #include <tender/protocol/version.hpp>
@@ -42,6 +43,8 @@ Usage:
   tenderd migrate [--config FILE]                      apply database migrations and exit
   tenderd config  [--config FILE]                      print the effective configuration
   tenderd keygen  [--config FILE] --out FILE           create an audit checkpoint signing key
+  tenderd admin create-admin [--config FILE] --org-name NAME --user-id ID --name NAME
+                 --public-key PUB.pem                 bootstrap an administrator (see below)
   tenderd --help | --version
 
 Configuration comes from FILE (key = value lines; deploy/config/tenderd.conf documents every
@@ -59,6 +62,17 @@ The audit log's checkpoints are signed with the key in audit.signing_key_file, w
 mode requires. `tenderd keygen --out FILE` creates one (mode 0600, named after audit.log_name)
 and prints its public verifier key for auditors (`tender audit verify --key ...`).
 
+`tenderd admin create-admin` migrates the database, creates the platform organisation (id
+`platform`, kind platform) unless one with that name exists, and an admin user holding the given
+public key (PEM SubjectPublicKeyInfo, Ed25519 or SM2), in one transaction recorded in the audit
+log with actor "tenderd-admin". The administrator then logs in with `tender login`.
+
+Identity endpoints (Authorization: Bearer <token> where marked *):
+  POST /api/v1/auth/challenge {"user_id"}      a single-use challenge (2 minutes)
+  POST /api/v1/auth/login {"challenge_id","fingerprint","signature"}   a session token
+  POST /api/v1/auth/logout *   GET /api/v1/me *
+  POST /api/v1/orgs *admin   POST /api/v1/orgs/{id}/users *admin   POST /api/v1/users/{id}/keys *admin
+
 Logs are JSON objects, one per line, on stderr. SIGINT or SIGTERM stops the server gracefully
 (within shutdown.grace_seconds); a second signal stops it at once.
 
@@ -69,7 +83,48 @@ Examples:
   TENDERD_LISTEN_PORT=0 tenderd --port-file /tmp/port     # any free port, written to /tmp/port
   tenderd migrate --config deploy/config/tenderd.conf
   tenderd keygen --config /etc/tenderhall/tenderd.conf --out /etc/tenderhall/audit-signing.key
+  tenderd admin create-admin --config /etc/tenderhall/tenderd.conf --org-name "Tenderhall" \
+      --user-id root --name "Platform Admin" --public-key root.pub.pem
 )";
+
+struct admin_args {
+  std::string subcommand;
+  std::string org_name;
+  std::string user_id;
+  std::string name;
+  std::string public_key_file;
+};
+
+int admin_command(const core::config& cfg, const admin_args& a) {
+  if (a.subcommand != "create-admin") {
+    std::cerr << "tenderd: unknown admin command '" << a.subcommand
+              << "' (expected create-admin; see --help)\n";
+    return 2;
+  }
+  if (a.org_name.empty() || a.user_id.empty() || a.name.empty() || a.public_key_file.empty()) {
+    std::cerr << "tenderd: admin create-admin needs --org-name, --user-id, --name and "
+                 "--public-key (see --help)\n";
+    return 2;
+  }
+  std::ifstream in(a.public_key_file);
+  if (!in) {
+    std::cerr << "tenderd: cannot read the public key file '" << a.public_key_file << "'\n";
+    return 1;
+  }
+  const std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    db::migrate(cfg.database_conninfo);
+    const auto r = db::bootstrap_admin(cfg.database_conninfo, a.org_name, a.user_id, a.name, pem);
+    std::cout << (r.org_created ? "created" : "reused") << " organisation " << r.org.id << " ("
+              << r.org.name << ")\n"
+              << "created admin user " << r.admin.id << " with " << r.key.algorithm << " key "
+              << r.key.fingerprint << "\n";
+    return 0;
+  } catch (const db::error& e) {
+    std::cerr << "tenderd: create-admin failed [" << e.code() << "]: " << e.what() << "\n";
+    return 1;
+  }
+}
 
 std::string make_node_id() {
   // An identifier, not a secret: std::random_device is enough.
@@ -257,15 +312,21 @@ int tenderd_main(int argc, char** argv) {
   std::string port_file;
   std::string command = "serve";
   std::string out_path;
+  admin_args admin;
   po::options_description named("Options");
   named.add_options()("help,h", "show this help")("version", "print the version")(
       "config,c", po::value(&config_path), "configuration file")(
       "port-file", po::value(&port_file), "write the listening port to this file once bound")(
-      "out", po::value(&out_path), "keygen: where to write the new signing key");
+      "out", po::value(&out_path), "keygen: where to write the new signing key")(
+      "org-name", po::value(&admin.org_name), "admin create-admin: the platform organisation")(
+      "user-id", po::value(&admin.user_id), "admin create-admin: the admin's user id")(
+      "name", po::value(&admin.name), "admin create-admin: the admin's display name")(
+      "public-key", po::value(&admin.public_key_file), "admin create-admin: PEM public key file");
   po::options_description all;
-  all.add(named).add_options()("command", po::value(&command));
+  all.add(named).add_options()("command", po::value(&command))("subcommand",
+                                                               po::value(&admin.subcommand));
   po::positional_options_description positional;
-  positional.add("command", 1);
+  positional.add("command", 1).add("subcommand", 1);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
@@ -282,9 +343,14 @@ int tenderd_main(int argc, char** argv) {
     std::cout << "tenderd " << protocol::product_version() << "\n";
     return 0;
   }
-  if (command != "serve" && command != "migrate" && command != "config" && command != "keygen") {
+  if (command != "serve" && command != "migrate" && command != "config" && command != "keygen" &&
+      command != "admin") {
     std::cerr << "tenderd: unknown command '" << command
-              << "' (expected serve, migrate, config or keygen; see --help)\n";
+              << "' (expected serve, migrate, config, keygen or admin; see --help)\n";
+    return 2;
+  }
+  if (command != "admin" && !admin.subcommand.empty()) {
+    std::cerr << "tenderd: unexpected argument '" << admin.subcommand << "' (see --help)\n";
     return 2;
   }
   if ((command == "keygen") != !out_path.empty()) {
@@ -312,6 +378,7 @@ int tenderd_main(int argc, char** argv) {
     return 0;
   }
   if (command == "migrate") return migrate_only(cfg);
+  if (command == "admin") return admin_command(cfg, admin);
   if (command == "keygen") {
     try {
       const std::string vkey = generate_audit_key_file(out_path, cfg.audit_origin());

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -34,6 +35,54 @@ public:
 private:
   unsigned http_status_;
 };
+
+// Identity (POST /api/v1/auth/*, GET /api/v1/me, the admin endpoints).
+struct login_challenge {
+  std::string challenge_id;
+  std::string challenge;  // the 32 raw bytes
+  std::string expires_at;
+};
+
+struct session_info {
+  std::string token;  // the bearer token; a secret
+  std::string expires_at;
+  std::string user_id;
+  std::vector<std::string> roles;
+};
+
+struct user_info {
+  std::string id;
+  std::string org_id;
+  std::string name;
+  std::vector<std::string> roles;
+  std::string created_at;
+};
+
+struct org_info {
+  std::string id;
+  std::string kind;
+  std::string name;
+  std::string created_at;
+};
+
+struct whoami_info {
+  user_info user;
+  org_info org;
+};
+
+struct key_info {
+  std::string fingerprint;
+  std::string user_id;
+  std::string algorithm;
+  std::string created_at;
+};
+
+// The bytes a login signs: "tenderhall-login-v1\n" + challenge_id + "\n" + challenge.
+std::string login_message(const login_challenge& ch);
+
+// Signs a login message with the user's private key, returning the raw signature. A callback so
+// that the SDK never holds the key.
+using login_signer = std::function<std::string(std::string_view message)>;
 
 struct http_response {
   unsigned status = 0;
@@ -78,6 +127,22 @@ public:
   // GET /api/v1/log/proof/consistency?old=A&new=B
   protocol::audit::consistency_proof log_consistency_proof(std::uint64_t old_size,
                                                            std::uint64_t new_size);
+
+  // Sends `Authorization: Bearer <token>` on every later request (empty: none).
+  void set_token(std::string token);
+
+  // Identity. Each throws error with the server's code (auth.*, identity.*, request.bad_json)
+  // unless the server answers as expected.
+  login_challenge auth_challenge(const std::string& user_id);
+  // Asks a challenge, signs it and logs in; the returned token is also set on this client.
+  session_info login(const std::string& user_id, const std::string& fingerprint,
+                     const login_signer& sign);
+  void logout();  // revokes the current token
+  whoami_info whoami();
+  org_info create_org(const std::string& id, const std::string& kind, const std::string& name);
+  user_info create_user(const std::string& org_id, const std::string& id, const std::string& name,
+                        const std::vector<std::string>& roles);
+  key_info add_key(const std::string& user_id, const std::string& public_key_pem);
 
   const options& settings() const;
 

@@ -30,6 +30,19 @@ enum class errc {
   log_bad_parameter,  // log.bad_parameter: a query parameter is unknown, repeated or malformed
   log_bad_range,      // log.bad_range: well-formed numbers outside what the log holds
   log_not_found,      // log.not_found: no such event, or no checkpoint yet
+  // auth.* — who the caller is and what they may do
+  auth_required,           // auth.required: no Authorization: Bearer token
+  auth_invalid_token,      // auth.invalid_token: unknown, expired or revoked token
+  auth_bad_signature,      // auth.bad_signature: the login signature does not verify
+  auth_challenge_expired,  // auth.challenge_expired: the challenge expired or was used
+  auth_forbidden,          // auth.forbidden: authenticated, but the role does not allow this
+  // request.* — the body of a request
+  request_bad_json,  // request.bad_json: not JSON, or a field missing, mistyped or unknown
+  // identity.* — organisations, users and keys
+  identity_bad_input,  // identity.bad_input: an id, kind, role or name breaks the rules
+  identity_bad_key,    // identity.bad_key: not an Ed25519/SM2 SubjectPublicKeyInfo PEM
+  identity_exists,     // identity.exists: the id or key is already registered
+  identity_not_found,  // identity.not_found: no such organisation or user
 };
 
 std::string_view error_code_name(errc code);

@@ -1,0 +1,39 @@
+#pragma once
+
+// Who is calling: resolves `Authorization: Bearer <token>` to a principal for the endpoints that
+// need one, and the small JSON-body helpers the identity endpoints share.
+
+#include <tender/db/identity.hpp>
+#include <tender/net/http.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace tender::app {
+
+// The caller's principal, or the response to send instead: 401 auth.required without a Bearer
+// token, 401 auth.invalid_token for an unknown, expired or revoked one.
+boost::asio::awaitable<std::variant<db::principal, net::response>> authenticate(
+    db::identity& ids, const net::request& req);
+
+// The bearer token of a request, empty when there is none.
+std::string bearer_token(const net::request& req);
+
+// A request body that is not what the endpoint takes; answered 400 request.bad_json with the
+// message, which names the field.
+struct bad_json {
+  std::string message;
+};
+
+// Parses the body as a JSON object whose keys are all in `allowed` (throws bad_json otherwise).
+boost::json::object parse_body(std::string_view body,
+                               std::initializer_list<std::string_view> allowed);
+// A required string field (throws bad_json when missing or not a string).
+std::string string_field(const boost::json::object& o, std::string_view name);
+
+}  // namespace tender::app

@@ -1,0 +1,328 @@
+// /api/v1/auth/*, /api/v1/me and the admin identity endpoints: login by signed challenge, bearer
+// sessions, and the creation of organisations, users and keys (docs/design/server-core.md).
+
+#include "auth.hpp"
+#include "routes.hpp"
+
+#include <tender/core/log.hpp>
+#include <tender/crypto/bytes.hpp>
+#include <tender/crypto/error.hpp>
+#include <tender/db/database.hpp>
+#include <tender/db/error.hpp>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <memory>
+
+namespace tender::app {
+namespace json = boost::json;
+using protocol::errc;
+
+namespace {
+
+// Identity bodies are small; anything larger is not a legitimate request.
+constexpr std::size_t identity_body_limit = 16 * 1024;
+
+json::object user_json(const db::user& u) {
+  json::array roles;
+  for (const auto& r : u.roles)
+    roles.emplace_back(r);
+  return {{"id", u.id},
+          {"org_id", u.org_id},
+          {"name", u.name},
+          {"roles", std::move(roles)},
+          {"created_at", u.created_at}};
+}
+
+json::object org_json(const db::organisation& o) {
+  return {{"id", o.id}, {"kind", o.kind}, {"name", o.name}, {"created_at", o.created_at}};
+}
+
+std::string type_name(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "a value";
+}
+
+std::vector<std::string> string_list_field(const json::object& o, std::string_view name) {
+  const auto* v = o.if_contains(name);
+  if (v == nullptr) throw bad_json{"field '" + std::string(name) + "' is required"};
+  if (!v->is_array()) {
+    throw bad_json{"field '" + std::string(name) + "' must be an array of strings, got " +
+                   type_name(*v)};
+  }
+  std::vector<std::string> out;
+  for (const auto& e : v->get_array()) {
+    if (!e.is_string()) {
+      throw bad_json{"field '" + std::string(name) + "' must be an array of strings, found " +
+                     type_name(e)};
+    }
+    out.emplace_back(e.get_string());
+  }
+  return out;
+}
+
+net::response error_for(const db::error& e, const net::request& req) {
+  static const std::pair<const char*, errc> mapped[] = {
+      {db::identity_codes::bad_input, errc::identity_bad_input},
+      {db::identity_codes::bad_key, errc::identity_bad_key},
+      {db::identity_codes::exists, errc::identity_exists},
+      {db::identity_codes::not_found, errc::identity_not_found},
+      {db::identity_codes::bad_signature, errc::auth_bad_signature},
+      {db::identity_codes::challenge_expired, errc::auth_challenge_expired},
+  };
+  for (const auto& [code, c] : mapped) {
+    if (e.code() == code) return net::response::error(c, e.what());
+  }
+  if (e.code() == "db.unreachable" || e.code() == "db.stopped") {
+    auto res = net::response::error(errc::not_ready, std::string("database: ") + e.what());
+    res.headers.emplace_back("Retry-After", "1");
+    return res;
+  }
+  core::log::error("identity request failed",
+                   {{"path", req.path}, {"code", e.code()}, {"error", e.what()}});
+  return net::response::error(errc::internal, "the request failed [" + e.code() + "]");
+}
+
+using body_fn = std::function<boost::asio::awaitable<net::response>(net::request&)>;
+
+// 503 while the database is not ready; bad bodies and repository errors become stable codes.
+net::handler guarded(db::database& database, body_fn body) {
+  return [&database,
+          body = std::move(body)](net::request& req) -> boost::asio::awaitable<net::response> {
+    const auto ready = database.readiness();
+    if (!ready.ready) {
+      auto res =
+          net::response::error(errc::not_ready, "the database is not ready: " + ready.reason);
+      res.headers.emplace_back("Retry-After", "1");
+      co_return res;
+    }
+    try {
+      co_return co_await body(req);
+    } catch (const bad_json& e) {
+      co_return net::response::error(errc::request_bad_json, e.message);
+    } catch (const db::error& e) {
+      co_return error_for(e, req);
+    }
+  };
+}
+
+// guarded() plus a principal holding `role`: 401 without a valid token, 403 without the role.
+using principal_body_fn =
+    std::function<boost::asio::awaitable<net::response>(net::request&, const db::principal&)>;
+
+net::handler with_role(db::database& database, std::shared_ptr<db::identity> ids, std::string role,
+                       principal_body_fn body) {
+  return guarded(database,
+                 [ids, role, body = std::move(body)](
+                     net::request& req) -> boost::asio::awaitable<net::response> {
+                   auto who = co_await authenticate(*ids, req);
+                   if (auto* res = std::get_if<net::response>(&who)) co_return std::move(*res);
+                   const auto& p = std::get<db::principal>(who);
+                   if (!role.empty() && !p.who.has_role(role)) {
+                     co_return net::response::error(
+                         errc::auth_forbidden, "this needs the '" + role + "' role, which user '" +
+                                                   p.who.id + "' does not have");
+                   }
+                   co_return co_await body(req, p);
+                 });
+}
+
+}  // namespace
+
+std::string bearer_token(const net::request& req) {
+  const auto h = req.header("Authorization");
+  if (!h) return {};
+  constexpr std::string_view scheme = "Bearer ";
+  if (h->size() <= scheme.size()) return {};
+  // The scheme is case-insensitive (RFC 9110 §11.1).
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>((*h)[i])) !=
+        std::tolower(static_cast<unsigned char>(scheme[i]))) {
+      return {};
+    }
+  }
+  return std::string(h->substr(scheme.size()));
+}
+
+boost::asio::awaitable<std::variant<db::principal, net::response>> authenticate(
+    db::identity& ids, const net::request& req) {
+  const std::string token = bearer_token(req);
+  if (token.empty()) {
+    co_return net::response::error(errc::auth_required,
+                                   "this endpoint needs 'Authorization: Bearer <token>' "
+                                   "(log in with POST /api/v1/auth/login)");
+  }
+  auto p = co_await ids.resolve(token);
+  if (!p) {
+    co_return net::response::error(errc::auth_invalid_token,
+                                   "the bearer token is unknown, expired or revoked; log in again");
+  }
+  co_return std::move(*p);
+}
+
+json::object parse_body(std::string_view body, std::initializer_list<std::string_view> allowed) {
+  boost::system::error_code ec;
+  json::parse_options po;
+  po.max_depth = 8;
+  const auto v = json::parse(body, ec, {}, po);
+  if (ec) throw bad_json{"the body is not valid JSON: " + ec.message()};
+  if (!v.is_object()) throw bad_json{"the body must be a JSON object, got " + type_name(v)};
+  for (const auto& kv : v.get_object()) {
+    const std::string_view key(kv.key().data(), kv.key().size());
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string list;
+      for (const auto a : allowed)
+        list += (list.empty() ? "" : ", ") + std::string(a);
+      throw bad_json{"unknown field '" + std::string(key) + "' (this endpoint takes " + list + ")"};
+    }
+  }
+  return v.get_object();
+}
+
+std::string string_field(const json::object& o, std::string_view name) {
+  const auto* v = o.if_contains(name);
+  if (v == nullptr) throw bad_json{"field '" + std::string(name) + "' is required"};
+  if (!v->is_string()) {
+    throw bad_json{"field '" + std::string(name) + "' must be a string, got " + type_name(*v)};
+  }
+  return std::string(v->get_string());
+}
+
+void add_identity_routes(net::router& r, db::database& database) {
+  auto ids = std::make_shared<db::identity>(database.connections(), db::identity::options{});
+
+  r.add("POST", "/api/v1/auth/challenge",
+        guarded(database,
+                [ids](net::request& req) -> boost::asio::awaitable<net::response> {
+                  const auto body = parse_body(req.body, {"user_id"});
+                  const auto user_id = string_field(body, "user_id");
+                  const auto ch = co_await ids->issue_challenge(user_id);
+                  co_return net::response::json(
+                      200, json::serialize(json::object{
+                               {"challenge_id", ch.id},
+                               {"challenge", crypto::base64_encode(crypto::as_bytes(ch.challenge))},
+                               {"expires_at", ch.expires_at}}));
+                }),
+        identity_body_limit);
+
+  r.add("POST", "/api/v1/auth/login",
+        guarded(
+            database,
+            [ids](net::request& req) -> boost::asio::awaitable<net::response> {
+              const auto body = parse_body(req.body, {"challenge_id", "fingerprint", "signature"});
+              const auto challenge_id = string_field(body, "challenge_id");
+              const auto fingerprint = string_field(body, "fingerprint");
+              const auto signature_b64 = string_field(body, "signature");
+              std::string signature;
+              try {
+                const auto raw = crypto::base64_decode(signature_b64);
+                signature.assign(raw.begin(), raw.end());
+              } catch (const crypto::error&) {
+                throw bad_json{"field 'signature' must be standard base64"};
+              }
+              const auto s = co_await ids->login(challenge_id, fingerprint, signature);
+              json::array roles;
+              for (const auto& role : s.who.roles)
+                roles.emplace_back(role);
+              co_return net::response::json(
+                  200, json::serialize(json::object{{"token", s.token},
+                                                    {"expires_at", s.expires_at},
+                                                    {"user_id", s.who.id},
+                                                    {"roles", std::move(roles)}}));
+            }),
+        identity_body_limit);
+
+  r.add("POST", "/api/v1/auth/logout",
+        guarded(database,
+                [ids](net::request& req) -> boost::asio::awaitable<net::response> {
+                  const std::string token = bearer_token(req);
+                  if (token.empty()) {
+                    co_return net::response::error(errc::auth_required,
+                                                   "logout needs 'Authorization: Bearer <token>'");
+                  }
+                  if (!co_await ids->logout(token)) {
+                    co_return net::response::error(
+                        errc::auth_invalid_token,
+                        "the bearer token is unknown, expired or revoked");
+                  }
+                  co_return net::response::json(200, R"({"logged_out":true})");
+                }),
+        identity_body_limit);
+
+  r.add(
+      "GET", "/api/v1/me",
+      with_role(database, ids, "",
+                [](net::request&, const db::principal& p) -> boost::asio::awaitable<net::response> {
+                  json::object out = user_json(p.who);
+                  out["org"] = org_json(p.org);
+                  co_return net::response::json(200, json::serialize(out));
+                }));
+
+  r.add("POST", "/api/v1/orgs",
+        with_role(database, ids, "admin",
+                  [ids](net::request& req,
+                        const db::principal& p) -> boost::asio::awaitable<net::response> {
+                    const auto body = parse_body(req.body, {"id", "kind", "name"});
+                    db::organisation org{string_field(body, "id"),
+                                         string_field(body, "kind"),
+                                         string_field(body, "name"),
+                                         {}};
+                    const db::identity_actor actor{p.who.id, "admin"};
+                    const auto created = co_await ids->create_organisation(actor, org);
+                    co_return net::response::json(201, json::serialize(org_json(created)));
+                  }),
+        identity_body_limit);
+
+  r.add("POST", "/api/v1/orgs/{id}/users",
+        with_role(database, ids, "admin",
+                  [ids](net::request& req,
+                        const db::principal& p) -> boost::asio::awaitable<net::response> {
+                    const auto body = parse_body(req.body, {"id", "name", "roles"});
+                    db::user u{string_field(body, "id"),
+                               req.params.at("id"),
+                               string_field(body, "name"),
+                               string_list_field(body, "roles"),
+                               {}};
+                    const db::identity_actor actor{p.who.id, "admin"};
+                    const auto created = co_await ids->create_user(actor, u);
+                    co_return net::response::json(201, json::serialize(user_json(created)));
+                  }),
+        identity_body_limit);
+
+  r.add("POST", "/api/v1/users/{id}/keys",
+        with_role(database, ids, "admin",
+                  [ids](net::request& req,
+                        const db::principal& p) -> boost::asio::awaitable<net::response> {
+                    const auto body = parse_body(req.body, {"public_key_pem"});
+                    const auto pem = string_field(body, "public_key_pem");
+                    const db::identity_actor actor{p.who.id, "admin"};
+                    const std::string user_id = req.params.at("id");
+                    const auto k = co_await ids->add_key(actor, user_id, pem);
+                    co_return net::response::json(
+                        201, json::serialize(json::object{{"fingerprint", k.fingerprint},
+                                                          {"user_id", k.user_id},
+                                                          {"algorithm", k.algorithm},
+                                                          {"created_at", k.created_at}}));
+                  }),
+        identity_body_limit);
+}
+
+}  // namespace tender::app

@@ -1,0 +1,141 @@
+#pragma once
+
+// Identities in PostgreSQL: organisations, users with roles, users' public keys, and login by a
+// signed challenge that yields an opaque bearer token (tables in migrations/0003_identity.sql).
+//
+// Every change runs in one transaction together with its audit event (audit_tx::append), so the
+// log and the state never disagree. Nothing secret is stored: a session keeps only the SHA-256 of
+// its token. The awaitable methods run on the pool's threads and never block an I/O thread.
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tender::db {
+
+class pool;
+
+// Codes of db::error raised here, besides the db.* ones of error.hpp. The auth.* codes are the
+// ones the HTTP API answers with.
+namespace identity_codes {
+inline constexpr const char* bad_input = "identity.bad_input";  // a field breaks the rules
+inline constexpr const char* exists = "identity.exists";        // the id or key is taken
+inline constexpr const char* not_found = "identity.not_found";  // no such organisation/user
+inline constexpr const char* bad_key = "identity.bad_key";      // not an Ed25519/SM2 SPKI PEM
+// Login: unknown challenge, unknown/revoked/foreign key or a signature that does not verify all
+// answer the same, so a caller learns nothing about which part was wrong.
+inline constexpr const char* bad_signature = "auth.bad_signature";
+inline constexpr const char* challenge_expired = "auth.challenge_expired";  // or already used
+}  // namespace identity_codes
+
+// The domain separation of a login signature: the signed bytes are
+// "tenderhall-login-v1\n" + challenge_id + "\n" + challenge (the 32 raw bytes).
+inline constexpr const char* login_context = "tenderhall-login-v1\n";
+std::string login_message(const std::string& challenge_id, const std::string& challenge);
+
+// Who makes a change, as the audit log records it.
+struct identity_actor {
+  std::string id;    // a user id, or "tenderd-admin" for the command-line bootstrap
+  std::string role;  // "admin", "user", ...
+};
+
+struct organisation {
+  std::string id;
+  std::string kind;  // bidder|tenderer|agency|center|supervision|issuer|platform
+  std::string name;
+  std::string created_at;  // filled by the database
+};
+
+struct user {
+  std::string id;
+  std::string org_id;
+  std::string name;
+  std::vector<std::string> roles;  // bidder|tenderer|center_staff|supervisor|expert|issuer|admin
+  std::string created_at;
+  bool has_role(const std::string& role) const;
+};
+
+struct user_key {
+  std::string fingerprint;  // lower-case hex SHA-256 of the DER SubjectPublicKeyInfo
+  std::string user_id;
+  std::string algorithm;  // ed25519|sm2
+  std::string created_at;
+};
+
+struct login_challenge {
+  std::string id;
+  std::string challenge;  // 32 random bytes
+  std::string expires_at;
+};
+
+struct login_session {
+  std::string token;  // base64url of 32 random bytes; only its SHA-256 is stored
+  std::string expires_at;
+  user who;
+};
+
+// The authenticated caller of a request.
+struct principal {
+  user who;
+  organisation org;
+};
+
+bool valid_identity_id(const std::string& id);
+bool valid_org_kind(const std::string& kind);
+bool valid_user_role(const std::string& role);
+
+class identity {
+public:
+  struct options {
+    std::chrono::seconds challenge_ttl{120};
+    std::chrono::seconds session_ttl{8 * 3600};
+  };
+
+  identity(pool& connections, options opts);
+
+  // Throw db::error: identity.bad_input, identity.exists, identity.not_found, db.*.
+  boost::asio::awaitable<organisation> create_organisation(identity_actor actor, organisation org);
+  boost::asio::awaitable<user> create_user(identity_actor actor, user u);
+  // `public_key_pem` is an Ed25519 or SM2 SubjectPublicKeyInfo PEM (identity.bad_key otherwise).
+  boost::asio::awaitable<user_key> add_key(identity_actor actor, std::string user_id,
+                                           std::string public_key_pem);
+
+  // The bootstrap: the platform organisation (created unless one of kind platform exists with that
+  // name), an admin user and its key, in one transaction. Blocking: for `tenderd admin` only.
+  struct admin_created {
+    organisation org;
+    user admin;
+    user_key key;
+    bool org_created = false;
+  };
+  admin_created create_admin_blocking(const std::string& org_name, const std::string& user_id,
+                                      const std::string& name, const std::string& public_key_pem);
+
+  // A fresh single-use challenge. Unknown user ids get one too (it can never be redeemed), so the
+  // answer does not tell whether a user exists.
+  boost::asio::awaitable<login_challenge> issue_challenge(std::string user_id);
+  // Consumes the challenge and opens a session. Throws auth.challenge_expired (expired or used)
+  // or auth.bad_signature; on either nothing changes.
+  boost::asio::awaitable<login_session> login(std::string challenge_id, std::string fingerprint,
+                                              std::string signature);
+  // The principal of a live (unexpired, unrevoked) session token, nullopt otherwise.
+  boost::asio::awaitable<std::optional<principal>> resolve(std::string token);
+  // Revokes the session; false when the token was not live.
+  boost::asio::awaitable<bool> logout(std::string token);
+
+private:
+  pool& pool_;
+  options opts_;
+};
+
+// `tenderd admin create-admin`: identity::create_admin_blocking on a connection of its own to a
+// migrated database. Blocking; for command-line tools only.
+identity::admin_created bootstrap_admin(const std::string& conninfo, const std::string& org_name,
+                                        const std::string& user_id, const std::string& name,
+                                        const std::string& public_key_pem);
+
+}  // namespace tender::db

@@ -1,0 +1,486 @@
+#include <tender/db/identity.hpp>
+
+#include <tender/db/error.hpp>
+
+#include "audit_tx.hpp"
+#include "pool.hpp"
+
+#include <tender/crypto/bytes.hpp>
+#include <tender/crypto/digest.hpp>
+#include <tender/crypto/error.hpp>
+#include <tender/crypto/keys.hpp>
+#include <tender/crypto/suite.hpp>
+
+#include <boost/json.hpp>
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <array>
+#include <regex>
+#include <span>
+#include <utility>
+
+namespace net = boost::asio;
+
+namespace tender::db {
+namespace json = boost::json;
+
+namespace {
+
+#define TENDER_ID_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+constexpr const char* insert_org_sql =
+    "INSERT INTO organisations (id, kind, name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING "
+    "RETURNING " TENDER_ID_TIME("created_at");
+
+constexpr const char* select_org_sql =
+    "SELECT kind, name, " TENDER_ID_TIME("created_at") " FROM organisations WHERE id = $1";
+
+constexpr const char* select_platform_org_sql =
+    "SELECT id, " TENDER_ID_TIME("created_at")
+    " FROM organisations WHERE kind = 'platform' AND name = $1 ORDER BY created_at LIMIT 1";
+
+constexpr const char* insert_user_sql =
+    "INSERT INTO users (id, org_id, name, roles) VALUES ($1, $2, $3, $4::text[]) "
+    "ON CONFLICT (id) DO NOTHING RETURNING " TENDER_ID_TIME("created_at");
+
+constexpr const char* user_exists_sql = "SELECT 1 FROM users WHERE id = $1";
+
+constexpr const char* insert_key_sql =
+    "INSERT INTO user_keys (fingerprint, user_id, algorithm, spki) "
+    "VALUES ($1, $2, $3, decode($4, 'hex')) ON CONFLICT (fingerprint) DO NOTHING "
+    "RETURNING " TENDER_ID_TIME("created_at");
+
+// An unknown user id yields a NULL user_id: the row exists (same answer) but can never log in.
+constexpr const char* insert_challenge_sql =
+    "INSERT INTO login_challenges (id, user_id, challenge, expires_at) "
+    "VALUES ($1, (SELECT id FROM users WHERE id = $2), decode($3, 'hex'), "
+    "clock_timestamp() + make_interval(secs => $4)) RETURNING " TENDER_ID_TIME("expires_at");
+
+// Locked, so two logins racing on one challenge cannot both consume it.
+constexpr const char* lock_challenge_sql =
+    "SELECT user_id, encode(challenge, 'hex'), used_at IS NOT NULL, "
+    "expires_at <= clock_timestamp() FROM login_challenges WHERE id = $1 FOR UPDATE";
+
+constexpr const char* select_live_key_sql =
+    "SELECT encode(spki, 'hex') FROM user_keys "
+    "WHERE fingerprint = $1 AND user_id = $2 AND revoked_at IS NULL";
+
+constexpr const char* use_challenge_sql =
+    "UPDATE login_challenges SET used_at = clock_timestamp() WHERE id = $1";
+
+constexpr const char* insert_session_sql =
+    "INSERT INTO sessions (token_hash, user_id, expires_at) "
+    "VALUES (decode($1, 'hex'), $2, clock_timestamp() + make_interval(secs => $3)) "
+    "RETURNING " TENDER_ID_TIME("expires_at");
+
+#define TENDER_USER_COLUMNS \
+  "u.id, u.org_id, u.name, array_to_string(u.roles, ','), " TENDER_ID_TIME("u.created_at")
+
+constexpr const char* select_user_sql =
+    "SELECT " TENDER_USER_COLUMNS " FROM users u WHERE u.id = $1";
+
+constexpr const char* resolve_session_sql =
+    "SELECT " TENDER_USER_COLUMNS ", o.kind, o.name, " TENDER_ID_TIME("o.created_at")
+    " FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = u.org_id "
+    "WHERE s.token_hash = decode($1, 'hex') AND s.revoked_at IS NULL "
+    "AND s.expires_at > clock_timestamp()";
+
+constexpr const char* revoke_session_sql =
+    "UPDATE sessions SET revoked_at = clock_timestamp() WHERE token_hash = decode($1, 'hex') "
+    "AND revoked_at IS NULL AND expires_at > clock_timestamp() RETURNING user_id";
+
+#undef TENDER_USER_COLUMNS
+#undef TENDER_ID_TIME
+
+constexpr std::array org_kinds = {"bidder",      "tenderer", "agency",  "center",
+                                  "supervision", "issuer",   "platform"};
+constexpr std::array user_roles = {"bidder", "tenderer", "center_staff", "supervisor",
+                                   "expert", "issuer",   "admin"};
+
+[[noreturn]] void bad_input(const std::string& message) {
+  throw error(identity_codes::bad_input, message);
+}
+
+void check_name(const std::string& name, const char* what) {
+  if (name.empty() || name.size() > 200) {
+    bad_input(std::string(what) + " must be 1 to 200 characters long");
+  }
+}
+
+void check_id(const std::string& id, const char* what) {
+  if (!valid_identity_id(id)) {
+    bad_input(std::string(what) + " '" + id +
+              "' must be 1 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter "
+              "or digit");
+  }
+}
+
+// Canonical JSON of a change for the audit payload digest: keys sorted, no whitespace.
+std::string canonical(const json::object& o) {
+  std::vector<std::pair<std::string, json::value>> items;
+  for (const auto& kv : o)
+    items.emplace_back(std::string(kv.key().data(), kv.key().size()), kv.value());
+  std::sort(items.begin(), items.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i != 0) out += ",";
+    out += json::serialize(json::value(items[i].first)) + ":" + json::serialize(items[i].second);
+  }
+  return out + "}";
+}
+
+void audit(pqxx::transaction_base& tx, const identity_actor& actor, const char* action,
+           const json::object& change) {
+  audit_entry e;
+  e.actor = actor.id;
+  e.role = actor.role;
+  e.action = action;
+  e.payload_digest = audit_payload_digest(canonical(change));
+  audit_tx::append(tx, e);
+}
+
+json::array roles_json(const std::vector<std::string>& roles) {
+  json::array a;
+  for (const auto& r : roles)
+    a.emplace_back(r);
+  return a;
+}
+
+// PostgreSQL array literal; the roles were checked to be plain words, so no quoting is needed.
+std::string roles_literal(const std::vector<std::string>& roles) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < roles.size(); ++i)
+    out += (i != 0 ? "," : "") + roles[i];
+  return out + "}";
+}
+
+std::vector<std::string> split_roles(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size() && !text.empty()) {
+    const auto comma = text.find(',', start);
+    out.push_back(text.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+user user_from(const pqxx::row& row) {
+  user u;
+  u.id = row[0].as<std::string>();
+  u.org_id = row[1].as<std::string>();
+  u.name = row[2].as<std::string>();
+  u.roles = split_roles(row[3].as<std::string>());
+  u.created_at = row[4].as<std::string>();
+  return u;
+}
+
+std::string sha256_hex(std::string_view data) {
+  return crypto::to_hex(crypto::sha256(data));
+}
+
+std::string random_bytes(std::size_t n) {
+  std::string out(n, '\0');
+  crypto::system_random().fill(
+      std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(out.data()), out.size()));
+  return out;
+}
+
+std::string base64url(std::string_view raw) {
+  std::string s = crypto::base64_encode(crypto::as_bytes(raw));
+  for (auto& c : s) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  while (!s.empty() && s.back() == '=')
+    s.pop_back();
+  return s;
+}
+
+std::string hex_of(std::string_view raw) {
+  return crypto::hex_encode(crypto::as_bytes(raw));
+}
+
+void check_org(const organisation& org) {
+  check_id(org.id, "organisation id");
+  if (!valid_org_kind(org.kind)) {
+    bad_input("organisation kind '" + org.kind +
+              "' must be one of bidder, tenderer, agency, center, supervision, issuer, platform");
+  }
+  check_name(org.name, "organisation name");
+}
+
+void check_user(const user& u) {
+  check_id(u.id, "user id");
+  check_id(u.org_id, "organisation id");
+  check_name(u.name, "user name");
+  if (u.roles.empty()) bad_input("a user needs at least one role");
+  for (const auto& r : u.roles) {
+    if (!valid_user_role(r)) {
+      bad_input("role '" + r +
+                "' must be one of bidder, tenderer, center_staff, supervisor, expert, issuer, "
+                "admin");
+    }
+  }
+}
+
+organisation insert_org(pqxx::transaction_base& tx, const identity_actor& actor, organisation org) {
+  const auto rows = tx.exec_params(insert_org_sql, org.id, org.kind, org.name);
+  if (rows.empty()) throw error(identity_codes::exists, "organisation '" + org.id + "' exists");
+  org.created_at = rows[0][0].as<std::string>();
+  audit(tx, actor, "identity.org_created",
+        {{"id", org.id}, {"kind", org.kind}, {"name", org.name}});
+  return org;
+}
+
+user insert_user(pqxx::transaction_base& tx, const identity_actor& actor, user u) {
+  if (tx.exec_params(select_org_sql, u.org_id).empty()) {
+    throw error(identity_codes::not_found, "no organisation '" + u.org_id + "'");
+  }
+  const auto rows = tx.exec_params(insert_user_sql, u.id, u.org_id, u.name, roles_literal(u.roles));
+  if (rows.empty()) throw error(identity_codes::exists, "user '" + u.id + "' exists");
+  u.created_at = rows[0][0].as<std::string>();
+  audit(tx, actor, "identity.user_created",
+        {{"id", u.id}, {"org_id", u.org_id}, {"name", u.name}, {"roles", roles_json(u.roles)}});
+  return u;
+}
+
+struct parsed_key {
+  std::string fingerprint;
+  std::string algorithm;
+  std::string der_hex;
+};
+
+parsed_key parse_key(const std::string& pem) {
+  crypto::public_key key;
+  try {
+    key = crypto::public_key::from_pem(pem);
+  } catch (const crypto::error& e) {
+    throw error(identity_codes::bad_key,
+                std::string("not a SubjectPublicKeyInfo PEM public key: ") + e.what());
+  }
+  if (key.type() != crypto::key_type::ed25519 && key.type() != crypto::key_type::sm2) {
+    throw error(identity_codes::bad_key, "a login key must be Ed25519 or SM2, not " +
+                                             std::string(crypto::key_type_name(key.type())));
+  }
+  return {key.fingerprint(), std::string(crypto::key_type_name(key.type())),
+          crypto::hex_encode(key.to_der())};
+}
+
+user_key insert_key(pqxx::transaction_base& tx, const identity_actor& actor,
+                    const std::string& user_id, const parsed_key& k) {
+  if (tx.exec_params(user_exists_sql, user_id).empty()) {
+    throw error(identity_codes::not_found, "no user '" + user_id + "'");
+  }
+  const auto rows = tx.exec_params(insert_key_sql, k.fingerprint, user_id, k.algorithm, k.der_hex);
+  if (rows.empty()) {
+    throw error(identity_codes::exists, "key " + k.fingerprint + " is already registered");
+  }
+  audit(tx, actor, "identity.key_added",
+        {{"user_id", user_id}, {"fingerprint", k.fingerprint}, {"algorithm", k.algorithm}});
+  return {k.fingerprint, user_id, k.algorithm, rows[0][0].as<std::string>()};
+}
+
+[[noreturn]] void bad_signature() {
+  throw error(identity_codes::bad_signature,
+              "the signature does not verify for this challenge and key");
+}
+
+}  // namespace
+
+std::string login_message(const std::string& challenge_id, const std::string& challenge) {
+  return std::string(login_context) + challenge_id + "\n" + challenge;
+}
+
+bool user::has_role(const std::string& role) const {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+bool valid_identity_id(const std::string& id) {
+  static const std::regex pattern("^[a-z0-9][a-z0-9._-]{0,63}$");
+  return std::regex_match(id, pattern);
+}
+
+bool valid_org_kind(const std::string& kind) {
+  return std::find(org_kinds.begin(), org_kinds.end(), kind) != org_kinds.end();
+}
+
+bool valid_user_role(const std::string& role) {
+  return std::find(user_roles.begin(), user_roles.end(), role) != user_roles.end();
+}
+
+identity::identity(pool& connections, options opts) : pool_(connections), opts_(opts) {}
+
+net::awaitable<organisation> identity::create_organisation(identity_actor actor, organisation org) {
+  check_org(org);
+  organisation out;
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    out = insert_org(tx, actor, org);
+    tx.commit();
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
+net::awaitable<user> identity::create_user(identity_actor actor, user u) {
+  check_user(u);
+  user out;
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    out = insert_user(tx, actor, u);
+    tx.commit();
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
+net::awaitable<user_key> identity::add_key(identity_actor actor, std::string user_id,
+                                           std::string public_key_pem) {
+  check_id(user_id, "user id");
+  const parsed_key k = parse_key(public_key_pem);
+  user_key out;
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    out = insert_key(tx, actor, user_id, k);
+    tx.commit();
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
+identity::admin_created identity::create_admin_blocking(const std::string& org_name,
+                                                        const std::string& user_id,
+                                                        const std::string& name,
+                                                        const std::string& public_key_pem) {
+  check_name(org_name, "organisation name");
+  user u{user_id, "platform", name, {"admin"}, {}};
+  check_user(u);
+  const parsed_key k = parse_key(public_key_pem);
+  const identity_actor actor{"tenderd-admin", "admin"};
+  admin_created out;
+  pool_.run_blocking([&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    const auto existing = tx.exec_params(select_platform_org_sql, org_name);
+    if (!existing.empty()) {
+      out.org = {existing[0][0].as<std::string>(), "platform", org_name,
+                 existing[0][1].as<std::string>()};
+    } else {
+      // The platform organisation's id is fixed: there is one platform per deployment.
+      out.org = insert_org(tx, actor, {"platform", "platform", org_name, {}});
+      out.org_created = true;
+    }
+    u.org_id = out.org.id;
+    out.admin = insert_user(tx, actor, u);
+    out.key = insert_key(tx, actor, u.id, k);
+    tx.commit();
+  });
+  return out;
+}
+
+net::awaitable<login_challenge> identity::issue_challenge(std::string user_id) {
+  // Not audited: anyone may ask, and a challenge changes no state of record until it is redeemed
+  // by a login, which is audited.
+  login_challenge out;
+  out.id = base64url(random_bytes(16));
+  out.challenge = random_bytes(32);
+  const auto ttl = static_cast<double>(opts_.challenge_ttl.count());
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    out.expires_at =
+        tx.exec_params1(insert_challenge_sql, out.id, user_id, hex_of(out.challenge), ttl)[0]
+            .as<std::string>();
+    tx.commit();
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
+net::awaitable<login_session> identity::login(std::string challenge_id, std::string fingerprint,
+                                              std::string signature) {
+  login_session out;
+  // The stored hash is of the token text exactly as clients send it back, so resolve() needs no
+  // decoding step that could accept two spellings of one token.
+  out.token = base64url(random_bytes(32));
+  const auto ttl = static_cast<double>(opts_.session_ttl.count());
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    const auto ch = tx.exec_params(lock_challenge_sql, challenge_id);
+    if (ch.empty()) bad_signature();
+    if (ch[0][2].as<bool>() || ch[0][3].as<bool>()) {
+      throw error(identity_codes::challenge_expired,
+                  "the challenge has expired or was already used; ask for a new one");
+    }
+    if (ch[0][0].is_null()) bad_signature();
+    const std::string user_id = ch[0][0].as<std::string>();
+    const auto key_rows = tx.exec_params(select_live_key_sql, fingerprint, user_id);
+    if (key_rows.empty()) bad_signature();
+    const auto challenge = crypto::hex_decode(ch[0][1].as<std::string>());
+    const auto key =
+        crypto::public_key::from_der(crypto::hex_decode(key_rows[0][0].as<std::string>()));
+    const std::string message =
+        login_message(challenge_id, std::string(challenge.begin(), challenge.end()));
+    if (!crypto::verify_message(key, crypto::as_bytes(message), crypto::as_bytes(signature))) {
+      bad_signature();
+    }
+    tx.exec_params0(use_challenge_sql, challenge_id);
+    out.expires_at = tx.exec_params1(insert_session_sql, sha256_hex(out.token), user_id, ttl)[0]
+                         .as<std::string>();
+    out.who = user_from(tx.exec_params1(select_user_sql, user_id));
+    audit(tx, {user_id, "user"}, "identity.login",
+          {{"user_id", user_id}, {"fingerprint", fingerprint}, {"challenge_id", challenge_id}});
+    tx.commit();
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
+net::awaitable<std::optional<principal>> identity::resolve(std::string token) {
+  std::optional<principal> out;
+  const std::string hash = sha256_hex(token);
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    const auto rows = tx.exec_params(resolve_session_sql, hash);
+    if (rows.empty()) return;
+    principal p;
+    p.who = user_from(rows[0]);
+    p.org = {p.who.org_id, rows[0][5].as<std::string>(), rows[0][6].as<std::string>(),
+             rows[0][7].as<std::string>()};
+    out = std::move(p);
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
+net::awaitable<bool> identity::logout(std::string token) {
+  bool out = false;
+  const std::string hash = sha256_hex(token);
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    const auto rows = tx.exec_params(revoke_session_sql, hash);
+    if (rows.empty()) return;
+    const auto user_id = rows[0][0].as<std::string>();
+    // The digest names the session by its token hash, never by the token.
+    audit(tx, {user_id, "user"}, "identity.logout", {{"user_id", user_id}, {"session", hash}});
+    tx.commit();
+    out = true;
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
+identity::admin_created bootstrap_admin(const std::string& conninfo, const std::string& org_name,
+                                        const std::string& user_id, const std::string& name,
+                                        const std::string& public_key_pem) {
+  pool connections(conninfo, 1);
+  identity ids(connections, {});
+  auto out = ids.create_admin_blocking(org_name, user_id, name, public_key_pem);
+  connections.stop();
+  return out;
+}
+
+}  // namespace tender::db
