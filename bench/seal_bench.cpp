@@ -268,7 +268,8 @@ public:
 
 protected:
   std::streamsize xsputn(const char* d, std::streamsize n) override {
-    h_->update(tc::byte_view(reinterpret_cast<const std::uint8_t*>(d), static_cast<std::size_t>(n)));
+    h_->update(
+        tc::byte_view(reinterpret_cast<const std::uint8_t*>(d), static_cast<std::size_t>(n)));
     count += static_cast<std::uint64_t>(n);
     return n;
   }
@@ -335,11 +336,11 @@ int run_roundtrip(tc::suite_id suite, std::uint64_t gib, const std::string& dir)
   const bool same = opened.count == bytes && opened.finish() == expected.finish();
   row(name, "seal to disk", static_cast<double>(gib << 10), seal_secs);
   row(name, "open from disk", static_cast<double>(gib << 10), open_secs);
-  std::printf("%-7s   round trip of %llu GiB through a %llu-byte sealed file: %s; "
-              "peak RSS %ld KiB (%ld KiB before)\n",
-              name, static_cast<unsigned long long>(gib),
-              static_cast<unsigned long long>(file_size),
-              same ? "plaintext identical" : "MISMATCH", peak_rss_kib(), rss_before);
+  std::printf(
+      "%-7s   round trip of %llu GiB through a %llu-byte sealed file: %s; "
+      "peak RSS %ld KiB (%ld KiB before)\n",
+      name, static_cast<unsigned long long>(gib), static_cast<unsigned long long>(file_size),
+      same ? "plaintext identical" : "MISMATCH", peak_rss_kib(), rss_before);
   return same ? 0 : 1;
 }
 
