@@ -2,6 +2,8 @@
 // request is made. The verification itself runs against the real tenderd in tests/e2e.
 #include <tender/cli/cli.hpp>
 
+#include "cli_harness.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -12,22 +14,11 @@
 
 namespace {
 
-struct cli_result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-cli_result run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "tender");
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  std::ostringstream out;
-  std::ostringstream err;
-  const int code = tender::cli::run(static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
-}
+using tender::test::cli_result;
+using tender::test::contains;
+using tender::test::read_text;
+using tender::test::run_cli;
+using tender::test::temp_dir;
 
 std::string temp_file(const std::string& name, const std::string& content) {
   const auto dir =

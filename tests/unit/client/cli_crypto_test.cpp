@@ -2,11 +2,13 @@
 // driven in process through tender::cli::run with real crypto and real files in a temp directory.
 
 #include <tender/cli/cli.hpp>
+
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/escrow.hpp>
 #include <tender/crypto/init.hpp>
 #include <tender/crypto/merkle.hpp>
 #include <tender/crypto/signed_note.hpp>
+#include "cli_harness.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -22,61 +24,18 @@
 
 namespace {
 
+using tender::test::cli_result;
+using tender::test::contains;
+using tender::test::read_text;
+using tender::test::run_cli;
+using tender::test::temp_dir;
+
 namespace fs = std::filesystem;
 namespace tc = tender::crypto;
 namespace esc = tender::crypto::escrow;
 namespace merkle = tender::crypto::merkle;
 namespace note = tender::crypto::note;
 namespace json = boost::json;
-
-struct cli_result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-cli_result run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "tender");
-  std::vector<char*> argv;
-  argv.reserve(args.size());
-  for (auto& a : args)
-    argv.push_back(a.data());
-  std::ostringstream out;
-  std::ostringstream err;
-  const int code = tender::cli::run(static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-// A fresh directory, removed with everything in it at the end of the test.
-class temp_dir {
-public:
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "tender-cli-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-  fs::path path_;
-};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

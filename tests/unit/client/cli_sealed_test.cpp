@@ -3,10 +3,12 @@
 // tender::cli::run with real keys, real files and real crypto in a temp directory, for both suites.
 
 #include <tender/cli/cli.hpp>
+
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/init.hpp>
 #include <tender/crypto/keys.hpp>
 #include <tender/crypto/sealed_bid.hpp>
+#include "cli_harness.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -22,58 +24,15 @@
 
 namespace {
 
+using tender::test::cli_result;
+using tender::test::contains;
+using tender::test::read_text;
+using tender::test::run_cli;
+using tender::test::temp_dir;
+
 namespace fs = std::filesystem;
 namespace tc = tender::crypto;
 namespace json = boost::json;
-
-struct cli_result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-cli_result run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "tender");
-  std::vector<char*> argv;
-  argv.reserve(args.size());
-  for (auto& a : args)
-    argv.push_back(a.data());
-  std::ostringstream out;
-  std::ostringstream err;
-  const int code = tender::cli::run(static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-class temp_dir {
-public:
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "tender-sealed-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
-private:
-  fs::path path_;
-};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
