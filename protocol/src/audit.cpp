@@ -1,5 +1,7 @@
 #include <tender/protocol/audit.hpp>
 
+#include "json_read.hpp"
+
 #include <boost/json.hpp>
 
 #include <stdexcept>
@@ -8,6 +10,8 @@ namespace tender::protocol::audit {
 namespace json = boost::json;
 
 namespace {
+
+using namespace json_read;  // parse, as_object, field, string_field, u64_field, ...
 
 bool has_control(std::string_view s) {
   for (const char ch : s) {
@@ -54,66 +58,6 @@ void append_field(std::string& out, std::string_view value) {
   out.push_back(static_cast<char>((n >> 8) & 0xff));
   out.push_back(static_cast<char>(n & 0xff));
   out.append(value);
-}
-
-// ---- JSON reading helpers (messages name the document and the field) ----------------------------
-
-json::value parse(std::string_view text, std::string_view what) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec) throw std::invalid_argument(std::string(what) + ": not JSON (" + ec.message() + ")");
-  return v;
-}
-
-const json::object& as_object(const json::value& v, std::string_view what) {
-  if (!v.is_object()) throw std::invalid_argument(std::string(what) + ": expected a JSON object");
-  return v.get_object();
-}
-
-const json::value& field(const json::object& o, std::string_view name, std::string_view what) {
-  const auto* v = o.if_contains(name);
-  if (v == nullptr) {
-    throw std::invalid_argument(std::string(what) + ": missing field '" + std::string(name) + "'");
-  }
-  return *v;
-}
-
-[[noreturn]] void wrong_type(std::string_view what, std::string_view name, std::string_view type) {
-  throw std::invalid_argument(std::string(what) + ": field '" + std::string(name) + "' must be " +
-                              std::string(type));
-}
-
-std::string string_field(const json::object& o, std::string_view name, std::string_view what) {
-  const auto& v = field(o, name, what);
-  if (!v.is_string()) wrong_type(what, name, "a string");
-  return std::string(v.get_string());
-}
-
-std::optional<std::string> nullable_string_field(const json::object& o, std::string_view name,
-                                                 std::string_view what) {
-  const auto& v = field(o, name, what);
-  if (v.is_null()) return std::nullopt;
-  if (!v.is_string()) wrong_type(what, name, "a string or null");
-  return std::string(v.get_string());
-}
-
-std::uint64_t u64_field(const json::object& o, std::string_view name, std::string_view what) {
-  const auto& v = field(o, name, what);
-  if (v.is_uint64()) return v.get_uint64();
-  if (v.is_int64() && v.get_int64() >= 0) return static_cast<std::uint64_t>(v.get_int64());
-  wrong_type(what, name, "a non-negative integer");
-}
-
-std::vector<std::string> string_list_field(const json::object& o, std::string_view name,
-                                           std::string_view what) {
-  const auto& v = field(o, name, what);
-  if (!v.is_array()) wrong_type(what, name, "a list of strings");
-  std::vector<std::string> out;
-  for (const auto& item : v.get_array()) {
-    if (!item.is_string()) wrong_type(what, name, "a list of strings");
-    out.emplace_back(item.get_string());
-  }
-  return out;
 }
 
 json::value nullable(const std::optional<std::string>& s) {

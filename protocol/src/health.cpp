@@ -1,5 +1,7 @@
 #include <tender/protocol/health.hpp>
 
+#include "json_read.hpp"
+
 #include <boost/json.hpp>
 
 #include <stdexcept>
@@ -7,47 +9,7 @@
 namespace tender::protocol {
 namespace json = boost::json;
 
-namespace {
-
-const json::object& as_object(const json::value& v, std::string_view what) {
-  if (!v.is_object()) throw std::invalid_argument(std::string(what) + ": expected a JSON object");
-  return v.get_object();
-}
-
-const json::value& field(const json::object& o, std::string_view name, std::string_view what) {
-  const auto* v = o.if_contains(name);
-  if (v == nullptr) {
-    throw std::invalid_argument(std::string(what) + ": missing field '" + std::string(name) + "'");
-  }
-  return *v;
-}
-
-std::string string_field(const json::object& o, std::string_view name, std::string_view what) {
-  const auto& v = field(o, name, what);
-  if (!v.is_string()) {
-    throw std::invalid_argument(std::string(what) + ": field '" + std::string(name) +
-                                "' must be a string");
-  }
-  return std::string(v.get_string());
-}
-
-std::int64_t int_field(const json::object& o, std::string_view name, std::string_view what) {
-  const auto& v = field(o, name, what);
-  if (!v.is_int64() && !v.is_uint64()) {
-    throw std::invalid_argument(std::string(what) + ": field '" + std::string(name) +
-                                "' must be an integer");
-  }
-  return v.to_number<std::int64_t>();
-}
-
-json::value parse(std::string_view text, std::string_view what) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec) throw std::invalid_argument(std::string(what) + ": not JSON (" + ec.message() + ")");
-  return v;
-}
-
-}  // namespace
+using namespace json_read;  // parse, as_object, field, string_field
 
 std::string to_json(const health& h) {
   return json::serialize(json::object{{"status", h.status},
@@ -92,9 +54,9 @@ readiness parse_readiness(std::string_view text) {
   r.ready = ready.get_bool();
   r.reason = string_field(o, "reason", what);
   r.database = string_field(o, "database", what);
-  r.schema_version = int_field(o, "schema_version", what);
-  r.expected_schema_version = int_field(o, "expected_schema_version", what);
-  r.attempts = int_field(o, "attempts", what);
+  r.schema_version = i64_field(o, "schema_version", what);
+  r.expected_schema_version = i64_field(o, "expected_schema_version", what);
+  r.attempts = i64_field(o, "attempts", what);
   return r;
 }
 
