@@ -9,6 +9,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# ccache: hash paths relative to the checkout so clones at other paths share the cache, and keep
+# the cache inside the build tree when there is no home directory to hold it.
+export CCACHE_BASEDIR="$root"
+if [ -z "${CCACHE_DIR:-}" ] && [ -z "${HOME:-}" ]; then export CCACHE_DIR="$root/build/.ccache"; fi
 start=$(date +%s)
 deploy/install-deps.sh
 cmake --preset dev >/dev/null
