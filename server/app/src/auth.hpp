@@ -1,5 +1,7 @@
 #pragma once
 
+#include "guarded.hpp"
+
 // Who is calling: resolves `Authorization: Bearer <token>` to a principal for the endpoints that
 // need one, and the small JSON-body helpers the identity endpoints share.
 
@@ -26,8 +28,9 @@ std::string bearer_token(const net::request& req);
 
 // A request body that is not what the endpoint takes; answered 400 request.bad_json with the
 // message, which names the field.
-struct bad_json {
-  std::string message;
+struct bad_json : rejected_request {
+  explicit bad_json(std::string m)
+      : rejected_request{protocol::errc::request_bad_json, std::move(m)} {}
 };
 
 // Parses the body as a JSON object whose keys are all in `allowed` (throws bad_json otherwise).

@@ -79,7 +79,8 @@ std::vector<std::string> string_list_field(const json::object& o, std::string_vi
   return out;
 }
 
-net::response error_for(const db::error& e, const net::request& req) {
+// The identity repository's own codes; everything else is handled by guarded().
+std::optional<net::response> identity_error(const db::error& e) {
   static const std::pair<const char*, errc> mapped[] = {
       {db::identity_codes::bad_input, errc::identity_bad_input},
       {db::identity_codes::bad_key, errc::identity_bad_key},
@@ -91,37 +92,7 @@ net::response error_for(const db::error& e, const net::request& req) {
   for (const auto& [code, c] : mapped) {
     if (e.code() == code) return net::response::error(c, e.what());
   }
-  if (e.code() == "db.unreachable" || e.code() == "db.stopped") {
-    auto res = net::response::error(errc::not_ready, std::string("database: ") + e.what());
-    res.headers.emplace_back("Retry-After", "1");
-    return res;
-  }
-  core::log::error("identity request failed",
-                   {{"path", req.path}, {"code", e.code()}, {"error", e.what()}});
-  return net::response::error(errc::internal, "the request failed [" + e.code() + "]");
-}
-
-using body_fn = std::function<boost::asio::awaitable<net::response>(net::request&)>;
-
-// 503 while the database is not ready; bad bodies and repository errors become stable codes.
-net::handler guarded(db::database& database, body_fn body) {
-  return [&database,
-          body = std::move(body)](net::request& req) -> boost::asio::awaitable<net::response> {
-    const auto ready = database.readiness();
-    if (!ready.ready) {
-      auto res =
-          net::response::error(errc::not_ready, "the database is not ready: " + ready.reason);
-      res.headers.emplace_back("Retry-After", "1");
-      co_return res;
-    }
-    try {
-      co_return co_await body(req);
-    } catch (const bad_json& e) {
-      co_return net::response::error(errc::request_bad_json, e.message);
-    } catch (const db::error& e) {
-      co_return error_for(e, req);
-    }
-  };
+  return std::nullopt;
 }
 
 // guarded() plus a principal holding `role`: 401 without a valid token, 403 without the role.
@@ -130,7 +101,7 @@ using principal_body_fn =
 
 net::handler with_role(db::database& database, std::shared_ptr<db::identity> ids, std::string role,
                        principal_body_fn body) {
-  return guarded(database,
+  return guarded(database, "identity request", identity_error,
                  [ids, role, body = std::move(body)](
                      net::request& req) -> boost::asio::awaitable<net::response> {
                    auto who = co_await authenticate(*ids, req);
@@ -210,7 +181,7 @@ void add_identity_routes(net::router& r, db::database& database) {
   auto ids = std::make_shared<db::identity>(database.connections(), db::identity::options{});
 
   r.add("POST", "/api/v1/auth/challenge",
-        guarded(database,
+        guarded(database, "identity request", identity_error,
                 [ids](net::request& req) -> boost::asio::awaitable<net::response> {
                   const auto body = parse_body(req.body, {"user_id"});
                   const auto user_id = string_field(body, "user_id");
@@ -225,7 +196,7 @@ void add_identity_routes(net::router& r, db::database& database) {
 
   r.add("POST", "/api/v1/auth/login",
         guarded(
-            database,
+            database, "identity request", identity_error,
             [ids](net::request& req) -> boost::asio::awaitable<net::response> {
               const auto body = parse_body(req.body, {"challenge_id", "fingerprint", "signature"});
               const auto challenge_id = string_field(body, "challenge_id");
@@ -251,7 +222,7 @@ void add_identity_routes(net::router& r, db::database& database) {
         identity_body_limit);
 
   r.add("POST", "/api/v1/auth/logout",
-        guarded(database,
+        guarded(database, "identity request", identity_error,
                 [ids](net::request& req) -> boost::asio::awaitable<net::response> {
                   const std::string token = bearer_token(req);
                   if (token.empty()) {

@@ -2,6 +2,7 @@
 // events with their leaves, and inclusion and consistency proofs (protocol/docs/audit-log.md).
 
 #include "audit_service.hpp"
+#include "guarded.hpp"
 #include "routes.hpp"
 
 #include <tender/core/log.hpp>
@@ -31,8 +32,8 @@ constexpr std::uint64_t default_page = 100;
 constexpr std::uint64_t max_number = static_cast<std::uint64_t>(INT64_MAX);
 
 // A query parameter that is unknown, repeated, missing or not a plain decimal number.
-struct bad_parameter {
-  std::string message;
+struct bad_parameter : rejected_request {
+  explicit bad_parameter(std::string m) : rejected_request{errc::log_bad_parameter, std::move(m)} {}
 };
 
 // Strict decimal: digits only, no sign, no leading zeros, at most max_number.
@@ -111,38 +112,11 @@ net::response text(std::string body) {
   return res;
 }
 
-using log_body = std::function<boost::asio::awaitable<net::response>(net::request&)>;
-
-// Every log endpoint: 503 while the database is not ready, and errors with stable codes.
-net::handler guarded(db::database& database, log_body body) {
-  return [&database,
-          body = std::move(body)](net::request& req) -> boost::asio::awaitable<net::response> {
-    const auto ready = database.readiness();
-    if (!ready.ready) {
-      auto res =
-          net::response::error(errc::not_ready, "the database is not ready: " + ready.reason);
-      res.headers.emplace_back("Retry-After", "1");
-      co_return res;
-    }
-    try {
-      co_return co_await body(req);
-    } catch (const bad_parameter& e) {
-      co_return net::response::error(errc::log_bad_parameter, e.message);
-    } catch (const db::error& e) {
-      if (e.code() == db::audit_codes::bad_range) {
-        co_return net::response::error(errc::log_bad_range, e.what());
-      }
-      if (e.code() == "db.unreachable" || e.code() == "db.stopped") {
-        auto res = net::response::error(errc::not_ready, std::string("database: ") + e.what());
-        res.headers.emplace_back("Retry-After", "1");
-        co_return res;
-      }
-      core::log::error("audit log request failed",
-                       {{"path", req.path}, {"code", e.code()}, {"error", e.what()}});
-      co_return net::response::error(errc::internal,
-                                     "the audit log could not be read [" + e.code() + "]");
-    }
-  };
+// The audit log's own code; everything else is handled by guarded().
+std::optional<net::response> log_error(const db::error& e) {
+  if (e.code() == db::audit_codes::bad_range)
+    return net::response::error(errc::log_bad_range, e.what());
+  return std::nullopt;
 }
 
 }  // namespace
@@ -153,15 +127,16 @@ void add_log_routes(net::router& r, db::database& database, audit_service& audit
 
   // The latest signed checkpoint, as the C2SP signed note itself.
   r.add("GET", "/api/v1/log/checkpoint",
-        guarded(database, [log](net::request& req) -> boost::asio::awaitable<net::response> {
-          numeric_query(req.query, {});
-          const auto cp = co_await log->latest_checkpoint();
-          if (!cp) {
-            co_return net::response::error(errc::log_not_found,
-                                           "no checkpoint has been signed yet; retry shortly");
-          }
-          co_return text(cp->note);
-        }));
+        guarded(database, "audit log request", log_error,
+                [log](net::request& req) -> boost::asio::awaitable<net::response> {
+                  numeric_query(req.query, {});
+                  const auto cp = co_await log->latest_checkpoint();
+                  if (!cp) {
+                    co_return net::response::error(
+                        errc::log_not_found, "no checkpoint has been signed yet; retry shortly");
+                  }
+                  co_return text(cp->note);
+                }));
 
   // The verifier key of the checkpoint signer. Fetching it here is trust on first use; auditors
   // should get it through another channel and pin it (tender audit verify --key).
@@ -176,61 +151,67 @@ void add_log_routes(net::router& r, db::database& database, audit_service& audit
         });
 
   r.add("GET", "/api/v1/log/events",
-        guarded(database, [log](net::request& req) -> boost::asio::awaitable<net::response> {
-          const auto q = numeric_query(req.query, {"from", "limit"});
-          const std::uint64_t from = q.count("from") != 0u ? q.at("from") : 0;
-          std::uint64_t limit = q.count("limit") != 0u ? q.at("limit") : default_page;
-          if (limit == 0) throw bad_parameter{"query parameter 'limit' must be at least 1"};
-          limit = std::min<std::uint64_t>(limit, db::audit_log::max_page);
-          const auto rows = co_await log->events(from, static_cast<std::size_t>(limit));
-          // Read after the events, so it is never smaller than the last seq returned + 1.
-          const auto size = co_await log->size();
-          paudit::event_page page;
-          page.log_size = size;
-          page.from = from;
-          for (const auto& row : rows)
-            page.events.push_back(wire_record(row));
-          const std::uint64_t after = rows.empty() ? from : rows.back().fields.seq + 1;
-          if (!rows.empty() && after < size) page.next = after;
-          co_return net::response::json(200, paudit::to_json(page));
-        }));
+        guarded(database, "audit log request", log_error,
+                [log](net::request& req) -> boost::asio::awaitable<net::response> {
+                  const auto q = numeric_query(req.query, {"from", "limit"});
+                  const std::uint64_t from = q.count("from") != 0u ? q.at("from") : 0;
+                  std::uint64_t limit = q.count("limit") != 0u ? q.at("limit") : default_page;
+                  if (limit == 0) throw bad_parameter{"query parameter 'limit' must be at least 1"};
+                  limit = std::min<std::uint64_t>(limit, db::audit_log::max_page);
+                  const auto rows = co_await log->events(from, static_cast<std::size_t>(limit));
+                  // Read after the events, so it is never smaller than the last seq returned + 1.
+                  const auto size = co_await log->size();
+                  paudit::event_page page;
+                  page.log_size = size;
+                  page.from = from;
+                  for (const auto& row : rows)
+                    page.events.push_back(wire_record(row));
+                  const std::uint64_t after = rows.empty() ? from : rows.back().fields.seq + 1;
+                  if (!rows.empty() && after < size) page.next = after;
+                  co_return net::response::json(200, paudit::to_json(page));
+                }));
 
   r.add("GET", "/api/v1/log/events/{seq}",
-        guarded(database, [log](net::request& req) -> boost::asio::awaitable<net::response> {
-          numeric_query(req.query, {});
-          const std::string& text_seq = req.params.at("seq");
-          const auto seq = decimal(text_seq);
-          if (!seq) {
-            throw bad_parameter{"event number '" + text_seq +
-                                "' must be a whole number in plain decimal"};
-          }
-          const auto row = co_await log->event(*seq);
-          if (!row) {
-            co_return net::response::error(errc::log_not_found,
-                                           "no event " + std::to_string(*seq) + " in the log");
-          }
-          co_return net::response::json(200, paudit::to_json(wire_record(*row)));
-        }));
+        guarded(database, "audit log request", log_error,
+                [log](net::request& req) -> boost::asio::awaitable<net::response> {
+                  numeric_query(req.query, {});
+                  const std::string& text_seq = req.params.at("seq");
+                  const auto seq = decimal(text_seq);
+                  if (!seq) {
+                    throw bad_parameter{"event number '" + text_seq +
+                                        "' must be a whole number in plain decimal"};
+                  }
+                  const auto row = co_await log->event(*seq);
+                  if (!row) {
+                    co_return net::response::error(
+                        errc::log_not_found, "no event " + std::to_string(*seq) + " in the log");
+                  }
+                  co_return net::response::json(200, paudit::to_json(wire_record(*row)));
+                }));
 
-  r.add("GET", "/api/v1/log/proof/inclusion",
-        guarded(database, [log](net::request& req) -> boost::asio::awaitable<net::response> {
-          const auto q = numeric_query(req.query, {"index", "size"});
-          const std::uint64_t index = required(q, "index");
-          const std::uint64_t size = required(q, "size");
-          const auto proof = co_await log->inclusion_proof(index, size);
-          paudit::inclusion_proof body{index, size, hex(proof.leaf_hash), hex_list(proof.proof)};
-          co_return net::response::json(200, paudit::to_json(body));
-        }));
+  r.add(
+      "GET", "/api/v1/log/proof/inclusion",
+      guarded(
+          database, "audit log request", log_error,
+          [log](net::request& req) -> boost::asio::awaitable<net::response> {
+            const auto q = numeric_query(req.query, {"index", "size"});
+            const std::uint64_t index = required(q, "index");
+            const std::uint64_t size = required(q, "size");
+            const auto proof = co_await log->inclusion_proof(index, size);
+            paudit::inclusion_proof body{index, size, hex(proof.leaf_hash), hex_list(proof.proof)};
+            co_return net::response::json(200, paudit::to_json(body));
+          }));
 
   r.add("GET", "/api/v1/log/proof/consistency",
-        guarded(database, [log](net::request& req) -> boost::asio::awaitable<net::response> {
-          const auto q = numeric_query(req.query, {"old", "new"});
-          const std::uint64_t old_size = required(q, "old");
-          const std::uint64_t new_size = required(q, "new");
-          const auto proof = co_await log->consistency_proof(old_size, new_size);
-          paudit::consistency_proof body{old_size, new_size, hex_list(proof)};
-          co_return net::response::json(200, paudit::to_json(body));
-        }));
+        guarded(database, "audit log request", log_error,
+                [log](net::request& req) -> boost::asio::awaitable<net::response> {
+                  const auto q = numeric_query(req.query, {"old", "new"});
+                  const std::uint64_t old_size = required(q, "old");
+                  const std::uint64_t new_size = required(q, "new");
+                  const auto proof = co_await log->consistency_proof(old_size, new_size);
+                  paudit::consistency_proof body{old_size, new_size, hex_list(proof)};
+                  co_return net::response::json(200, paudit::to_json(body));
+                }));
 }
 
 }  // namespace tender::app

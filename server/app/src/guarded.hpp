@@ -1,0 +1,34 @@
+#pragma once
+
+// The wrapper every database-backed endpoint runs inside, so that readiness, refused input and
+// database failures are answered the same way everywhere.
+
+#include <tender/db/error.hpp>
+#include <tender/net/http.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace tender::db {
+class database;
+}
+
+namespace tender::app {
+
+// Thrown by a handler for input it refuses: answered with `code` and `message`; nothing changed.
+struct rejected_request {
+  protocol::errc code;
+  std::string message;
+};
+
+// Maps an endpoint family's own db::error codes to responses; nullopt for codes it does not own.
+using db_error_map = std::function<std::optional<net::response>(const db::error&)>;
+using body_fn = std::function<boost::asio::awaitable<net::response>(net::request&)>;
+
+// 503 with Retry-After while the database is not ready or when it drops mid-request;
+// rejected_request → its code; other db::error through `map`, and what `map` does not own is
+// logged (as `what`) and answered 500 with its code.
+net::handler guarded(db::database& database, std::string what, db_error_map map, body_fn body);
+
+}  // namespace tender::app
