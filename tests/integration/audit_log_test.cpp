@@ -1,5 +1,6 @@
 // The audit log store against a real PostgreSQL: appends inside a caller's transaction, gap-free
 // concurrent appends, proofs checked with tender::crypto::merkle, signed checkpoints.
+#include <io_support.hpp>
 #include <test_support.hpp>
 
 #include <tender/crypto/error.hpp>
@@ -29,13 +30,8 @@ using tender::test::fresh_database;
 
 namespace {
 
-template <class T>
-T run_on_io(asio::awaitable<T> body) {
-  asio::io_context ioc;
-  auto f = asio::co_spawn(ioc, std::move(body), asio::use_future);
-  ioc.run();
-  return f.get();
-}
+using tender::test::run_on_io;
+const auto code_of = tender::test::db_error_code;
 
 audit_entry entry(const std::string& action, std::optional<std::string> subject = std::nullopt) {
   audit_entry e;
@@ -45,15 +41,6 @@ audit_entry entry(const std::string& action, std::optional<std::string> subject 
   e.subject = std::move(subject);
   e.payload_digest = tender::db::audit_payload_digest("payload of " + action);
   return e;
-}
-
-std::string code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const tender::db::error& e) {
-    return e.code();
-  }
-  return "";
 }
 
 struct audit_fixture : ::testing::Test {

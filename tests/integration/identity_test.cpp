@@ -1,6 +1,7 @@
 // The identity repository against a real PostgreSQL: creates with their audit events, the admin
 // bootstrap, login by signed challenge with real Ed25519 and SM2 keys, and every refusal leaving
 // the tables as they were.
+#include <io_support.hpp>
 #include <test_support.hpp>
 
 #include <tender/crypto/init.hpp>
@@ -22,22 +23,8 @@ using tender::test::fresh_database;
 
 namespace {
 
-template <class T>
-T run_on_io(asio::awaitable<T> body) {
-  asio::io_context ioc;
-  auto f = asio::co_spawn(ioc, std::move(body), asio::use_future);
-  ioc.run();
-  return f.get();
-}
-
-std::string code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const tender::db::error& e) {
-    return e.code();
-  }
-  return "";
-}
+using tender::test::run_on_io;
+const auto code_of = tender::test::db_error_code;
 
 std::string sign(const crypto::private_key& key, const tender::db::login_challenge& ch) {
   const auto msg = tender::db::login_message(ch.id, ch.challenge);
