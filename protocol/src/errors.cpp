@@ -58,6 +58,40 @@ std::string_view error_code_name(errc code) {
       return "identity.exists";
     case errc::identity_not_found:
       return "identity.not_found";
+    case errc::request_bad_header:
+      return "request.bad_header";
+    case errc::request_bad_query:
+      return "request.bad_query";
+    case errc::request_idempotency_conflict:
+      return "request.idempotency_conflict";
+    case errc::request_precondition_required:
+      return "request.precondition_required";
+    case errc::request_version_conflict:
+      return "request.version_conflict";
+    case errc::identity_bad_certificate:
+      return "identity.bad_certificate";
+    case errc::tender_not_found:
+      return "tender.not_found";
+    case errc::tender_exists:
+      return "tender.exists";
+    case errc::tender_bad_state:
+      return "tender.bad_state";
+    case errc::tender_rule_violation:
+      return "tender.rule_violation";
+    case errc::tender_bad_input:
+      return "tender.bad_input";
+    case errc::document_not_found:
+      return "document.not_found";
+    case errc::document_bad_input:
+      return "document.bad_input";
+    case errc::question_not_found:
+      return "question.not_found";
+    case errc::question_closed:
+      return "question.closed";
+    case errc::notification_not_found:
+      return "notification.not_found";
+    case errc::feed_bad_cursor:
+      return "feed.bad_cursor";
   }
   return "service.internal";
 }
@@ -116,8 +150,50 @@ unsigned http_status(errc code) {
       return 409;
     case errc::identity_not_found:
       return 404;
+    case errc::request_bad_header:
+      return 400;
+    case errc::request_bad_query:
+      return 400;
+    case errc::request_idempotency_conflict:
+      return 409;
+    case errc::request_precondition_required:
+      return 428;
+    case errc::request_version_conflict:
+      return 412;
+    case errc::identity_bad_certificate:
+      return 400;
+    case errc::tender_not_found:
+      return 404;
+    case errc::tender_exists:
+      return 409;
+    case errc::tender_bad_state:
+      return 409;
+    case errc::tender_rule_violation:
+      return 422;
+    case errc::tender_bad_input:
+      return 400;
+    case errc::document_not_found:
+      return 404;
+    case errc::document_bad_input:
+      return 400;
+    case errc::question_not_found:
+      return 404;
+    case errc::question_closed:
+      return 409;
+    case errc::notification_not_found:
+      return 404;
+    case errc::feed_bad_cursor:
+      return 400;
   }
   return 500;
+}
+
+std::optional<errc> errc_from_name(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(errc::feed_bad_cursor); ++i) {
+    const auto c = static_cast<errc>(i);
+    if (error_code_name(c) == name) return c;
+  }
+  return std::nullopt;
 }
 
 std::string error_body(std::string_view code, std::string_view message) {

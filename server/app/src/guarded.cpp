@@ -25,6 +25,11 @@ net::handler guarded(db::database& database, std::string what, db_error_map map,
       co_return net::response::error(e.code, e.message);
     } catch (const db::error& e) {
       if (auto mapped = map ? map(e) : std::nullopt) co_return std::move(*mapped);
+      // A lower layer may raise a public code by its name (tender.not_found...): answer it as is.
+      if (auto c = protocol::errc_from_name(e.code());
+          c && !e.code().starts_with("service.") && !e.code().starts_with("db.")) {
+        co_return net::response::error(*c, e.what());
+      }
       if (e.code() == "db.unreachable" || e.code() == "db.stopped") {
         co_return unavailable(std::string("database: ") + e.what());
       }

@@ -27,8 +27,9 @@ using db_error_map = std::function<std::optional<net::response>(const db::error&
 using body_fn = std::function<boost::asio::awaitable<net::response>(net::request&)>;
 
 // 503 with Retry-After while the database is not ready or when it drops mid-request;
-// rejected_request → its code; other db::error through `map`, and what `map` does not own is
-// logged (as `what`) and answered 500 with its code.
+// rejected_request → its code; other db::error through `map`; then a db::error whose code is a
+// public protocol code name (tender.not_found...) is answered with that code; the rest is logged
+// (as `what`) and answered 500 with its code.
 net::handler guarded(db::database& database, std::string what, db_error_map map, body_fn body);
 
 }  // namespace tender::app

@@ -95,28 +95,40 @@ std::optional<net::response> identity_error(const db::error& e) {
   return std::nullopt;
 }
 
-// guarded() plus a principal holding `role`: 401 without a valid token, 403 without the role.
-using principal_body_fn =
-    std::function<boost::asio::awaitable<net::response>(net::request&, const db::principal&)>;
-
 net::handler with_role(db::database& database, std::shared_ptr<db::identity> ids, std::string role,
                        principal_body_fn body) {
-  return guarded(database, "identity request", identity_error,
-                 [ids, role, body = std::move(body)](
-                     net::request& req) -> boost::asio::awaitable<net::response> {
-                   auto who = co_await authenticate(*ids, req);
-                   if (auto* res = std::get_if<net::response>(&who)) co_return std::move(*res);
-                   const auto& p = std::get<db::principal>(who);
-                   if (!role.empty() && !p.who.has_role(role)) {
-                     co_return net::response::error(
-                         errc::auth_forbidden, "this needs the '" + role + "' role, which user '" +
-                                                   p.who.id + "' does not have");
-                   }
-                   co_return co_await body(req, p);
-                 });
+  std::vector<std::string> roles;
+  if (!role.empty()) roles.push_back(std::move(role));
+  return authorized(database, std::move(ids), std::move(roles), identity_error, std::move(body),
+                    "identity request");
 }
 
 }  // namespace
+
+net::handler authorized(db::database& database, std::shared_ptr<db::identity> ids,
+                        std::vector<std::string> roles, db_error_map map, principal_body_fn body,
+                        std::string what) {
+  return guarded(
+      database, std::move(what), std::move(map),
+      [ids = std::move(ids), roles = std::move(roles),
+       body = std::move(body)](net::request& req) -> boost::asio::awaitable<net::response> {
+        auto who = co_await authenticate(*ids, req);
+        if (auto* res = std::get_if<net::response>(&who)) co_return std::move(*res);
+        const auto& p = std::get<db::principal>(who);
+        if (!roles.empty() && std::none_of(roles.begin(), roles.end(), [&](const std::string& r) {
+              return p.who.has_role(r);
+            })) {
+          std::string list;
+          for (const auto& r : roles)
+            list += (list.empty() ? "'" : ", '") + r + "'";
+          co_return net::response::error(errc::auth_forbidden,
+                                         "this needs the " + list + " role" +
+                                             (roles.size() > 1 ? "s (any of them)" : "") +
+                                             ", which user '" + p.who.id + "' does not have");
+        }
+        co_return co_await body(req, p);
+      });
+}
 
 std::string bearer_token(const net::request& req) {
   const auto h = req.header("Authorization");

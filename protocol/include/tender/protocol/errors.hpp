@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,15 +38,41 @@ enum class errc {
   auth_challenge_expired,  // auth.challenge_expired: the challenge expired or was used
   auth_forbidden,          // auth.forbidden: authenticated, but the role does not allow this
   // request.* — the body of a request
-  request_bad_json,  // request.bad_json: not JSON, or a field missing, mistyped or unknown
+  request_bad_json,    // request.bad_json: not JSON, or a field missing, mistyped or unknown
+  request_bad_header,  // request.bad_header: a header is malformed (Idempotency-Key...)
+  request_bad_query,   // request.bad_query: a query parameter is unknown or malformed
+  request_idempotency_conflict,   // request.idempotency_conflict: key reused for another request
+  request_precondition_required,  // request.precondition_required: an update without If-Match
+  request_version_conflict,       // request.version_conflict: If-Match is not the current ETag
   // identity.* — organisations, users and keys
-  identity_bad_input,  // identity.bad_input: an id, kind, role or name breaks the rules
-  identity_bad_key,    // identity.bad_key: not an Ed25519/SM2 SubjectPublicKeyInfo PEM
-  identity_exists,     // identity.exists: the id or key is already registered
-  identity_not_found,  // identity.not_found: no such organisation or user
+  identity_bad_input,        // identity.bad_input: an id, kind, role or name breaks the rules
+  identity_bad_key,          // identity.bad_key: not an Ed25519/SM2 SubjectPublicKeyInfo PEM
+  identity_exists,           // identity.exists: the id or key is already registered
+  identity_not_found,        // identity.not_found: no such organisation or user
+  identity_bad_certificate,  // identity.bad_certificate: chain does not verify to a CA root
+  // tender.* — projects, lots and their lifecycle
+  tender_not_found,       // tender.not_found: no such tender (or not visible to the caller)
+  tender_exists,          // tender.exists: the project code is taken
+  tender_bad_state,       // tender.bad_state: not allowed in the tender's current state
+  tender_rule_violation,  // tender.rule_violation: the rule pack refuses (days, bond ratio...)
+  tender_bad_input,       // tender.bad_input: a field breaks the tender rules (not JSON shape)
+  // document.* — tender documents and downloads
+  document_not_found,  // document.not_found: no such document or version
+  document_bad_input,  // document.bad_input: name, media type or digest refused
+  // question.* — clarification questions (答疑)
+  question_not_found,  // question.not_found: no such question
+  question_closed,     // question.closed: already answered, or asked too late
+  // notification.* — pushes to downloaders and their read receipts
+  notification_not_found,  // notification.not_found: no such notification for this user
+  // feed.* — the public change feed
+  feed_bad_cursor,  // feed.bad_cursor: the cursor is not a sequence number the feed can use
 };
 
 std::string_view error_code_name(errc code);
+// The code whose name is `name`, nullopt for a name that is not a public code. Lets a lower layer
+// raise a public code by name (db::error("tender.not_found", ...)) without depending on this enum.
+// Keep the loop bound in errors.cpp at the last enumerator.
+std::optional<errc> errc_from_name(std::string_view name);
 // The HTTP status that goes with a code.
 unsigned http_status(errc code);
 
