@@ -205,6 +205,25 @@ const options& client::settings() const {
 
 http_response client::request(std::string_view method, std::string_view target,
                               std::string_view body, std::string_view content_type) {
+  return request(method, target, body, content_type, {});
+}
+
+std::string http_response::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (beast::iequals(k, name)) return v;
+  }
+  return {};
+}
+
+void expect_status(const http_response& r, unsigned expected) {
+  if (r.status == expected) return;
+  auto [code, message] = error_of(r);
+  throw error(code, message, r.status);
+}
+
+http_response client::request(std::string_view method, std::string_view target,
+                              std::string_view body, std::string_view content_type,
+                              const header_list& extra_headers) {
   http::request<http::string_body> req;
   req.method_string(method);
   req.target(impl_->where.base_path + std::string(target));
@@ -214,6 +233,8 @@ http_response client::request(std::string_view method, std::string_view target,
   req.set(http::field::accept, "application/json");
   req.keep_alive(false);
   if (!impl_->token.empty()) req.set(http::field::authorization, "Bearer " + impl_->token);
+  for (const auto& [name, value] : extra_headers)
+    req.set(name, value);
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     req.set(http::field::content_type, content_type);
     req.body() = std::string(body);

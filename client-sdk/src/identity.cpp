@@ -12,24 +12,6 @@ namespace json = boost::json;
 
 namespace {
 
-// The server's error unless the status is `expected`.
-void expect_status(const http_response& r, unsigned expected) {
-  if (r.status == expected) return;
-  boost::system::error_code ec;
-  const auto v = json::parse(r.body, ec);
-  if (!ec && v.is_object()) {
-    if (const auto* e = v.get_object().if_contains("error"); e != nullptr && e->is_object()) {
-      const auto* code = e->get_object().if_contains("code");
-      const auto* message = e->get_object().if_contains("message");
-      if (code != nullptr && code->is_string() && message != nullptr && message->is_string()) {
-        throw error(std::string(code->get_string()), std::string(message->get_string()), r.status);
-      }
-    }
-  }
-  throw error("client.bad_response",
-              "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200), r.status);
-}
-
 [[noreturn]] void bad_shape(std::string_view what) {
   throw error("client.bad_response", "unexpected answer from " + std::string(what));
 }

@@ -84,12 +84,21 @@ std::string login_message(const login_challenge& ch);
 // that the SDK never holds the key.
 using login_signer = std::function<std::string(std::string_view message)>;
 
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
 struct http_response {
   unsigned status = 0;
   std::string content_type;
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
+  header_list headers;
+
+  // Case-insensitive lookup of a response header; empty when absent.
+  std::string header(std::string_view name) const;
 };
+
+// Throws the server's error (its code, message and status) unless r.status == expected; an
+// answer that is not a JSON error document becomes client.bad_response.
+void expect_status(const http_response& r, unsigned expected);
 
 // A synchronous client for one tenderd. Not thread-safe: use one per thread.
 class client {
@@ -103,6 +112,9 @@ public:
   http_response request(std::string_view method, std::string_view target,
                         std::string_view body = {},
                         std::string_view content_type = "application/json");
+  // The same with extra request headers (Idempotency-Key, If-Match, ...).
+  http_response request(std::string_view method, std::string_view target, std::string_view body,
+                        std::string_view content_type, const header_list& extra_headers);
 
   // GET /healthz. Throws error unless the server answers 200 with a health document.
   protocol::health health();

@@ -1,0 +1,121 @@
+#include "world.hpp"
+
+#include <tender/crypto/init.hpp>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <stdexcept>
+
+namespace tender::test {
+
+namespace {
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+client::login_signer signer_of(const crypto::private_key& key) {
+  return [&key](std::string_view message) {
+    const auto sig = crypto::sign_message(key, crypto::as_bytes(message));
+    return std::string(sig.begin(), sig.end());
+  };
+}
+
+}  // namespace
+
+world::world(const std::string& hint, std::map<std::string, std::string> tenderd_env)
+    : env_(std::move(tenderd_env)) {
+  crypto::init();
+  dir_ = make_temp_dir(hint);
+  db_ = std::make_unique<fresh_database>(hint);
+  admin_ = std::make_unique<actor>();
+  admin_->user_id = "root";
+  admin_->org_id = "platform";
+  admin_->roles = {"admin"};
+  admin_->key = crypto::private_key::generate(crypto::key_type::ed25519);
+  write_text(dir_ + "/admin.pub.pem", admin_->key.public_part().to_pem());
+  const auto created = run_command(
+      {TENDER_TENDERD_PATH, "admin", "create-admin", "--org-name", "Tenderhall", "--user-id",
+       "root", "--name", "Root Admin", "--public-key", dir_ + "/admin.pub.pem"},
+      {{"TENDERD_DATABASE_CONNINFO", db_->conninfo()}});
+  if (created.exit_code != 0) throw std::runtime_error("create-admin failed: " + created.output);
+  admin_->org_id = db_->query_value("SELECT org_id FROM users WHERE id = 'root'");
+  server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  admin_->api = login(*admin_, &admin_->token);
+}
+
+world::~world() = default;
+
+std::unique_ptr<client::client> world::anonymous() const {
+  client::options o;
+  o.server = server_->url();
+  return std::make_unique<client::client>(o);
+}
+
+std::unique_ptr<client::client> world::login(const actor& a, std::string* token) const {
+  auto c = anonymous();
+  const auto s = c->login(a.user_id, a.key.public_part().fingerprint(), signer_of(a.key));
+  if (token != nullptr) *token = s.token;
+  return c;
+}
+
+std::unique_ptr<client::client> world::session_of(const actor& a) const {
+  return login(a, nullptr);
+}
+
+actor& world::user(const std::string& user_id, const std::string& org_id,
+                   const std::string& org_kind, const std::vector<std::string>& roles, bool sm2) {
+  if (auto it = users_.find(user_id); it != users_.end()) return *it->second;
+  auto& admin_api = *admin_->api;
+  if (!orgs_.contains(org_id)) {
+    admin_api.create_org(org_id, org_kind, org_id + " " + org_kind);
+    orgs_[org_id] = true;
+  }
+  auto a = std::make_unique<actor>();
+  a->user_id = user_id;
+  a->org_id = org_id;
+  a->roles = roles;
+  a->key = crypto::private_key::generate(sm2 ? crypto::key_type::sm2 : crypto::key_type::ed25519);
+  admin_api.create_user(org_id, user_id, user_id + " (test)", roles);
+  admin_api.add_key(user_id, a->key.public_part().to_pem());
+  a->api = login(*a, &a->token);
+  auto& out = *a;
+  users_[user_id] = std::move(a);
+  return out;
+}
+
+void world::restart_server() {
+  server_->stop();
+  server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  for (auto& [id, a] : users_)
+    a->api = login(*a, &a->token);
+  admin_->api = login(*admin_, &admin_->token);
+}
+
+void world::kill_and_restart_server() {
+  server_->process().send_signal(SIGKILL);
+  server_->process().wait(std::chrono::seconds(10));
+  server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  for (auto& [id, a] : users_)
+    a->api = login(*a, &a->token);
+  admin_->api = login(*admin_, &admin_->token);
+}
+
+long long world::rows(const std::string& table) const {
+  return std::stoll(db_->query_value("SELECT count(*) FROM " + table));
+}
+
+std::string error_code_of(const client::http_response& r) {
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(r.body, ec);
+  if (ec || !v.is_object()) return "";
+  const auto* e = v.get_object().if_contains("error");
+  if (e == nullptr || !e->is_object()) return "";
+  const auto* code = e->get_object().if_contains("code");
+  return code != nullptr && code->is_string() ? std::string(code->get_string()) : "";
+}
+
+}  // namespace tender::test

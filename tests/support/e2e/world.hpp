@@ -1,0 +1,80 @@
+#pragma once
+
+// An end-to-end world: a fresh database, the real tenderd on it, a bootstrapped administrator and
+// any number of signed-in users of every role, each with a client SDK session of its own. Shared
+// by the e2e tests so each one states only what it checks.
+//
+//   tender::test::world w("tenders");
+//   auto& host = w.user("acme-host", "acme", "tenderer", {"tenderer"});
+//   auto r = host.api->request("GET", "/api/v1/me");
+
+#include <test_support.hpp>
+
+#include <tender/client/client.hpp>
+#include <tender/crypto/keys.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tender::test {
+
+struct actor {
+  std::string user_id;
+  std::string org_id;
+  std::vector<std::string> roles;
+  crypto::private_key key;
+  std::unique_ptr<client::client> api;  // logged in: sends the bearer token
+  std::string token;
+};
+
+class world {
+public:
+  // `tenderd_env`: extra environment for tenderd (TENDERD_* settings).
+  explicit world(const std::string& hint, std::map<std::string, std::string> tenderd_env = {});
+  ~world();
+  world(const world&) = delete;
+  world& operator=(const world&) = delete;
+
+  fresh_database& db() { return *db_; }
+  tenderd_process& server() { return *server_; }
+  std::string url() const { return server_->url(); }
+  // The bootstrapped administrator ("root" of organisation "platform").
+  actor& admin() { return *admin_; }
+
+  // Creates the organisation (once per id; `org_kind` bidder|tenderer|agency|center|supervision|
+  // issuer) and the user with an Ed25519 key (SM2 when `sm2`), then logs it in. Returns the same
+  // actor on a second call with the same user id.
+  actor& user(const std::string& user_id, const std::string& org_id, const std::string& org_kind,
+              const std::vector<std::string>& roles, bool sm2 = false);
+
+  // A client with no token (anonymous).
+  std::unique_ptr<client::client> anonymous() const;
+  // A fresh client logged in as `a` (a second session of the same user).
+  std::unique_ptr<client::client> session_of(const actor& a) const;
+
+  // Stops tenderd (SIGTERM) and starts it again on the same database (new port).
+  void restart_server();
+  // SIGKILL, then start again.
+  void kill_and_restart_server();
+
+  // Number of rows of a table, for "nothing changed" checks.
+  long long rows(const std::string& table) const;
+
+private:
+  std::unique_ptr<client::client> login(const actor& a, std::string* token) const;
+
+  std::string dir_;
+  std::map<std::string, std::string> env_;
+  std::unique_ptr<fresh_database> db_;
+  std::unique_ptr<tenderd_process> server_;
+  std::unique_ptr<actor> admin_;
+  std::map<std::string, std::unique_ptr<actor>> users_;
+  std::map<std::string, bool> orgs_;
+};
+
+// The stable error code of a JSON error body ("" when the body is not one).
+std::string error_code_of(const client::http_response& r);
+
+}  // namespace tender::test
