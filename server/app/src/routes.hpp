@@ -30,4 +30,7 @@ void add_log_routes(net::router& r, db::database& database, audit_service& audit
 // /api/v1/auth/*, /api/v1/me, and the admin identity endpoints (routes_auth.cpp).
 void add_identity_routes(net::router& r, db::database& database);
 
+// Tender documents, downloads, questions and notifications (routes_documents.cpp).
+void add_document_routes(net::router& r, db::database& database);
+
 }  // namespace tender::app
