@@ -128,15 +128,14 @@ po::options_description common_options() {
   return opts;
 }
 
-client::client signed_in(const context& ctx, const po::variables_map& vm) {
+// The saved session token (tender login).
+std::string saved_token(const po::variables_map& vm) {
   const auto path = token_path(vm);
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     throw error(codes::io, "no session token at " + path.string() + "; run tender login first");
   }
-  auto c = ctx.make_client();
-  c.set_token(std::string(trim(read_file(path, 4096))));
-  return c;
+  return std::string(trim(read_file(path, 4096)));
 }
 
 bool as_json(const context& ctx, const po::variables_map& vm) {
@@ -186,7 +185,8 @@ int upload(context& ctx, const std::vector<std::string>& args) {
       vm->count("name") != 0u ? (*vm)["name"].as<std::string>() : path.filename().string();
   const std::string key =
       vm->count("idempotency-key") != 0u ? (*vm)["idempotency-key"].as<std::string>() : "";
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto u = docs::upload(c, (*vm)["tender"].as<std::string>(), name, content, key);
   if (as_json(ctx, *vm)) {
     ctx.out << boost::json::serialize(boost::json::object{{"document_id", u.document_id},
@@ -212,7 +212,8 @@ int list(context& ctx, const std::vector<std::string>& args) {
   int code = 0;
   auto vm = parse_command_args(ctx, args, list_usage, opts, pos, code);
   if (!vm) return code;
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto all = docs::list(c, (*vm)["tender"].as<std::string>());
   if (as_json(ctx, *vm)) {
     boost::json::array a;
@@ -263,7 +264,8 @@ int download(context& ctx, const std::vector<std::string>& args) {
     if (v > 2147483647) throw error(codes::bad_input, "--version is too large");
     version = static_cast<int>(v);
   }
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto f = docs::download(c, (*vm)["tender"].as<std::string>(), doc, version);
   const fs::path out = (*vm)["out"].as<std::string>();
   write_file(out, f.content, {(*vm)["force"].as<bool>(), false});
@@ -290,7 +292,8 @@ int downloads(context& ctx, const std::vector<std::string>& args) {
   int code = 0;
   auto vm = parse_command_args(ctx, args, downloads_usage, opts, pos, code);
   if (!vm) return code;
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto d = docs::downloads(c, (*vm)["tender"].as<std::string>());
   if (as_json(ctx, *vm)) {
     boost::json::object o{{"tender_id", d.tender_id},
@@ -330,7 +333,8 @@ int receipts(context& ctx, const std::vector<std::string>& args) {
   int code = 0;
   auto vm = parse_command_args(ctx, args, receipts_usage, opts, pos, code);
   if (!vm) return code;
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto r = docs::receipts(c, (*vm)["tender"].as<std::string>());
   if (as_json(ctx, *vm)) {
     boost::json::array a;
@@ -374,7 +378,8 @@ int ask(context& ctx, const std::vector<std::string>& args) {
   int code = 0;
   auto vm = parse_command_args(ctx, args, ask_usage, opts, pos, code);
   if (!vm) return code;
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto q = docs::ask(c, (*vm)["tender"].as<std::string>(), (*vm)["text"].as<std::string>());
   if (as_json(ctx, *vm)) {
     ctx.out << boost::json::serialize(question_json(q)) << "\n";
@@ -395,7 +400,8 @@ int answer(context& ctx, const std::vector<std::string>& args) {
   auto vm = parse_command_args(ctx, args, answer_usage, opts, pos, code);
   if (!vm) return code;
   const auto qid = positive(ctx, (*vm)["qid"].as<std::string>(), "QID");
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto a =
       docs::answer(c, (*vm)["tender"].as<std::string>(), qid, (*vm)["text"].as<std::string>());
   if (as_json(ctx, *vm)) {
@@ -417,7 +423,8 @@ int questions(context& ctx, const std::vector<std::string>& args) {
   int code = 0;
   auto vm = parse_command_args(ctx, args, questions_usage, opts, pos, code);
   if (!vm) return code;
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto all = docs::questions(c, (*vm)["tender"].as<std::string>());
   if (as_json(ctx, *vm)) {
     boost::json::array a;
@@ -442,7 +449,8 @@ int notifications(context& ctx, const std::vector<std::string>& args) {
   int code = 0;
   auto vm = parse_command_args(ctx, args, notifications_usage, opts, {}, code);
   if (!vm) return code;
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   if (vm->count("read") != 0u) {
     const auto id = positive(ctx, (*vm)["read"].as<std::string>(), "--read");
     const auto r = docs::mark_read(c, id);
