@@ -172,7 +172,8 @@ TEST_F(documents_e2e, versions_downloads_confidential_list_and_pushes_with_recei
       "SELECT string_agg(payload::text, ' ') FROM feed_events WHERE tender_id = '" + t + "'");
   EXPECT_TRUE(contains(feed, sha_hex(v2))) << feed;
   EXPECT_FALSE(contains(feed, "acme")) << feed;
-  EXPECT_FALSE(contains(feed, "b1")) << feed;
+  EXPECT_FALSE(contains(feed, "beta-build")) << feed;
+  EXPECT_FALSE(contains(feed, "user")) << feed;
 
   // Read receipts: idempotent, own notifications only.
   const auto id1 = n1.items[0].id;
