@@ -24,6 +24,23 @@ client::login_signer signer_of(const crypto::private_key& key) {
   };
 }
 
+// tenderd binds its port before it has checked the schema; a busy machine can take seconds to get
+// from one to the other, so wait for /readyz before the first request.
+void wait_ready(const tenderd_process& server) {
+  client::options o;
+  o.server = server.url();
+  client::client c(o);
+  wait_until(
+      [&] {
+        try {
+          return c.readiness().ready;
+        } catch (const client::error&) {
+          return false;
+        }
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(50));
+}
+
 }  // namespace
 
 world::world(const std::string& hint, std::map<std::string, std::string> tenderd_env)
@@ -44,6 +61,7 @@ world::world(const std::string& hint, std::map<std::string, std::string> tenderd
   if (created.exit_code != 0) throw std::runtime_error("create-admin failed: " + created.output);
   admin_->org_id = db_->query_value("SELECT org_id FROM users WHERE id = 'root'");
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_ready(*server_);
   admin_->api = login(*admin_, &admin_->token);
 }
 
@@ -90,6 +108,7 @@ actor& world::user(const std::string& user_id, const std::string& org_id,
 void world::restart_server() {
   server_->stop();
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_ready(*server_);
   for (auto& [id, a] : users_)
     a->api = login(*a, &a->token);
   admin_->api = login(*admin_, &admin_->token);
@@ -99,6 +118,7 @@ void world::kill_and_restart_server() {
   server_->process().send_signal(SIGKILL);
   server_->process().wait(std::chrono::seconds(10));
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_ready(*server_);
   for (auto& [id, a] : users_)
     a->api = login(*a, &a->token);
   admin_->api = login(*admin_, &admin_->token);
