@@ -27,7 +27,8 @@ client::login_signer signer_of(const crypto::private_key& key) {
 }  // namespace
 
 world::world(const std::string& hint, std::map<std::string, std::string> tenderd_env)
-    : env_(std::move(tenderd_env)) {
+    : conformance_(std::make_shared<api_conformance>(openapi_validator::project())),
+      env_(std::move(tenderd_env)) {
   crypto::init();
   dir_ = make_temp_dir(hint);
   db_ = std::make_unique<fresh_database>(hint);
@@ -47,11 +48,25 @@ world::world(const std::string& hint, std::map<std::string, std::string> tenderd
   admin_->api = login(*admin_, &admin_->token);
 }
 
-world::~world() = default;
+world::~world() {
+  check_api_conformance();
+}
+
+void world::check_api_conformance() {
+  const auto problems = conformance_->violations();
+  conformance_->clear();
+  if (problems.empty()) return;
+  std::string list;
+  for (const auto& p : problems)
+    list += "\n  " + p;
+  ADD_FAILURE() << problems.size()
+                << " response(s) do not conform to protocol/openapi.yaml:" << list;
+}
 
 std::unique_ptr<client::client> world::anonymous() const {
   client::options o;
   o.server = server_->url();
+  o.on_response = api_conformance::observer(conformance_);
   return std::make_unique<client::client>(o);
 }
 

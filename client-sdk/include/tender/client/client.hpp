@@ -16,11 +16,18 @@
 
 namespace tender::client {
 
+struct http_response;
+
 struct options {
   std::string server = "http://127.0.0.1:8080";  // http:// or https://
   std::string ca_file;    // PEM roots to trust for https; empty: the system's roots
   bool insecure = false;  // https without verifying the certificate (never in production)
   std::chrono::milliseconds timeout{10000};
+  // Called with every response this client receives (its method, its target as passed to
+  // request(), path and query), before the SDK looks at it. Tests use it to check every answer
+  // against the OpenAPI description. Must not throw.
+  std::function<void(std::string_view method, std::string_view target, const http_response&)>
+      on_response;
 };
 
 // A failure talking to the server. code() is stable: client.bad_url, client.connect_failed,
