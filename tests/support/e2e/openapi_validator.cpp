@@ -3,6 +3,7 @@
 #include <test_support.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <regex>
@@ -396,7 +397,7 @@ std::vector<std::string> openapi_validator::check(std::string_view method, std::
   const json::object* op = nullptr;
   const json::object* path_item = nullptr;
   int best = -1;
-  for (const auto& kv : spec_.at("paths").as_object()) {
+  for (const auto& kv : spec_.as_object().at("paths").as_object()) {
     const auto tmpl = split(str(kv.key()));
     if (tmpl.size() != segments.size()) continue;
     int literal = 0;

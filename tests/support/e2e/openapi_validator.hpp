@@ -11,6 +11,7 @@
 
 #include <boost/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>

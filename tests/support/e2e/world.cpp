@@ -8,6 +8,7 @@
 #include <csignal>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 namespace tender::test {
 
@@ -15,6 +16,19 @@ namespace {
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
+}
+
+// tenderd binds its port before the database is connected and migrated: wait for /readyz.
+void wait_until_ready(client::client& c) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    const auto r = c.readiness();
+    if (r.ready) return;
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("tenderd not ready after 60 s: " + r.reason);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 client::login_signer signer_of(const crypto::private_key& key) {
@@ -45,6 +59,7 @@ world::world(const std::string& hint, std::map<std::string, std::string> tenderd
   if (created.exit_code != 0) throw std::runtime_error("create-admin failed: " + created.output);
   admin_->org_id = db_->query_value("SELECT org_id FROM users WHERE id = 'root'");
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_until_ready(*anonymous());
   admin_->api = login(*admin_, &admin_->token);
 }
 
@@ -105,6 +120,7 @@ actor& world::user(const std::string& user_id, const std::string& org_id,
 void world::restart_server() {
   server_->stop();
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_until_ready(*anonymous());
   for (auto& [id, a] : users_)
     a->api = login(*a, &a->token);
   admin_->api = login(*admin_, &admin_->token);
@@ -114,6 +130,7 @@ void world::kill_and_restart_server() {
   server_->process().send_signal(SIGKILL);
   server_->process().wait(std::chrono::seconds(10));
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_until_ready(*anonymous());
   for (auto& [id, a] : users_)
     a->api = login(*a, &a->token);
   admin_->api = login(*admin_, &admin_->token);

@@ -84,6 +84,17 @@ struct key_info {
   std::string created_at;
 };
 
+// A registered X.509 certificate and the login key it certifies.
+struct certificate_info {
+  key_info key;
+  std::string fingerprint;  // SHA-256 of the DER certificate, hex
+  std::string subject;
+  std::string issuer;
+  std::string serial;  // hex
+  std::string not_before;
+  std::string not_after;
+};
+
 // The bytes a login signs: "tenderhall-login-v1\n" + challenge_id + "\n" + challenge.
 std::string login_message(const login_challenge& ch);
 
@@ -162,6 +173,11 @@ public:
   user_info create_user(const std::string& org_id, const std::string& id, const std::string& name,
                         const std::vector<std::string>& roles);
   key_info add_key(const std::string& user_id, const std::string& public_key_pem);
+  // POST /api/v1/users/{id}/certificates: a PEM certificate (Ed25519 or SM2 key) with optional
+  // PEM intermediates; the server verifies the chain against its CA roots (identity.bad_certificate
+  // with the reason otherwise) and registers the certificate's key as a login key.
+  certificate_info add_certificate(const std::string& user_id, const std::string& certificate_pem,
+                                   const std::vector<std::string>& chain_pems = {});
 
   const options& settings() const;
 
