@@ -222,7 +222,15 @@ void openapi_validator::validate_into(const json::value& v, const json::value& r
     out.push_back(where + ": schema nesting too deep");
     return;
   }
-  const json::value& schema = resolve(raw_schema, out);
+  // A $ref applies its target; in OpenAPI 3.1 its sibling keywords apply as well.
+  if (const auto* o = raw_schema.if_object()) {
+    if (const auto* ref = o->if_contains("$ref")) {
+      const json::value only_ref = json::object{{"$ref", *ref}};
+      const json::value& target = resolve(only_ref, out);
+      if (&target != &only_ref) validate_into(v, target, where, out, depth + 1);
+    }
+  }
+  const json::value& schema = raw_schema;
   if (schema.is_bool()) {
     if (!schema.get_bool()) out.push_back(where + ": no value is allowed here");
     return;

@@ -147,6 +147,16 @@ TEST(openapi_validator, undocumented_path_method_status_and_type_are_reported) {
                        "content type"));
 }
 
+TEST(openapi_validator, keywords_beside_a_ref_apply_too) {
+  const auto schema =
+      json::parse(R"({"$ref":"#/components/schemas/Thing/properties/n","maximum":5})");
+  EXPECT_TRUE(small().validate(json::value(4), schema).empty());
+  EXPECT_TRUE(mentions(small().validate(json::value(7), schema), "above the maximum 5"));
+  EXPECT_TRUE(mentions(small().validate(json::value(0), schema), "below the minimum 1"));
+  EXPECT_TRUE(mentions(small().validate(json::value(1), json::parse(R"({"$ref":"#/nope"})")),
+                       "unresolvable $ref"));
+}
+
 TEST(openapi_validator, unsupported_keywords_are_reported_not_ignored) {
   const auto schema = json::parse(R"({"type":"string","not":{"const":"a"}})");
   EXPECT_TRUE(
