@@ -243,7 +243,9 @@ http_response client::request(std::string_view method, std::string_view target,
   asio::io_context ioc;
   auto result = asio::co_spawn(ioc, impl_->run(std::move(req)), asio::use_future);
   ioc.run();
-  return result.get();
+  auto response = result.get();
+  if (impl_->opts.on_response) impl_->opts.on_response(method, target, response);
+  return response;
 }
 
 protocol::health client::health() {

@@ -142,4 +142,36 @@ key_info client::add_key(const std::string& user_id, const std::string& public_k
           str(o, "created_at", what)};
 }
 
+certificate_info client::add_certificate(const std::string& user_id,
+                                         const std::string& certificate_pem,
+                                         const std::vector<std::string>& chain_pems) {
+  constexpr std::string_view what = "POST /api/v1/users/{id}/certificates";
+  json::object body{{"certificate", certificate_pem}};
+  if (!chain_pems.empty()) {
+    json::array chain;
+    for (const auto& pem : chain_pems)
+      chain.emplace_back(pem);
+    body["chain"] = std::move(chain);
+  }
+  const auto r =
+      request("POST", "/api/v1/users/" + user_id + "/certificates", json::serialize(body));
+  expect_status(r, 201);
+  const auto o = object_of(r, what);
+  certificate_info out;
+  out.key = {str(o, "fingerprint", what), str(o, "user_id", what), str(o, "algorithm", what),
+             str(o, "created_at", what)};
+  const auto* c = o.if_contains("certificate");
+  if (c == nullptr || !c->is_object()) {
+    throw error("client.bad_response", std::string(what) + ": field 'certificate' is missing");
+  }
+  const auto& co = c->get_object();
+  out.fingerprint = str(co, "fingerprint", what);
+  out.subject = str(co, "subject", what);
+  out.issuer = str(co, "issuer", what);
+  out.serial = str(co, "serial", what);
+  out.not_before = str(co, "not_before", what);
+  out.not_after = str(co, "not_after", what);
+  return out;
+}
+
 }  // namespace tender::client

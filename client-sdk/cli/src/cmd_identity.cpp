@@ -1,4 +1,4 @@
-// tender login | whoami | logout and tender admin org create | user create | key add.
+// tender login | whoami | logout and tender admin org create | user create | key add | add-cert.
 
 #include "command.hpp"
 #include "io.hpp"
@@ -71,6 +71,22 @@ Usage:
 
 PUB.pem is a SubjectPublicKeyInfo PEM, Ed25519 or SM2 (as written by tender keygen or
 `openssl pkey -pubout`).
+)";
+
+constexpr const char* cert_usage =
+    R"(tender admin add-cert — register a user's X.509 certificate as a login key (admin only)
+
+Usage:
+  tender admin add-cert USER --cert CERT.pem [--chain CHAIN.pem] [--token-file F] [--json]
+
+CERT.pem holds the user's certificate (an Ed25519 or SM2 key); CHAIN.pem, if given, the
+intermediate CA certificates (PEM, any number). The server verifies the chain against its
+configured CA roots (identity.ca_roots_file) and refuses an expired, untrusted or otherwise
+invalid certificate with the reason (identity.bad_certificate). The user then logs in with the
+certificate's private key.
+
+Examples:
+  tender admin add-cert alice --cert alice.crt.pem --chain issuing-ca.pem
 )";
 
 fs::path default_token_file() {
@@ -285,6 +301,44 @@ int key_add(context& ctx, const std::vector<std::string>& args) {
   return exit_ok;
 }
 
+int cert_add(context& ctx, const std::vector<std::string>& args) {
+  po::options_description opts("Options");
+  opts.add_options()("user", po::value<std::string>()->required(), "user id")(
+      "cert", po::value<std::string>()->required(), "certificate PEM file")(
+      "chain", po::value<std::string>(), "intermediate certificates PEM file")(
+      "json", po::bool_switch(), "machine-readable output");
+  add_token_option(opts);
+  po::positional_options_description positional;
+  positional.add("user", 1);
+  int code = 0;
+  auto vm = parse_command_args(ctx, args, cert_usage, opts, positional, code);
+  if (!vm) return code;
+  const std::string pem = read_file((*vm)["cert"].as<std::string>(), max_small_file);
+  std::vector<std::string> chain;
+  if (vm->count("chain") != 0u) {
+    chain.push_back(read_file((*vm)["chain"].as<std::string>(), max_small_file));
+  }
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
+  const auto r = c.add_certificate((*vm)["user"].as<std::string>(), pem, chain);
+  if (ctx.json || (*vm)["json"].as<bool>()) {
+    ctx.out << boost::json::serialize(
+                   boost::json::object{{"fingerprint", r.key.fingerprint},
+                                       {"user_id", r.key.user_id},
+                                       {"algorithm", r.key.algorithm},
+                                       {"certificate_fingerprint", r.fingerprint},
+                                       {"subject", r.subject},
+                                       {"issuer", r.issuer},
+                                       {"not_after", r.not_after}})
+            << "\n";
+  } else {
+    ctx.out << "added " << r.key.algorithm << " key " << r.key.fingerprint << " for "
+            << r.key.user_id << " from certificate " << r.subject << " (issuer " << r.issuer
+            << ", valid until " << r.not_after << ")\n";
+  }
+  return exit_ok;
+}
+
 }  // namespace
 
 void add_identity_commands(std::vector<command>& out) {
@@ -294,6 +348,8 @@ void add_identity_commands(std::vector<command>& out) {
   out.push_back({"admin org create", "create an organisation (admin)", org_create});
   out.push_back({"admin user create", "create a user in an organisation (admin)", user_create});
   out.push_back({"admin key add", "register a user's login public key (admin)", key_add});
+  out.push_back(
+      {"admin add-cert", "register a user's X.509 certificate as a login key (admin)", cert_add});
 }
 
 }  // namespace tender::cli

@@ -76,14 +76,15 @@ net::ws_handler ws_echo(service_info info) {
 
 }  // namespace
 
-std::shared_ptr<net::router> make_routes(const service_info& info, db::database& database,
-                                         audit_service& audit, std::size_t default_body_limit) {
+std::shared_ptr<net::router> make_routes(
+    const service_info& info, db::database& database, audit_service& audit,
+    std::size_t default_body_limit, std::shared_ptr<const crypto::x509::trust_store> ca_roots) {
   auto r = std::make_shared<net::router>(net::router::options{default_body_limit});
   r->add("GET", "/healthz", healthz(info));
   r->add("GET", "/readyz", readyz(database));
   r->add_websocket("/ws", ws_echo(info));
   add_log_routes(*r, database, audit);
-  add_identity_routes(*r, database);
+  add_identity_routes(*r, database, std::move(ca_roots));
   add_document_routes(*r, database);
   return r;
 }

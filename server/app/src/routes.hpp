@@ -1,5 +1,6 @@
 #pragma once
 
+#include <tender/crypto/x509.hpp>
 #include <tender/net/http.hpp>
 
 #include <chrono>
@@ -21,14 +22,19 @@ struct service_info {
 };
 
 // Every HTTP and WebSocket endpoint of tenderd, registered on one router.
-std::shared_ptr<net::router> make_routes(const service_info& info, db::database& database,
-                                         audit_service& audit, std::size_t default_body_limit);
+// `ca_roots`: the roots user certificates must chain to (identity.ca_roots_file); null or empty:
+// every certificate is refused.
+std::shared_ptr<net::router> make_routes(
+    const service_info& info, db::database& database, audit_service& audit,
+    std::size_t default_body_limit,
+    std::shared_ptr<const crypto::x509::trust_store> ca_roots = nullptr);
 
 // /api/v1/log/*: the audit log's checkpoint, key, events and proofs (routes_log.cpp).
 void add_log_routes(net::router& r, db::database& database, audit_service& audit);
 
 // /api/v1/auth/*, /api/v1/me, and the admin identity endpoints (routes_auth.cpp).
-void add_identity_routes(net::router& r, db::database& database);
+void add_identity_routes(net::router& r, db::database& database,
+                         std::shared_ptr<const crypto::x509::trust_store> ca_roots);
 
 // Tender documents, downloads, questions and notifications (routes_documents.cpp).
 void add_document_routes(net::router& r, db::database& database);

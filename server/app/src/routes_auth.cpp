@@ -2,6 +2,7 @@
 // sessions, and the creation of organisations, users and keys (docs/design/server-core.md).
 
 #include "auth.hpp"
+#include "body.hpp"
 #include "routes.hpp"
 
 #include <tender/core/log.hpp>
@@ -25,6 +26,10 @@ namespace {
 
 // Identity bodies are small; anything larger is not a legitimate request.
 constexpr std::size_t identity_body_limit = 16 * 1024;
+// A certificate with its chain: a few PEM certificates.
+constexpr std::size_t certificate_body_limit = 64 * 1024;
+constexpr std::size_t max_pem_bytes = 16 * 1024;
+constexpr std::size_t max_chain_certificates = 8;
 
 json::object user_json(const db::user& u) {
   json::array roles;
@@ -84,6 +89,7 @@ std::optional<net::response> identity_error(const db::error& e) {
   static const std::pair<const char*, errc> mapped[] = {
       {db::identity_codes::bad_input, errc::identity_bad_input},
       {db::identity_codes::bad_key, errc::identity_bad_key},
+      {db::identity_codes::bad_certificate, errc::identity_bad_certificate},
       {db::identity_codes::exists, errc::identity_exists},
       {db::identity_codes::not_found, errc::identity_not_found},
       {db::identity_codes::bad_signature, errc::auth_bad_signature},
@@ -189,7 +195,8 @@ std::string string_field(const json::object& o, std::string_view name) {
   return std::string(v->get_string());
 }
 
-void add_identity_routes(net::router& r, db::database& database) {
+void add_identity_routes(net::router& r, db::database& database,
+                         std::shared_ptr<const crypto::x509::trust_store> ca_roots) {
   auto ids = std::make_shared<db::identity>(database.connections(), db::identity::options{});
 
   r.add("POST", "/api/v1/auth/challenge",
@@ -306,6 +313,50 @@ void add_identity_routes(net::router& r, db::database& database) {
                                                           {"created_at", k.created_at}}));
                   }),
         identity_body_limit);
+
+  // Registers an X.509 certificate's key for the user, once the chain verifies against the
+  // configured roots at the database clock time.
+  r.add("POST", "/api/v1/users/{id}/certificates",
+        with_role(database, ids, "admin",
+                  [ids, ca_roots](net::request& req,
+                                  const db::principal& p) -> boost::asio::awaitable<net::response> {
+                    const body_reader body(req.body, {"certificate", "chain"},
+                                           body_limits{8, max_pem_bytes});
+                    std::string pem = body.text("certificate");
+                    std::vector<std::string> chain;
+                    if (const auto* list = body.optional_array("chain", max_chain_certificates)) {
+                      for (std::size_t i = 0; i < list->size(); ++i) {
+                        const auto& e = (*list)[i];
+                        if (!e.is_string() || e.get_string().empty()) {
+                          throw bad_json{"field 'chain[" + std::to_string(i) +
+                                         "]' must be a non-empty string (a PEM certificate)"};
+                        }
+                        if (e.get_string().size() > max_pem_bytes) {
+                          throw bad_json{"field 'chain[" + std::to_string(i) +
+                                         "]' is longer than " + std::to_string(max_pem_bytes) +
+                                         " bytes"};
+                        }
+                        chain.emplace_back(e.get_string());
+                      }
+                    }
+                    const db::identity_actor actor{p.who.id, "admin"};
+                    const std::string user_id = req.params.at("id");
+                    const auto c = co_await ids->add_certificate(actor, user_id, std::move(pem),
+                                                                 std::move(chain), ca_roots);
+                    co_return net::response::json(
+                        201, json::serialize(json::object{{"fingerprint", c.key.fingerprint},
+                                                          {"user_id", c.key.user_id},
+                                                          {"algorithm", c.key.algorithm},
+                                                          {"created_at", c.key.created_at},
+                                                          {"certificate",
+                                                           {{"fingerprint", c.fingerprint},
+                                                            {"subject", c.subject},
+                                                            {"issuer", c.issuer},
+                                                            {"serial", c.serial_hex},
+                                                            {"not_before", c.not_before},
+                                                            {"not_after", c.not_after}}}}));
+                  }),
+        certificate_body_limit);
 }
 
 }  // namespace tender::app

@@ -6,7 +6,9 @@
 #include <tender/core/config.hpp>
 #include <tender/core/lifecycle.hpp>
 #include <tender/core/log.hpp>
+#include <tender/crypto/error.hpp>
 #include <tender/crypto/init.hpp>
+#include <tender/crypto/x509.hpp>
 #include <tender/db/database.hpp>
 #include <tender/db/error.hpp>
 #include <tender/db/identity.hpp>
@@ -25,6 +27,7 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -126,6 +129,24 @@ int admin_command(const core::config& cfg, const admin_args& a) {
   }
 }
 
+// identity.ca_roots_file: the roots user certificates must chain to. An empty store when unset.
+std::shared_ptr<const crypto::x509::trust_store> load_ca_roots(const core::config& cfg) {
+  auto roots = std::make_shared<crypto::x509::trust_store>();
+  if (cfg.identity_ca_roots_file.empty()) return roots;
+  std::ifstream in(cfg.identity_ca_roots_file, std::ios::binary);
+  if (!in) {
+    throw startup_error("cannot read identity.ca_roots_file '" + cfg.identity_ca_roots_file + "'");
+  }
+  const std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    roots->add_pem_bundle(pem);
+  } catch (const crypto::error& e) {
+    throw startup_error("identity.ca_roots_file '" + cfg.identity_ca_roots_file +
+                        "' is not a PEM bundle of certificates: " + e.what());
+  }
+  return roots;
+}
+
 std::string make_node_id() {
   // An identifier, not a secret: std::random_device is enough.
   std::random_device rd;
@@ -145,7 +166,8 @@ void write_port_file(const std::string& path, std::uint16_t port) {
   std::filesystem::rename(tmp, path);
 }
 
-int serve(const core::config& cfg, const std::string& port_file, audit_key key) {
+int serve(const core::config& cfg, const std::string& port_file, audit_key key,
+          std::shared_ptr<const crypto::x509::trust_store> ca_roots) {
   const std::string node_id = make_node_id();
   info("starting", {{"service", "tenderd"},
                     {"version", std::string(protocol::product_version())},
@@ -214,7 +236,8 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key) 
   so.websocket_queue_limit = cfg.limits_websocket_queue_messages;
   so.read_timeout = cfg.limits_read_timeout;
   so.idle_timeout = cfg.limits_idle_timeout;
-  net::http_server server(ioc, so, make_routes(si, database, audit, cfg.limits_body_bytes));
+  net::http_server server(ioc, so,
+                          make_routes(si, database, audit, cfg.limits_body_bytes, ca_roots));
 
   // I/O threads run from here on; the main thread only waits for a signal and then shuts down.
   std::vector<std::thread> threads;
@@ -393,8 +416,10 @@ int tenderd_main(int argc, char** argv) {
     }
   }
   audit_key key;
+  std::shared_ptr<const crypto::x509::trust_store> ca_roots;
   try {
     key = load_audit_key(cfg);
+    ca_roots = load_ca_roots(cfg);
   } catch (const startup_error& e) {
     std::cerr << "tenderd: configuration error: " << e.what() << "\n";
     return 2;
@@ -402,7 +427,7 @@ int tenderd_main(int argc, char** argv) {
   // Writes to a closed socket must fail with EPIPE, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    return serve(cfg, port_file, std::move(key));
+    return serve(cfg, port_file, std::move(key), std::move(ca_roots));
   } catch (const std::exception& e) {
     core::log::error("fatal", {{"error", e.what()}});
     return 1;

@@ -143,6 +143,8 @@ const key_setter setters[] = {
      [](config& c, const std::string& k, const std::string& v) {
        c.audit_checkpoint_interval = std::chrono::seconds(parse_unsigned(k, v, 1, 86400));
      }},
+    {"identity.ca_roots_file",
+     [](config& c, const std::string&, const std::string& v) { c.identity_ca_roots_file = v; }},
 };
 
 const key_setter* find_setter(const std::string& key) {
@@ -252,6 +254,8 @@ std::map<std::string, std::string> describe(const config& c) {
        c.audit_signing_key_file.empty() ? "(none)" : c.audit_signing_key_file},
       {"audit.log_name", c.audit_log_name},
       {"audit.checkpoint_interval_seconds", std::to_string(c.audit_checkpoint_interval.count())},
+      {"identity.ca_roots_file",
+       c.identity_ca_roots_file.empty() ? "(none)" : c.identity_ca_roots_file},
   };
 }
 

@@ -10,6 +10,7 @@
 #include <tender/crypto/error.hpp>
 #include <tender/crypto/keys.hpp>
 #include <tender/crypto/suite.hpp>
+#include <tender/crypto/x509.hpp>
 
 #include <boost/json.hpp>
 
@@ -90,6 +91,16 @@ constexpr const char* resolve_session_sql =
 constexpr const char* revoke_session_sql =
     "UPDATE sessions SET revoked_at = clock_timestamp() WHERE token_hash = decode($1, 'hex') "
     "AND revoked_at IS NULL AND expires_at > clock_timestamp() RETURNING user_id";
+
+constexpr const char* db_clock_sql = "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint";
+
+constexpr const char* insert_certificate_sql =
+    "INSERT INTO user_certificates (fingerprint, key_fingerprint, user_id, subject, issuer, "
+    "serial_hex, not_before, not_after, der, chain_der) "
+    "VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7), to_timestamp($8), decode($9, 'hex'), "
+    "(SELECT coalesce(array_agg(decode(h, 'hex')), '{}') FROM unnest($10::text[]) AS h)) "
+    "ON CONFLICT (fingerprint) DO NOTHING "
+    "RETURNING " TENDER_ID_TIME("not_before") ", " TENDER_ID_TIME("not_after");
 
 #undef TENDER_USER_COLUMNS
 #undef TENDER_ID_TIME
@@ -285,6 +296,40 @@ user_key insert_key(pqxx::transaction_base& tx, const identity_actor& actor,
   return {k.fingerprint, user_id, k.algorithm, rows[0][0].as<std::string>()};
 }
 
+[[noreturn]] void bad_certificate(const std::string& message) {
+  throw error(identity_codes::bad_certificate, message);
+}
+
+// The reason of a refused chain, for the client.
+std::string chain_refusal(const crypto::error& e) {
+  namespace codes = crypto::x509::codes;
+  const std::string code = e.code();
+  std::string why;
+  if (code == codes::untrusted) {
+    why = "unknown issuer: the certificate does not chain to a configured CA root";
+  } else if (code == codes::expired) {
+    why = "expired: a certificate of the chain is past its validity";
+  } else if (code == codes::not_yet_valid) {
+    why = "not yet valid: a certificate of the chain is not valid yet";
+  } else if (code == codes::bad_signature) {
+    why = "bad signature: a signature in the chain does not verify";
+  } else if (code == codes::invalid_ca) {
+    why = "invalid CA: an issuer of the chain may not issue certificates";
+  } else if (code == codes::no_roots) {
+    why = "no CA roots are configured (identity.ca_roots_file)";
+  } else {
+    why = "the chain does not verify";
+  }
+  return why + " [" + code + "]: " + e.what();
+}
+
+std::string pg_text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i)
+    out += (i == 0 ? "\"" : ",\"") + items[i] + "\"";  // hex only: nothing to escape
+  return out + "}";
+}
+
 [[noreturn]] void bad_signature() {
   throw error(identity_codes::bad_signature,
               "the signature does not verify for this challenge and key");
@@ -347,6 +392,95 @@ net::awaitable<user_key> identity::add_key(identity_actor actor, std::string use
   pool::job job = [&](pqxx::connection_base& c) {
     pqxx::work tx(c);
     out = insert_key(tx, actor, user_id, k);
+    tx.commit();
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
+net::awaitable<user_certificate> identity::add_certificate(
+    identity_actor actor, std::string user_id, std::string certificate_pem,
+    std::vector<std::string> chain_pems, std::shared_ptr<const crypto::x509::trust_store> roots) {
+  check_id(user_id, "user id");
+  crypto::x509::certificate leaf;
+  std::vector<crypto::x509::certificate> intermediates;
+  try {
+    leaf = crypto::x509::certificate::from_pem(certificate_pem);
+  } catch (const crypto::error& e) {
+    bad_certificate(std::string("field 'certificate' is not a PEM X.509 certificate: ") + e.what());
+  }
+  for (std::size_t i = 0; i < chain_pems.size(); ++i) {
+    try {
+      for (auto& c : crypto::x509::certificate::bundle_from_pem(chain_pems[i]))
+        intermediates.push_back(std::move(c));
+    } catch (const crypto::error& e) {
+      bad_certificate("chain[" + std::to_string(i) +
+                      "] is not a PEM X.509 certificate: " + e.what());
+    }
+  }
+  if (!roots || roots->roots().empty()) {
+    bad_certificate(
+        "no CA roots are configured (identity.ca_roots_file): no certificate can be "
+        "accepted");
+  }
+  crypto::public_key key;
+  try {
+    key = leaf.subject_key();
+  } catch (const crypto::error& e) {
+    bad_certificate(std::string("wrong key type: the certificate's key is not usable (") +
+                    e.what() + "); a login key must be Ed25519 or SM2");
+  }
+  if (key.type() != crypto::key_type::ed25519 && key.type() != crypto::key_type::sm2) {
+    bad_certificate("wrong key type: the certificate's key is " +
+                    std::string(crypto::key_type_name(key.type())) +
+                    ", a login key must be Ed25519 or SM2");
+  }
+  const parsed_key k{key.fingerprint(), std::string(crypto::key_type_name(key.type())),
+                     crypto::hex_encode(key.to_der())};
+  std::vector<std::string> chain_hex;
+  for (const auto& c : intermediates)
+    chain_hex.push_back(crypto::hex_encode(c.to_der()));
+  user_certificate out;
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    // Verified at the database clock, the one every other time of record comes from.
+    crypto::x509::verify_options vo;
+    vo.at_time = tx.exec1(db_clock_sql)[0].as<std::int64_t>();
+    try {
+      crypto::x509::verify_chain(leaf, intermediates, *roots, vo);
+    } catch (const crypto::error& e) {
+      bad_certificate(chain_refusal(e));
+    }
+    if (tx.exec_params(user_exists_sql, user_id).empty()) {
+      throw error(identity_codes::not_found, "no user '" + user_id + "'");
+    }
+    const auto key_rows =
+        tx.exec_params(insert_key_sql, k.fingerprint, user_id, k.algorithm, k.der_hex);
+    if (key_rows.empty()) {
+      throw error(identity_codes::exists, "key " + k.fingerprint + " is already registered");
+    }
+    const auto cert_fp = leaf.fingerprint();
+    const auto cert_rows =
+        tx.exec_params(insert_certificate_sql, cert_fp, k.fingerprint, user_id, leaf.subject(),
+                       leaf.issuer(), leaf.serial_hex(), leaf.not_before(), leaf.not_after(),
+                       crypto::hex_encode(leaf.to_der()), pg_text_array(chain_hex));
+    if (cert_rows.empty()) {
+      throw error(identity_codes::exists, "certificate " + cert_fp + " is already registered");
+    }
+    audit(tx, actor, "identity.certificate_added",
+          {{"user_id", user_id},
+           {"fingerprint", k.fingerprint},
+           {"algorithm", k.algorithm},
+           {"certificate_fingerprint", cert_fp},
+           {"subject", leaf.subject()},
+           {"issuer", leaf.issuer()}});
+    out.key = {k.fingerprint, user_id, k.algorithm, key_rows[0][0].as<std::string>()};
+    out.fingerprint = cert_fp;
+    out.subject = leaf.subject();
+    out.issuer = leaf.issuer();
+    out.serial_hex = leaf.serial_hex();
+    out.not_before = cert_rows[0][0].as<std::string>();
+    out.not_after = cert_rows[0][1].as<std::string>();
     tx.commit();
   };
   co_await pool_.run(std::move(job));

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 namespace tender::test {
 
@@ -17,6 +18,19 @@ void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
+// tenderd binds its port before the database is connected and migrated: wait for /readyz.
+void wait_until_ready(client::client& c) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    const auto r = c.readiness();
+    if (r.ready) return;
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error("tenderd not ready after 60 s: " + r.reason);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 client::login_signer signer_of(const crypto::private_key& key) {
   return [&key](std::string_view message) {
     const auto sig = crypto::sign_message(key, crypto::as_bytes(message));
@@ -24,27 +38,11 @@ client::login_signer signer_of(const crypto::private_key& key) {
   };
 }
 
-// tenderd binds its port before it has checked the schema; a busy machine can take seconds to get
-// from one to the other, so wait for /readyz before the first request.
-void wait_ready(const tenderd_process& server) {
-  client::options o;
-  o.server = server.url();
-  client::client c(o);
-  wait_until(
-      [&] {
-        try {
-          return c.readiness().ready;
-        } catch (const client::error&) {
-          return false;
-        }
-      },
-      std::chrono::seconds(60), std::chrono::milliseconds(50));
-}
-
 }  // namespace
 
 world::world(const std::string& hint, std::map<std::string, std::string> tenderd_env)
-    : env_(std::move(tenderd_env)) {
+    : conformance_(std::make_shared<api_conformance>(openapi_validator::project())),
+      env_(std::move(tenderd_env)) {
   crypto::init();
   dir_ = make_temp_dir(hint);
   db_ = std::make_unique<fresh_database>(hint);
@@ -61,15 +59,29 @@ world::world(const std::string& hint, std::map<std::string, std::string> tenderd
   if (created.exit_code != 0) throw std::runtime_error("create-admin failed: " + created.output);
   admin_->org_id = db_->query_value("SELECT org_id FROM users WHERE id = 'root'");
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
-  wait_ready(*server_);
+  wait_until_ready(*anonymous());
   admin_->api = login(*admin_, &admin_->token);
 }
 
-world::~world() = default;
+world::~world() {
+  check_api_conformance();
+}
+
+void world::check_api_conformance() {
+  const auto problems = conformance_->violations();
+  conformance_->clear();
+  if (problems.empty()) return;
+  std::string list;
+  for (const auto& p : problems)
+    list += "\n  " + p;
+  ADD_FAILURE() << problems.size()
+                << " response(s) do not conform to protocol/openapi.yaml:" << list;
+}
 
 std::unique_ptr<client::client> world::anonymous() const {
   client::options o;
   o.server = server_->url();
+  o.on_response = api_conformance::observer(conformance_);
   return std::make_unique<client::client>(o);
 }
 
@@ -108,7 +120,7 @@ actor& world::user(const std::string& user_id, const std::string& org_id,
 void world::restart_server() {
   server_->stop();
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
-  wait_ready(*server_);
+  wait_until_ready(*anonymous());
   for (auto& [id, a] : users_)
     a->api = login(*a, &a->token);
   admin_->api = login(*admin_, &admin_->token);
@@ -118,7 +130,7 @@ void world::kill_and_restart_server() {
   server_->process().send_signal(SIGKILL);
   server_->process().wait(std::chrono::seconds(10));
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
-  wait_ready(*server_);
+  wait_until_ready(*anonymous());
   for (auto& [id, a] : users_)
     a->api = login(*a, &a->token);
   admin_->api = login(*admin_, &admin_->token);

@@ -7,6 +7,11 @@
 //   tender::test::world w("tenders");
 //   auto& host = w.user("acme-host", "acme", "tenderer", {"tenderer"});
 //   auto r = host.api->request("GET", "/api/v1/me");
+//
+// Every response any client of the world receives is checked against protocol/openapi.yaml; the
+// problems fail the test when the world is destroyed (or at check_api_conformance()).
+
+#include "openapi_validator.hpp"
 
 #include <test_support.hpp>
 
@@ -62,9 +67,32 @@ public:
   // Number of rows of a table, for "nothing changed" checks.
   long long rows(const std::string& table) const;
 
+  // Fails the test (ADD_FAILURE) with every response so far that does not conform to the
+  // OpenAPI description, then forgets them. The destructor calls it too.
+  void check_api_conformance();
+  // The conformance log of this world's clients (responses checked, violations so far).
+  api_conformance& conformance() { return *conformance_; }
+
+  // While one is alive, responses are not checked: for requests that leave the documented API on
+  // purpose (unknown routes, raw protocol abuse).
+  class unchecked_scope {
+  public:
+    explicit unchecked_scope(api_conformance& c) : c_(c) { c_.suspend(); }
+    ~unchecked_scope() { c_.resume(); }
+    unchecked_scope(const unchecked_scope&) = delete;
+    unchecked_scope& operator=(const unchecked_scope&) = delete;
+
+  private:
+    api_conformance& c_;
+  };
+  [[nodiscard]] std::unique_ptr<unchecked_scope> unchecked() {
+    return std::make_unique<unchecked_scope>(*conformance_);
+  }
+
 private:
   std::unique_ptr<client::client> login(const actor& a, std::string* token) const;
 
+  std::shared_ptr<api_conformance> conformance_;
   std::string dir_;
   std::map<std::string, std::string> env_;
   std::unique_ptr<fresh_database> db_;

@@ -16,11 +16,18 @@
 
 namespace tender::client {
 
+struct http_response;
+
 struct options {
   std::string server = "http://127.0.0.1:8080";  // http:// or https://
   std::string ca_file;    // PEM roots to trust for https; empty: the system's roots
   bool insecure = false;  // https without verifying the certificate (never in production)
   std::chrono::milliseconds timeout{10000};
+  // Called with every response this client receives (its method, its target as passed to
+  // request(), path and query), before the SDK looks at it. Tests use it to check every answer
+  // against the OpenAPI description. Must not throw.
+  std::function<void(std::string_view method, std::string_view target, const http_response&)>
+      on_response;
 };
 
 // A failure talking to the server. code() is stable: client.bad_url, client.connect_failed,
@@ -75,6 +82,17 @@ struct key_info {
   std::string user_id;
   std::string algorithm;
   std::string created_at;
+};
+
+// A registered X.509 certificate and the login key it certifies.
+struct certificate_info {
+  key_info key;
+  std::string fingerprint;  // SHA-256 of the DER certificate, hex
+  std::string subject;
+  std::string issuer;
+  std::string serial;  // hex
+  std::string not_before;
+  std::string not_after;
 };
 
 // The bytes a login signs: "tenderhall-login-v1\n" + challenge_id + "\n" + challenge.
@@ -155,6 +173,11 @@ public:
   user_info create_user(const std::string& org_id, const std::string& id, const std::string& name,
                         const std::vector<std::string>& roles);
   key_info add_key(const std::string& user_id, const std::string& public_key_pem);
+  // POST /api/v1/users/{id}/certificates: a PEM certificate (Ed25519 or SM2 key) with optional
+  // PEM intermediates; the server verifies the chain against its CA roots (identity.bad_certificate
+  // with the reason otherwise) and registers the certificate's key as a login key.
+  certificate_info add_certificate(const std::string& user_id, const std::string& certificate_pem,
+                                   const std::vector<std::string>& chain_pems = {});
 
   const options& settings() const;
 

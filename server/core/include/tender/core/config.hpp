@@ -42,8 +42,10 @@ struct config {
   // mode: development | production
   std::string mode = "development";
   // audit.*
-  std::string audit_signing_key_file;    // signed-note signer key; required in production
-  std::string audit_log_name = "local";  // checkpoints carry the origin "tenderhall/<log name>"
+  std::string audit_signing_key_file;  // signed-note signer key; required in production
+  std::string audit_log_name = "local";
+  // PEM bundle of the CA roots that user certificates must chain to (empty: none accepted).
+  std::string identity_ca_roots_file;  // checkpoints carry the origin "tenderhall/<log name>"
   std::chrono::seconds audit_checkpoint_interval{10};
 
   bool tls_enabled() const { return !tls_certificate.empty() && !tls_private_key.empty(); }

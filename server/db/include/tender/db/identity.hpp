@@ -7,10 +7,13 @@
 // log and the state never disagree. Nothing secret is stored: a session keeps only the SHA-256 of
 // its token. The awaitable methods run on the pool's threads and never block an I/O thread.
 
+#include <tender/crypto/x509.hpp>
+
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +29,7 @@ inline constexpr const char* bad_input = "identity.bad_input";  // a field break
 inline constexpr const char* exists = "identity.exists";        // the id or key is taken
 inline constexpr const char* not_found = "identity.not_found";  // no such organisation/user
 inline constexpr const char* bad_key = "identity.bad_key";      // not an Ed25519/SM2 SPKI PEM
+inline constexpr const char* bad_certificate = "identity.bad_certificate";  // refused certificate
 // Login: unknown challenge, unknown/revoked/foreign key or a signature that does not verify all
 // answer the same, so a caller learns nothing about which part was wrong.
 inline constexpr const char* bad_signature = "auth.bad_signature";
@@ -66,6 +70,17 @@ struct user_key {
   std::string created_at;
 };
 
+// A certificate registered for a user, with the key it certifies (which is in user_keys).
+struct user_certificate {
+  user_key key;
+  std::string fingerprint;  // lower-case hex SHA-256 of the DER certificate
+  std::string subject;      // RFC 2253
+  std::string issuer;
+  std::string serial_hex;
+  std::string not_before;  // "YYYY-MM-DDTHH:MM:SSZ"
+  std::string not_after;
+};
+
 struct login_challenge {
   std::string id;
   std::string challenge;  // 32 random bytes
@@ -103,6 +118,15 @@ public:
   // `public_key_pem` is an Ed25519 or SM2 SubjectPublicKeyInfo PEM (identity.bad_key otherwise).
   boost::asio::awaitable<user_key> add_key(identity_actor actor, std::string user_id,
                                            std::string public_key_pem);
+
+  // Verifies the PEM certificate `certificate_pem` (with the PEM intermediates `chain_pems`)
+  // against `roots` at the database clock time, then registers its subject key (Ed25519 or SM2)
+  // for the user with the certificate, in one transaction with one audit event. Throws
+  // identity.bad_certificate with the reason (unparsable, unknown issuer, expired, not yet valid,
+  // bad signature, wrong key type, no roots configured), identity.not_found, identity.exists.
+  boost::asio::awaitable<user_certificate> add_certificate(
+      identity_actor actor, std::string user_id, std::string certificate_pem,
+      std::vector<std::string> chain_pems, std::shared_ptr<const crypto::x509::trust_store> roots);
 
   // The bootstrap: the platform organisation (created unless one of kind platform exists with that
   // name), an admin user and its key, in one transaction. Blocking: for `tenderd admin` only.
