@@ -84,6 +84,7 @@ std::shared_ptr<net::router> make_routes(const service_info& info, db::database&
   r->add_websocket("/ws", ws_echo(info));
   add_log_routes(*r, database, audit);
   add_identity_routes(*r, database);
+  add_tender_routes(*r, database, audit);
   return r;
 }
 

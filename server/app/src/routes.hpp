@@ -30,4 +30,8 @@ void add_log_routes(net::router& r, db::database& database, audit_service& audit
 // /api/v1/auth/*, /api/v1/me, and the admin identity endpoints (routes_auth.cpp).
 void add_identity_routes(net::router& r, db::database& database);
 
+// /api/v1/tenders: create, read, list, update, publish, amend, cancel, suspend, resume
+// (routes_tenders.cpp).
+void add_tender_routes(net::router& r, db::database& database, audit_service& audit);
+
 }  // namespace tender::app
