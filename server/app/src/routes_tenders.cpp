@@ -201,19 +201,13 @@ json::object tender_fields(const body_reader& r, bool create) {
   return out;
 }
 
-constexpr std::initializer_list<std::string_view> tender_keys = {"project_code",
-                                                                 "title",
-                                                                 "kind",
-                                                                 "rule_pack",
-                                                                 "deadline_at",
-                                                                 "opening_at",
-                                                                 "time_zone",
-                                                                 "decryption_window_s",
-                                                                 "confirmation_window_s",
-                                                                 "key_policy",
-                                                                 "escrow",
-                                                                 "evaluation_method",
-                                                                 "lots"};
+// The fields of a create or PATCH body.
+#define TENDER_KEYS                                                                         \
+  {                                                                                         \
+    "project_code", "title", "kind", "rule_pack", "deadline_at", "opening_at", "time_zone", \
+        "decryption_window_s", "confirmation_window_s", "key_policy", "escrow",             \
+        "evaluation_method", "lots"                                                         \
+  }
 
 net::response tender_response(unsigned status, const json::object& body, std::int64_t version) {
   auto res = net::response::json(status, json::serialize(body));
@@ -354,7 +348,7 @@ void add_tender_routes(net::router& r, db::database& database, audit_service& au
                         p.org.id + "' is of kind " + p.org.kind);
               }
               const auto key = idempotency_key(req);
-              body_reader body(req.body, tender_keys);
+              body_reader body(req.body, TENDER_KEYS);
               auto fields = tender_fields(body, true);
               const auto digest = request_digest(req);
               const auto who = actor_of(p, "tenderer");
@@ -409,7 +403,7 @@ void add_tender_routes(net::router& r, db::database& database, audit_service& au
             [repo](net::request& req,
                    const db::principal& p) -> boost::asio::awaitable<net::response> {
               const auto version = required_if_match(req);
-              body_reader body(req.body, tender_keys);
+              body_reader body(req.body, TENDER_KEYS);
               auto patch = tender_fields(body, false);
               if (patch.empty()) refuse("the body changes nothing; give at least one field");
               const auto who = actor_of(p, "tenderer");

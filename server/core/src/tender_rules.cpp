@@ -209,8 +209,9 @@ std::vector<std::string> publication_violations(const rule_pack& pack, const ten
     }
     if (lot.estimated_price <= 0) v.push_back(name + ": estimated_price must be positive");
     // bond * 1e6 <= ppm * estimated, in 128 bits so no product can overflow.
-    const __int128 lhs = static_cast<__int128>(lot.bond_amount) * 1000000;
-    const __int128 rhs = static_cast<__int128>(pack.max_bond_ppm) * lot.estimated_price;
+    __extension__ using wide = __int128;
+    const wide lhs = static_cast<wide>(lot.bond_amount) * 1000000;
+    const wide rhs = static_cast<wide>(pack.max_bond_ppm) * lot.estimated_price;
     if (lhs > rhs) {
       const auto max_bond = static_cast<std::int64_t>(rhs / 1000000);
       v.push_back(name + ": bond_amount " + yuan(lot.bond_amount) + " exceeds " +
