@@ -81,7 +81,7 @@ struct tender_e2e : ::testing::Test {
   tender::test::actor& bidder = w.user("bidder", "acme", "bidder", {"bidder"});
 
   // Rows of every table a tender request may touch, for "nothing changed" checks.
-  std::string counts() const {
+  std::string counts() {
     return w.db().query_value(
         "SELECT (SELECT count(*) FROM tenders) || '/' || (SELECT count(*) FROM lots) || '/' || "
         "(SELECT count(*) FROM audit_events) || '/' || (SELECT count(*) FROM feed_events) || "
@@ -89,7 +89,7 @@ struct tender_e2e : ::testing::Test {
         "tender_amendments) || '/' || (SELECT coalesce(sum(version), 0) FROM tenders)");
   }
 
-  std::string audits(const std::string& id, const std::string& action) const {
+  std::string audits(const std::string& id, const std::string& action) {
     return w.db().query_value("SELECT count(*) FROM audit_events WHERE subject = '" + id +
                               "' AND action = '" + action + "'");
   }
@@ -122,71 +122,70 @@ TEST_F(tender_e2e, whole_lifecycle_through_the_sdk) {
   EXPECT_EQ(raw.header("ETag"), "\"1\"");
 
   auto updated = client::update_tender(*host.api, created.id, created.etag,
-                                       R"({"title":"Gymnasium (revised)","time_zone":"UTC"
-})");
+                                       R"j({"title":"Gymnasium (revised)","time_zone":"UTC"})j");
   EXPECT_EQ(updated.version, 2);
-EXPECT_EQ(updated.etag, "\"2\"");
-t = parse(updated.body);
-EXPECT_EQ(t.at("title").as_string(), "Gymnasium (revised)");
-EXPECT_TRUE(std::string(t.at("deadline_local").as_string()).ends_with("+00:00"));
+  EXPECT_EQ(updated.etag, "\"2\"");
+  t = parse(updated.body);
+  EXPECT_EQ(t.at("title").as_string(), "Gymnasium (revised)");
+  EXPECT_TRUE(std::string(t.at("deadline_local").as_string()).ends_with("+00:00"));
 
-const auto published = client::publish_tender(*host.api, created.id, updated.etag);
-EXPECT_EQ(published.state, "published");
-EXPECT_EQ(published.version, 3);
-EXPECT_EQ(w.db().query_value("SELECT string_agg(kind || '=' || (due_at = (SELECT CASE WHEN "
-                             "kind = 'tender.deadline' THEN deadline_at ELSE opening_at END "
-                             "FROM tenders WHERE id = subject))::text, ',' ORDER BY kind) "
-                             "FROM scheduled_jobs WHERE subject = '" +
-                             created.id + "'"),
-          "tender.deadline=true,tender.opening=true");
-EXPECT_EQ(w.db().query_value("SELECT kind FROM feed_events WHERE tender_id = '" + created.id +
-                             "' ORDER BY seq DESC LIMIT 1"),
-          "tender.published");
-// A checkpoint was signed at publication over the whole log as it was then.
-const auto events_then = std::stoll(w.db().query_value("SELECT count(*) FROM audit_events"));
-const auto note = host.api->log_checkpoint();
-const auto line2 = note.substr(note.find('\n') + 1);
-EXPECT_GE(std::stoll(line2.substr(0, line2.find('\n'))), events_then) << note;
+  const auto published = client::publish_tender(*host.api, created.id, updated.etag);
+  EXPECT_EQ(published.state, "published");
+  EXPECT_EQ(published.version, 3);
+  EXPECT_EQ(w.db().query_value("SELECT string_agg(kind || '=' || (due_at = (SELECT CASE WHEN "
+                               "kind = 'tender.deadline' THEN deadline_at ELSE opening_at END "
+                               "FROM tenders WHERE id = subject))::text, ',' ORDER BY kind) "
+                               "FROM scheduled_jobs WHERE subject = '" +
+                               created.id + "'"),
+            "tender.deadline=true,tender.opening=true");
+  EXPECT_EQ(w.db().query_value("SELECT kind FROM feed_events WHERE tender_id = '" + created.id +
+                               "' ORDER BY seq DESC LIMIT 1"),
+            "tender.published");
+  // A checkpoint was signed at publication over the whole log as it was then.
+  const auto events_then = std::stoll(w.db().query_value("SELECT count(*) FROM audit_events"));
+  const auto note = host.api->log_checkpoint();
+  const auto line2 = note.substr(note.find('\n') + 1);
+  EXPECT_GE(std::stoll(line2.substr(0, line2.find('\n'))), events_then) << note;
 
-// Not late (30 days ahead, window 15): the deadline stays.
-auto amended = client::amend_tender(
-    *host.api, created.id, published.etag,
-    R"({"reason":"Bond corrected","changes":{"lots":[{"lot_no":1,"bond_amount":15000000}]}})");
-EXPECT_EQ(amended.version, 4);
-const auto a = parse(amended.body);
-EXPECT_FALSE(a.at("amendment").at("deadline_moved").as_bool());
-EXPECT_EQ(a.at("tender").at("lots").at(0).at("bond_amount").as_int64(), 15000000);
-EXPECT_EQ(a.at("tender").at("amendments").as_array().size(), 1u);
-EXPECT_EQ(client::get_tender(*host.api, created.id).version, 4);
+  // Not late (30 days ahead, window 15): the deadline stays.
+  auto amended = client::amend_tender(
+      *host.api, created.id, published.etag,
+      R"({"reason":"Bond corrected","changes":{"lots":[{"lot_no":1,"bond_amount":15000000}]}})");
+  EXPECT_EQ(amended.version, 4);
+  const auto a = parse(amended.body);
+  EXPECT_FALSE(a.at("amendment").at("deadline_moved").as_bool());
+  EXPECT_EQ(a.at("tender").at("lots").at(0).at("bond_amount").as_int64(), 15000000);
+  EXPECT_EQ(a.at("tender").at("amendments").as_array().size(), 1u);
+  EXPECT_EQ(client::get_tender(*host.api, created.id).version, 4);
 
-// Anyone may read a published tender, and list it.
-auto anon = w.anonymous();
-EXPECT_EQ(client::get_tender(*anon, created.id).state, "published");
-const auto page = parse(client::list_tenders(*anon, {"published", "", "", 10}));
-EXPECT_EQ(page.at("tenders").as_array().size(), 1u);
+  // Anyone may read a published tender, and list it.
+  auto anon = w.anonymous();
+  EXPECT_EQ(client::get_tender(*anon, created.id).state, "published");
+  const auto page = parse(client::list_tenders(*anon, {"published", "", "", 10}));
+  EXPECT_EQ(page.at("tenders").as_array().size(), 1u);
 
-const auto cancelled = client::cancel_tender(*host.api, created.id, "Budget withdrawn");
-EXPECT_EQ(cancelled.state, "cancelled");
-EXPECT_EQ(w.db().query_value("SELECT count(*) FROM scheduled_jobs WHERE subject = '" + created.id +
-                             "'"),
-          "0");
-EXPECT_EQ(parse(cancelled.body).at("status_reason").as_string(), "Budget withdrawn");
-EXPECT_EQ(code_of_call([&] { client::cancel_tender(*host.api, created.id, "again"); }),
-          "tender.bad_state");
+  const auto cancelled = client::cancel_tender(*host.api, created.id, "Budget withdrawn");
+  EXPECT_EQ(cancelled.state, "cancelled");
+  EXPECT_EQ(w.db().query_value("SELECT count(*) FROM scheduled_jobs WHERE subject = '" +
+                               created.id + "'"),
+            "0");
+  EXPECT_EQ(parse(cancelled.body).at("status_reason").as_string(), "Budget withdrawn");
+  EXPECT_EQ(code_of_call([&] { client::cancel_tender(*host.api, created.id, "again"); }),
+            "tender.bad_state");
 
-// Exactly one audit event per mutation, with the role used.
-for (const char* action :
-     {"tender.create", "tender.update", "tender.publish", "tender.amend", "tender.cancel"}) {
-  EXPECT_EQ(audits(created.id, action), "1") << action;
-}
-EXPECT_EQ(w.db().query_value("SELECT string_agg(DISTINCT actor || ':' || role, ',') FROM "
-                             "audit_events WHERE subject = '" +
-                             created.id + "'"),
-          "host:tenderer");
-EXPECT_EQ(w.db().query_value("SELECT string_agg(kind, ',' ORDER BY seq) FROM feed_events "
-                             "WHERE tender_id = '" +
-                             created.id + "'"),
-          "tender.published,tender.amended,tender.cancelled");
+  // Exactly one audit event per mutation, with the role used.
+  for (const char* action :
+       {"tender.create", "tender.update", "tender.publish", "tender.amend", "tender.cancel"}) {
+    EXPECT_EQ(audits(created.id, action), "1") << action;
+  }
+  EXPECT_EQ(w.db().query_value("SELECT string_agg(DISTINCT actor || ':' || role, ',') FROM "
+                               "audit_events WHERE subject = '" +
+                               created.id + "'"),
+            "host:tenderer");
+  EXPECT_EQ(w.db().query_value("SELECT string_agg(kind, ',' ORDER BY seq) FROM feed_events "
+                               "WHERE tender_id = '" +
+                               created.id + "'"),
+            "tender.published,tender.amended,tender.cancelled");
 }
 
 TEST_F(tender_e2e, idempotent_create_retried_makes_one_row) {

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* create_usage =
-    R"(tender tender create — create a draft tender (a tenderer of a tenderer/agency organisation)
+    R"usage(tender tender create — create a draft tender (a tenderer of a tenderer/agency organisation)
 
 Usage:
   tender tender create --file TENDER.json [--idempotency-key KEY] [--token-file F] [--json]
@@ -43,24 +43,24 @@ A retry with the same --idempotency-key returns the same tender instead of a sec
 
 Examples:
   tender tender create --file gym.json --idempotency-key gym-2026-001
-)";
+)usage";
 
 constexpr const char* show_usage =
-    R"(tender tender show — show a tender (published tenders need no login)
+    R"usage(tender tender show — show a tender (published tenders need no login)
 
 Usage:
   tender tender show ID [--token-file F] [--json]
-)";
+)usage";
 
 constexpr const char* list_usage =
-    R"(tender tender list — list tenders you may see, a page at a time
+    R"usage(tender tender list — list tenders you may see, a page at a time
 
 Usage:
   tender tender list [--state STATE] [--owner ORG] [--after ID] [--limit N] [--token-file F]
-)";
+)usage";
 
 constexpr const char* update_usage =
-    R"(tender tender update — change fields of a draft (PATCH)
+    R"usage(tender tender update — change fields of a draft (PATCH)
 
 Usage:
   tender tender update ID --file PATCH.json [--if-match ETAG] [--token-file F] [--json]
@@ -72,17 +72,17 @@ Examples:
   echo '{"title": "No. 3 Middle School gymnasium (revised)"
 }' > patch.json
   tender tender update t-0123456789abcdef --file patch.json
-)";
+)usage";
 
 constexpr const char* publish_usage =
-    R"(tender tender publish — publish a draft: the rule pack checks it (422 lists every problem)
+    R"usage(tender tender publish — publish a draft: the rule pack checks it (422 lists every problem)
 
 Usage:
   tender tender publish ID [--if-match ETAG] [--token-file F] [--json]
-)";
+)usage";
 
 constexpr const char* amend_usage =
-    R"(tender tender amend — issue an amendment (更正) to a published tender before its deadline
+    R"usage(tender tender amend — issue an amendment (更正) to a published tender before its deadline
 
 Usage:
   tender tender amend ID --file CHANGES.json [--if-match ETAG] [--token-file F] [--json]
@@ -94,28 +94,28 @@ CHANGES.json:
 
 An amendment closer to the deadline than the rule pack allows moves the deadline (and the
 opening) automatically; the answer says so ("deadline_moved": true).
-)";
+)usage";
 
 constexpr const char* cancel_usage =
-    R"(tender tender cancel — cancel a tender before its opening
+    R"usage(tender tender cancel — cancel a tender before its opening
 
 Usage:
   tender tender cancel ID --reason TEXT [--token-file F] [--json]
-)";
+)usage";
 
 constexpr const char* suspend_usage =
-    R"(tender tender suspend — suspend a tender (supervisor)
+    R"usage(tender tender suspend — suspend a tender (supervisor)
 
 Usage:
   tender tender suspend ID --reason TEXT [--token-file F] [--json]
-)";
+)usage";
 
 constexpr const char* resume_usage =
-    R"(tender tender resume — resume a suspended tender (supervisor)
+    R"usage(tender tender resume — resume a suspended tender (supervisor)
 
 Usage:
   tender tender resume ID [--reason TEXT] [--token-file F] [--json]
-)";
+)usage";
 
 fs::path token_path(const po::variables_map& vm) {
   if (vm.count("token-file") != 0u) return vm["token-file"].as<std::string>();
@@ -126,9 +126,8 @@ fs::path token_path(const po::variables_map& vm) {
   return fs::path(home) / ".config" / "tenderhall" / "token";
 }
 
-// A client with the saved token when there is one (reading a published tender needs none).
-client::client make_client(const context& ctx, const po::variables_map& vm, bool required) {
-  auto c = ctx.make_client();
+// Sets the saved token when there is one (reading a published tender needs none).
+void use_token(client::client& c, const po::variables_map& vm, bool required) {
   const auto path = token_path(vm);
   std::error_code ec;
   if (fs::exists(path, ec)) {
@@ -136,7 +135,6 @@ client::client make_client(const context& ctx, const po::variables_map& vm, bool
   } else if (required) {
     throw error(codes::io, "no session token at " + path.string() + "; run tender login first");
   }
-  return c;
 }
 
 void common_options(po::options_description& opts) {
@@ -219,7 +217,8 @@ int create(context& ctx, const std::vector<std::string>& args) {
   auto vm = parse_command_args(ctx, args, create_usage, opts, {}, code);
   if (!vm) return code;
   const auto body = json_file((*vm)["file"].as<std::string>());
-  auto c = make_client(ctx, *vm, true);
+  auto c = ctx.make_client();
+  use_token(c, *vm, true);
   const std::string key =
       vm->count("idempotency-key") != 0u ? (*vm)["idempotency-key"].as<std::string>() : "";
   print(ctx, *vm, client::create_tender(c, body, key), "created");
@@ -233,7 +232,8 @@ int show(context& ctx, const std::vector<std::string>& args) {
   int code = 0;
   auto vm = parse_command_args(ctx, args, show_usage, opts, id_positional(), code);
   if (!vm) return code;
-  auto c = make_client(ctx, *vm, false);
+  auto c = ctx.make_client();
+  use_token(c, *vm, false);
   print(ctx, *vm, client::get_tender(c, (*vm)["id"].as<std::string>()), "");
   return exit_ok;
 }
@@ -253,7 +253,8 @@ int list(context& ctx, const std::vector<std::string>& args) {
   if (vm->count("owner") != 0u) q.owner = (*vm)["owner"].as<std::string>();
   if (vm->count("after") != 0u) q.after = (*vm)["after"].as<std::string>();
   if (vm->count("limit") != 0u) q.limit = (*vm)["limit"].as<int>();
-  auto c = make_client(ctx, *vm, false);
+  auto c = ctx.make_client();
+  use_token(c, *vm, false);
   const auto page = client::list_tenders(c, q);
   if (ctx.json || (*vm)["json"].as<bool>()) {
     ctx.out << page << "\n";
@@ -283,7 +284,8 @@ int with_file_and_etag(context& ctx, const std::vector<std::string>& args, const
   if (!vm) return code;
   const auto body = json_file((*vm)["file"].as<std::string>());
   const auto id = (*vm)["id"].as<std::string>();
-  auto c = make_client(ctx, *vm, true);
+  auto c = ctx.make_client();
+  use_token(c, *vm, true);
   const auto etag = current_etag(c, *vm, id);
   if (amend) {
     print(ctx, *vm, client::amend_tender(c, id, etag, body), "amended");
@@ -310,7 +312,8 @@ int publish(context& ctx, const std::vector<std::string>& args) {
   auto vm = parse_command_args(ctx, args, publish_usage, opts, id_positional(), code);
   if (!vm) return code;
   const auto id = (*vm)["id"].as<std::string>();
-  auto c = make_client(ctx, *vm, true);
+  auto c = ctx.make_client();
+  use_token(c, *vm, true);
   const auto etag = current_etag(c, *vm, id);
   print(ctx, *vm, client::publish_tender(c, id, etag), "published");
   return exit_ok;
@@ -330,7 +333,8 @@ int change(context& ctx, const std::vector<std::string>& args, const char* usage
   if (!vm) return code;
   const auto id = (*vm)["id"].as<std::string>();
   const std::string why = vm->count("reason") != 0u ? (*vm)["reason"].as<std::string>() : "";
-  auto c = make_client(ctx, *vm, true);
+  auto c = ctx.make_client();
+  use_token(c, *vm, true);
   switch (k) {
     case state_change::cancel:
       print(ctx, *vm, client::cancel_tender(c, id, why), "cancelled");
