@@ -132,10 +132,10 @@ TEST_F(tender_e2e, whole_lifecycle_through_the_sdk) {
   const auto published = client::publish_tender(*host.api, created.id, updated.etag);
   EXPECT_EQ(published.state, "published");
   EXPECT_EQ(published.version, 3);
-  EXPECT_EQ(w.db().query_value("SELECT string_agg(kind || '=' || (due_at = (SELECT CASE WHEN "
-                               "kind = 'tender.deadline' THEN deadline_at ELSE opening_at END "
-                               "FROM tenders WHERE id = subject))::text, ',' ORDER BY kind) "
-                               "FROM scheduled_jobs WHERE subject = '" +
+  EXPECT_EQ(w.db().query_value("SELECT string_agg(j.kind || '=' || (j.due_at = (SELECT CASE WHEN "
+                               "j.kind = 'tender.deadline' THEN t.deadline_at ELSE t.opening_at "
+                               "END FROM tenders t WHERE t.id = j.subject))::text, ',' ORDER BY "
+                               "j.kind) FROM scheduled_jobs j WHERE j.subject = '" +
                                created.id + "'"),
             "tender.deadline=true,tender.opening=true");
   EXPECT_EQ(w.db().query_value("SELECT kind FROM feed_events WHERE tender_id = '" + created.id +
@@ -413,6 +413,7 @@ TEST_F(tender_e2e, supervisor_suspends_and_resumes_tenderer_cannot) {
 TEST_F(tender_e2e, bad_bodies_are_400_naming_the_field_and_change_nothing) {
   const auto created = client::create_tender(
       *host.api, json::serialize(tender_doc("SHAPE-1", "engineering", 30 * 86400)));
+  auto& center_tenderer = w.user("center-host", "center", "center", {"tenderer"});
   const auto before = counts();
   auto with = [&](const std::function<void(json::object&)>& edit) {
     auto doc = tender_doc("SHAPE-2", "engineering", 30 * 86400);
@@ -497,7 +498,6 @@ TEST_F(tender_e2e, bad_bodies_are_400_naming_the_field_and_change_nothing) {
   r = bidder.api->request("POST", "/api/v1/tenders",
                           json::serialize(tender_doc("X2", "sandbox", 90)));
   EXPECT_EQ(r.status, 403u);
-  auto& center_tenderer = w.user("center-host", "center", "center", {"tenderer"});
   r = center_tenderer.api->request("POST", "/api/v1/tenders",
                                    json::serialize(tender_doc("X3", "sandbox", 90)));
   EXPECT_EQ(r.status, 403u);
