@@ -302,6 +302,8 @@ TEST_F(tender_e2e, a_late_amendment_moves_deadline_and_opening_sandbox) {
   // The amendment history is part of the tender.
   const auto shown = parse(client::get_tender(*w.anonymous(), created.id).body);
   EXPECT_EQ(shown.at("amendments").at(0).at("reason").as_string(), "Drawings replaced");
+  EXPECT_TRUE(shown.at("amendments").at(0).at("changes").at("deadline_at").is_string());
+  EXPECT_TRUE(shown.at("amendments").at(0).at("deadline_moved").as_bool());
   // Amending a draft is a state error; a stale ETag a version conflict.
   const auto draft =
       client::create_tender(*host.api, json::serialize(tender_doc("LATE-2", "sandbox", 90)));

@@ -616,8 +616,13 @@ net::awaitable<tender_result> tenders::amend(tender_actor who, std::string id,
     auto after = load(tx, id);
     auto violations = core::publication_violations(pack, spec_of(after->tender), after->now, false);
     if (!violations.empty()) throw rule_violation(std::move(violations));
+    // The history shows times as the API does (RFC 3339), not as epoch seconds.
+    json::object shown = changes;
+    for (const char* key : {"deadline_at", "opening_at"}) {
+      if (const auto* v = changes.if_contains(key)) shown[key] = core::format_utc(v->as_int64());
+    }
     const auto no =
-        tx.exec_params1(insert_amendment_sql, id, reason, json::serialize(changes), old_deadline,
+        tx.exec_params1(insert_amendment_sql, id, reason, json::serialize(shown), old_deadline,
                         move.deadline_at, old_opening, move.opening_at, move.moved, who.user_id)[0]
             .as<int>();
     tx.exec_params0(move_jobs_sql, id);
