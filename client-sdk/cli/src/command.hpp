@@ -94,6 +94,8 @@ void add_sealed_commands(std::vector<command>& out);
 void add_identity_commands(std::vector<command>& out);
 // document upload|list|download|downloads|receipts, ask, answer, questions, notifications
 void add_document_commands(std::vector<command>& out);
+// tender create|show|list|update|publish|amend|cancel|suspend|resume
+void add_tender_commands(std::vector<command>& out);
 
 std::vector<command> all_commands();
 

@@ -86,6 +86,7 @@ std::shared_ptr<net::router> make_routes(
   add_log_routes(*r, database, audit);
   add_identity_routes(*r, database, std::move(ca_roots));
   add_document_routes(*r, database);
+  add_tender_routes(*r, database, audit);
   return r;
 }
 

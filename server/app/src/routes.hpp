@@ -39,4 +39,8 @@ void add_identity_routes(net::router& r, db::database& database,
 // Tender documents, downloads, questions and notifications (routes_documents.cpp).
 void add_document_routes(net::router& r, db::database& database);
 
+// /api/v1/tenders: create, read, list, update, publish, amend, cancel, suspend, resume
+// (routes_tenders.cpp).
+void add_tender_routes(net::router& r, db::database& database, audit_service& audit);
+
 }  // namespace tender::app

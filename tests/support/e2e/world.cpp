@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <stdexcept>
@@ -87,6 +88,10 @@ std::unique_ptr<client::client> world::anonymous() const {
 
 std::unique_ptr<client::client> world::login(const actor& a, std::string* token) const {
   auto c = anonymous();
+  // tenderd answers as soon as it listens, but 503 until its database is migrated and ready.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!c->readiness().ready && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const auto s = c->login(a.user_id, a.key.public_part().fingerprint(), signer_of(a.key));
   if (token != nullptr) *token = s.token;
   return c;

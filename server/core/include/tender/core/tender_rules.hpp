@@ -1,0 +1,124 @@
+#pragma once
+
+// The tender rules as pure functions: rule packs (server/rules/*.json, compiled in), the
+// publication check, the deadline move of a late amendment and the table of allowed state
+// transitions. No database and no clock here: callers pass "now" as seconds since the epoch
+// (taken from PostgreSQL's clock), so the same code serves tests, the server and tools.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tender::core {
+
+// One rule pack. Every duration is in seconds, so the sandbox pack (seconds instead of days) runs
+// through the same code path as the real ones.
+struct rule_pack {
+  std::string name;                          // engineering | gov_procurement | sandbox
+  std::string title;                         // for people
+  std::int64_t min_seconds_to_deadline = 0;  // publication → deadline
+  std::int64_t amendment_min_seconds_before_deadline = 0;  // else the deadline moves
+  std::int64_t max_bond_ppm = 0;  // bond ≤ max_bond_ppm / 1e6 × estimated price (0.02 → 20000)
+  double max_bond_ratio = 0;      // as written in the pack
+  int min_bids = 3;               // fewer at the deadline: the tender fails
+  std::int64_t default_decryption_window_s = 0;
+  std::int64_t default_confirmation_window_s = 0;
+  std::vector<std::string> evaluation_methods;  // the first is the default
+  std::vector<std::string> kinds;               // works | goods | services
+};
+
+// The pack of that name, nullptr when there is none. Packs are parsed once, on first use; a
+// malformed embedded pack is a build mistake and throws std::logic_error.
+const rule_pack* find_rule_pack(std::string_view name);
+// Every pack name, sorted.
+std::vector<std::string> rule_pack_names();
+// Parses one pack document (exposed for tests). Throws std::invalid_argument naming the field.
+rule_pack parse_rule_pack(std::string_view json);
+
+struct summary_field {
+  std::string key;
+  std::string label;
+  std::string type;  // money | integer | text | days
+};
+
+struct lot_spec {
+  int lot_no = 0;
+  std::string title;
+  std::int64_t estimated_price = 0;  // fen
+  std::optional<std::int64_t> ceiling_price;
+  std::int64_t bond_amount = 0;
+  std::vector<summary_field> summary_fields;
+  std::vector<std::string> discount_candidates;  // decimal strings, "0.05"
+};
+
+struct custodian {
+  std::string id;
+  std::string org_id;
+  std::string public_key;  // PEM
+};
+
+struct escrow_spec {
+  int threshold = 0;
+  std::vector<custodian> custodians;
+};
+
+// What the rules look at in a tender. Times are seconds since the epoch.
+struct tender_spec {
+  std::string kind;
+  std::string rule_pack;
+  std::optional<std::int64_t> deadline_at;
+  std::optional<std::int64_t> opening_at;
+  std::string key_policy;  // bidder_only | bidder_or_escrow | bidder_and_escrow
+  std::optional<escrow_spec> escrow;
+  std::optional<std::string> evaluation_method;
+  std::vector<lot_spec> lots;
+};
+
+// Every rule the tender breaks, each a complete sentence naming the field; empty when it may be
+// published at `now`. With `lead_time` false the minimum time to the deadline is not checked
+// (an amendment moves the deadline instead of being refused).
+std::vector<std::string> publication_violations(const rule_pack& pack, const tender_spec& t,
+                                                std::int64_t now, bool lead_time = true);
+
+// The deadline after an amendment issued at `now`: when it is closer than the pack's amendment
+// window to `deadline`, the deadline moves to now + window and the opening by the same delta.
+struct deadline_move {
+  std::int64_t deadline_at = 0;
+  std::int64_t opening_at = 0;
+  bool moved = false;
+};
+deadline_move amendment_deadline(const rule_pack& pack, std::int64_t now, std::int64_t deadline_at,
+                                 std::int64_t opening_at);
+
+// The lifecycle. States are the strings stored in tenders.state.
+enum class tender_action {
+  update,    // PATCH: draft only
+  publish,   // draft → published
+  amend,     // published, before the deadline
+  cancel,    // any state before the opening → cancelled
+  suspend,   // published/closed/opening → suspended (supervisor)
+  resume,    // suspended → the state it was suspended from
+  deadline,  // published → closed (the scheduler)
+  open,      // closed → opening (the scheduler)
+  fail,      // closed → failed (fewer bids than the pack's minimum)
+};
+std::string_view action_name(tender_action a);
+
+// The state `action` leads to from `state`, nullopt when the action is not allowed there.
+// `suspended_from` is the state a suspended tender resumes to (only read for resume/cancel).
+std::optional<std::string> next_state(std::string_view state, tender_action action,
+                                      std::string_view suspended_from = {});
+
+// RFC 3339 with an explicit zone ("2026-12-20T09:30:00+08:00", "...Z", fractions allowed and
+// dropped) → seconds since the epoch; nullopt when malformed or not a real date and time.
+std::optional<std::int64_t> parse_rfc3339(std::string_view text);
+// "2026-12-20T01:30:00Z".
+std::string format_utc(std::int64_t epoch_seconds);
+
+// A decimal rate as used by discount candidates: "0.05" — digits, one dot, strictly between 0 and
+// 1, at most 6 decimals.
+bool valid_rate(std::string_view text);
+
+}  // namespace tender::core

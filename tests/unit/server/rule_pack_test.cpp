@@ -1,0 +1,246 @@
+// The tender rules without a database: the compiled-in packs, the publication check (every
+// violation, with a message naming the field), the deadline move of a late amendment in days and
+// in sandbox seconds, and the table of state transitions.
+#include <tender/core/tender_rules.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace core = tender::core;
+
+namespace {
+
+constexpr std::int64_t day = 86400;
+// 2026-12-01T00:00:00Z
+constexpr std::int64_t now = 1796083200;
+
+core::tender_spec good_tender(const std::string& pack, std::int64_t lead) {
+  core::tender_spec t;
+  t.kind = "works";
+  t.rule_pack = pack;
+  t.deadline_at = now + lead;
+  t.opening_at = now + lead;
+  t.key_policy = "bidder_only";
+  t.evaluation_method = "comprehensive";
+  core::lot_spec lot;
+  lot.lot_no = 1;
+  lot.title = "Main building";
+  lot.estimated_price = 100'000'000;  // 1,000,000.00 yuan
+  lot.ceiling_price = 110'000'000;
+  lot.bond_amount = 2'000'000;  // exactly 2 %
+  lot.summary_fields = {{"price", "投标报价", "money"}, {"duration", "工期", "days"}};
+  t.lots.push_back(lot);
+  return t;
+}
+
+bool mentions(const std::vector<std::string>& v, const std::string& text) {
+  return std::any_of(v.begin(), v.end(),
+                     [&](const std::string& s) { return s.find(text) != std::string::npos; });
+}
+
+std::string all(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v)
+    out += s + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST(rule_pack, embedded_packs_load_with_durations_in_seconds) {
+  EXPECT_EQ(core::rule_pack_names(),
+            (std::vector<std::string>{"engineering", "gov_procurement", "sandbox"}));
+  const auto* eng = core::find_rule_pack("engineering");
+  ASSERT_NE(eng, nullptr);
+  EXPECT_EQ(eng->min_seconds_to_deadline, 20 * day);
+  EXPECT_EQ(eng->amendment_min_seconds_before_deadline, 15 * day);
+  EXPECT_EQ(eng->max_bond_ppm, 20000);
+  EXPECT_EQ(eng->min_bids, 3);
+  const auto* gov = core::find_rule_pack("gov_procurement");
+  ASSERT_NE(gov, nullptr);
+  EXPECT_EQ(gov->min_seconds_to_deadline, 20 * day);
+  EXPECT_EQ(gov->amendment_min_seconds_before_deadline, 15 * day);
+  const auto* sandbox = core::find_rule_pack("sandbox");
+  ASSERT_NE(sandbox, nullptr);
+  EXPECT_EQ(sandbox->min_seconds_to_deadline, 60);
+  EXPECT_EQ(sandbox->amendment_min_seconds_before_deadline, 30);
+  EXPECT_EQ(core::find_rule_pack("nope"), nullptr);
+}
+
+TEST(rule_pack, a_malformed_pack_names_the_field) {
+  try {
+    core::parse_rule_pack(R"({"name":"x","title":"t","min_seconds_to_deadline":-1})");
+    FAIL() << "accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("min_seconds_to_deadline"), std::string::npos);
+  }
+  EXPECT_THROW(core::parse_rule_pack("[]"), std::invalid_argument);
+  EXPECT_THROW(core::parse_rule_pack(R"({"name":"x","surprise":1})"), std::invalid_argument);
+}
+
+TEST(rule_pack, a_good_tender_passes_every_pack_at_its_own_lead_time) {
+  EXPECT_TRUE(core::publication_violations(*core::find_rule_pack("engineering"),
+                                           good_tender("engineering", 20 * day), now)
+                  .empty());
+  auto gov = good_tender("gov_procurement", 20 * day);
+  gov.kind = "goods";
+  EXPECT_TRUE(
+      core::publication_violations(*core::find_rule_pack("gov_procurement"), gov, now).empty())
+      << all(core::publication_violations(*core::find_rule_pack("gov_procurement"), gov, now));
+  EXPECT_TRUE(core::publication_violations(*core::find_rule_pack("sandbox"),
+                                           good_tender("sandbox", 60), now)
+                  .empty());
+}
+
+TEST(rule_pack, lead_time_is_checked_per_pack) {
+  const auto& eng = *core::find_rule_pack("engineering");
+  auto v = core::publication_violations(eng, good_tender("engineering", 20 * day - 1), now);
+  ASSERT_EQ(v.size(), 1u) << all(v);
+  EXPECT_NE(v[0].find("deadline_at"), std::string::npos);
+  EXPECT_NE(v[0].find("20 days"), std::string::npos) << v[0];
+
+  const auto& sandbox = *core::find_rule_pack("sandbox");
+  v = core::publication_violations(sandbox, good_tender("sandbox", 59), now);
+  ASSERT_EQ(v.size(), 1u) << all(v);
+  EXPECT_NE(v[0].find("60 seconds"), std::string::npos) << v[0];
+  // Without the lead-time check (an amendment) the same tender is fine.
+  EXPECT_TRUE(
+      core::publication_violations(sandbox, good_tender("sandbox", 59), now, false).empty());
+}
+
+TEST(rule_pack, every_violation_is_listed_at_once) {
+  const auto& eng = *core::find_rule_pack("engineering");
+  auto t = good_tender("engineering", 5 * day);
+  t.opening_at = *t.deadline_at - 1;
+  t.evaluation_method = "lowest_price";  // government procurement only
+  t.lots[0].bond_amount = 2'000'001;     // above 2 %
+  t.lots[0].ceiling_price = 99'999'999;  // below the estimate
+  t.lots[0].summary_fields = {{"duration", "工期", "days"}};
+  t.key_policy = "bidder_or_escrow";  // but no escrow
+  auto second = t.lots[0];
+  second.lot_no = 1;  // duplicate
+  second.summary_fields = {{"price", "报价", "money"}, {"price", "again", "money"}};
+  second.ceiling_price.reset();
+  second.bond_amount = 0;
+  t.lots.push_back(second);
+  const auto v = core::publication_violations(eng, t, now);
+  EXPECT_TRUE(mentions(v, "deadline_at")) << all(v);
+  EXPECT_TRUE(mentions(v, "opening_at")) << all(v);
+  EXPECT_TRUE(mentions(v, "evaluation_method 'lowest_price'")) << all(v);
+  EXPECT_TRUE(mentions(v, "lots[0] (lot 1): bond_amount 20000.01 yuan exceeds 2.00%")) << all(v);
+  EXPECT_TRUE(mentions(v, "at most 20000.00 yuan")) << all(v);
+  EXPECT_TRUE(mentions(v, "ceiling_price 999999.99 yuan is below")) << all(v);
+  EXPECT_TRUE(mentions(v, "lots[0] (lot 1): summary_fields must include the key 'price'"))
+      << all(v);
+  EXPECT_TRUE(mentions(v, "lot_no 1 is used twice")) << all(v);
+  EXPECT_TRUE(mentions(v, "summary field key 'price' is used twice")) << all(v);
+  EXPECT_TRUE(mentions(v, "needs an escrow")) << all(v);
+  EXPECT_EQ(v.size(), 9u) << all(v);
+}
+
+TEST(rule_pack, lots_kinds_and_escrow_thresholds) {
+  const auto& gov = *core::find_rule_pack("gov_procurement");
+  auto t = good_tender("gov_procurement", 30 * day);
+  t.lots.clear();
+  auto v = core::publication_violations(gov, t, now);
+  ASSERT_EQ(v.size(), 1u) << all(v);
+  EXPECT_NE(v[0].find("at least one lot"), std::string::npos);
+
+  const auto& eng = *core::find_rule_pack("engineering");
+  t = good_tender("engineering", 30 * day);
+  t.key_policy = "bidder_and_escrow";
+  t.escrow = core::escrow_spec{3, {{"c1", "center", "PEM"}, {"c2", "supervision", "PEM"}}};
+  v = core::publication_violations(eng, t, now);
+  ASSERT_EQ(v.size(), 1u) << all(v);
+  EXPECT_NE(v[0].find("escrow.threshold 3 must be between 1 and the number of custodians (2)"),
+            std::string::npos)
+      << v[0];
+  t.escrow->threshold = 2;
+  EXPECT_TRUE(core::publication_violations(eng, t, now).empty());
+  t.escrow->custodians[1].id = "c1";
+  EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "'c1' is used twice"));
+  t.escrow->threshold = 0;
+  EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "escrow.threshold 0"));
+
+  t = good_tender("engineering", 30 * day);
+  t.escrow = core::escrow_spec{1, {{"c1", "center", "PEM"}}};
+  EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "bidder_only but an escrow"));
+  t = good_tender("engineering", 30 * day);
+  t.lots[0].summary_fields[0].type = "text";
+  EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "'price' must have type money"));
+}
+
+TEST(rule_pack, a_late_amendment_moves_deadline_and_opening_by_the_same_delta) {
+  const auto& eng = *core::find_rule_pack("engineering");
+  // Deadline in 10 days, opening an hour later: an amendment now moves both by 5 days.
+  auto m = core::amendment_deadline(eng, now, now + 10 * day, now + 10 * day + 3600);
+  EXPECT_TRUE(m.moved);
+  EXPECT_EQ(m.deadline_at, now + 15 * day);
+  EXPECT_EQ(m.opening_at, now + 15 * day + 3600);
+  // Exactly 15 days ahead: no move.
+  m = core::amendment_deadline(eng, now, now + 15 * day, now + 15 * day);
+  EXPECT_FALSE(m.moved);
+  EXPECT_EQ(m.deadline_at, now + 15 * day);
+
+  const auto& sandbox = *core::find_rule_pack("sandbox");
+  m = core::amendment_deadline(sandbox, now, now + 10, now + 20);
+  EXPECT_TRUE(m.moved);
+  EXPECT_EQ(m.deadline_at, now + 30);
+  EXPECT_EQ(m.opening_at, now + 40);
+  m = core::amendment_deadline(sandbox, now, now + 31, now + 31);
+  EXPECT_FALSE(m.moved);
+  EXPECT_EQ(m.opening_at, now + 31);
+}
+
+TEST(rule_pack, state_transitions) {
+  using a = core::tender_action;
+  EXPECT_EQ(core::next_state("draft", a::publish), "published");
+  EXPECT_EQ(core::next_state("draft", a::update), "draft");
+  EXPECT_EQ(core::next_state("draft", a::cancel), "cancelled");
+  EXPECT_EQ(core::next_state("draft", a::amend), std::nullopt);
+  EXPECT_EQ(core::next_state("draft", a::suspend), std::nullopt);
+  EXPECT_EQ(core::next_state("published", a::update), std::nullopt);
+  EXPECT_EQ(core::next_state("published", a::publish), std::nullopt);
+  EXPECT_EQ(core::next_state("published", a::amend), "published");
+  EXPECT_EQ(core::next_state("published", a::deadline), "closed");
+  EXPECT_EQ(core::next_state("published", a::suspend), "suspended");
+  EXPECT_EQ(core::next_state("closed", a::open), "opening");
+  EXPECT_EQ(core::next_state("closed", a::fail), "failed");
+  EXPECT_EQ(core::next_state("closed", a::amend), std::nullopt);
+  EXPECT_EQ(core::next_state("opening", a::cancel), std::nullopt);
+  EXPECT_EQ(core::next_state("opening", a::suspend), "suspended");
+  EXPECT_EQ(core::next_state("suspended", a::resume, "published"), "published");
+  EXPECT_EQ(core::next_state("suspended", a::resume, "opening"), "opening");
+  EXPECT_EQ(core::next_state("suspended", a::cancel, "published"), "cancelled");
+  EXPECT_EQ(core::next_state("suspended", a::cancel, "opening"), std::nullopt);
+  EXPECT_EQ(core::next_state("suspended", a::suspend, "published"), std::nullopt);
+  EXPECT_EQ(core::next_state("cancelled", a::resume), std::nullopt);
+  EXPECT_EQ(core::next_state("failed", a::cancel), std::nullopt);
+}
+
+TEST(rule_pack, rfc3339_times) {
+  EXPECT_EQ(core::parse_rfc3339("2026-12-01T00:00:00Z"), now);
+  EXPECT_EQ(core::parse_rfc3339("2026-12-01T08:00:00+08:00"), now);
+  EXPECT_EQ(core::parse_rfc3339("2026-11-30T19:00:00.123-05:00"), now);
+  EXPECT_EQ(core::parse_rfc3339("2024-02-29T00:00:00Z"), 1709164800);
+  EXPECT_EQ(core::parse_rfc3339("2026-02-29T00:00:00Z"), std::nullopt);
+  EXPECT_EQ(core::parse_rfc3339("2026-13-01T00:00:00Z"), std::nullopt);
+  EXPECT_EQ(core::parse_rfc3339("2026-12-01T24:00:00Z"), std::nullopt);
+  EXPECT_EQ(core::parse_rfc3339("2026-12-01T00:00:00"), std::nullopt);
+  EXPECT_EQ(core::parse_rfc3339("2026-12-01 00:00:00Z"), std::nullopt);
+  EXPECT_EQ(core::format_utc(now), "2026-12-01T00:00:00Z");
+  EXPECT_EQ(core::format_utc(now + 3661), "2026-12-01T01:01:01Z");
+}
+
+TEST(rule_pack, discount_rates) {
+  EXPECT_TRUE(core::valid_rate("0.05"));
+  EXPECT_TRUE(core::valid_rate("0.123456"));
+  EXPECT_FALSE(core::valid_rate("0.1234567"));
+  EXPECT_FALSE(core::valid_rate("0.0"));
+  EXPECT_FALSE(core::valid_rate("1.0"));
+  EXPECT_FALSE(core::valid_rate(".5"));
+  EXPECT_FALSE(core::valid_rate("0.5x"));
+  EXPECT_FALSE(core::valid_rate("5"));
+}
