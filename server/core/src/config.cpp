@@ -44,6 +44,12 @@ std::string one_of(const std::string& key, const std::string& value,
   throw config_error("'" + key + "' must be one of " + list + ", got '" + value + "'");
 }
 
+bool parse_bool(const std::string& key, const std::string& value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  throw config_error("'" + key + "' must be true or false, got '" + value + "'");
+}
+
 // The log name ends up in the checkpoint origin and usually in the signing key's name, where
 // spaces, '+' and control characters are not allowed; a conservative alphabet keeps it readable.
 std::string log_name(const std::string& key, const std::string& value) {
@@ -142,6 +148,12 @@ const key_setter setters[] = {
     {"audit.checkpoint_interval_seconds",
      [](config& c, const std::string& k, const std::string& v) {
        c.audit_checkpoint_interval = std::chrono::seconds(parse_unsigned(k, v, 1, 86400));
+     }},
+    {"scheduler.enabled", [](config& c, const std::string& k,
+                             const std::string& v) { c.scheduler_enabled = parse_bool(k, v); }},
+    {"scheduler.poll_interval_ms",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.scheduler_poll_interval = std::chrono::milliseconds(parse_unsigned(k, v, 10, 60000));
      }},
 };
 
@@ -252,6 +264,8 @@ std::map<std::string, std::string> describe(const config& c) {
        c.audit_signing_key_file.empty() ? "(none)" : c.audit_signing_key_file},
       {"audit.log_name", c.audit_log_name},
       {"audit.checkpoint_interval_seconds", std::to_string(c.audit_checkpoint_interval.count())},
+      {"scheduler.enabled", c.scheduler_enabled ? "true" : "false"},
+      {"scheduler.poll_interval_ms", std::to_string(c.scheduler_poll_interval.count())},
   };
 }
 

@@ -45,6 +45,9 @@ struct config {
   std::string audit_signing_key_file;    // signed-note signer key; required in production
   std::string audit_log_name = "local";  // checkpoints carry the origin "tenderhall/<log name>"
   std::chrono::seconds audit_checkpoint_interval{10};
+  // scheduler.*
+  bool scheduler_enabled = true;
+  std::chrono::milliseconds scheduler_poll_interval{250};
 
   bool tls_enabled() const { return !tls_certificate.empty() && !tls_private_key.empty(); }
   // The checkpoint origin line of this deployment's audit log.
