@@ -84,7 +84,7 @@ struct scheduler_fixture : ::testing::Test {
         "INSERT INTO scheduled_jobs (kind, subject, due_at) SELECT 'tender.deadline', id, "
         "deadline_at FROM tenders WHERE id = '" +
         id + "' UNION ALL SELECT 'tender.opening', id, opening_at FROM tenders WHERE id = '" + id +
-        "'");
+        "' AND opening_at IS NOT NULL");
   }
 
   std::string value(const std::string& sql) const { return db.query_value(sql); }

@@ -74,6 +74,10 @@ Identity endpoints (Authorization: Bearer <token> where marked *):
   POST /api/v1/auth/logout *   GET /api/v1/me *
   POST /api/v1/orgs *admin   POST /api/v1/orgs/{id}/users *admin   POST /api/v1/users/{id}/keys *admin
 
+Timed transitions (a tender's deadline closes it, its opening time moves it to opening) are
+fired by the scheduler from the scheduled_jobs table, exactly once across nodes and restarts
+(scheduler.enabled, scheduler.poll_interval_ms; docs/OPERATIONS.md, "Scheduler").
+
 Logs are JSON objects, one per line, on stderr. SIGINT or SIGTERM stops the server gracefully
 (within shutdown.grace_seconds); a second signal stops it at once.
 

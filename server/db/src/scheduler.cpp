@@ -243,17 +243,19 @@ struct scheduler::impl : std::enable_shared_from_this<impl> {
       j.attempts = row[4].as<int>();
       job_outcome outcome;
       std::exception_ptr failure;
+      // A plain SQL savepoint: the handler works on the round's transaction itself, and a
+      // failure rolls back exactly what it did.
+      tx.exec0("SAVEPOINT scheduled_job");
       try {
-        pqxx::subtransaction sp(tx, "scheduled_job");
         const auto h = handlers.find(j.kind);
         if (h == handlers.end()) {
           throw error(scheduler_codes::no_handler, "no handler for kind '" + j.kind + "'");
         }
-        outcome = h->second(sp, j);
-        sp.commit();
+        outcome = h->second(tx, j);
       } catch (...) {
         failure = std::current_exception();
       }
+      tx.exec0(failure ? "ROLLBACK TO SAVEPOINT scheduled_job" : "RELEASE SAVEPOINT scheduled_job");
       if (failure) {
         failed_job f{j, describe_exception(failure), 0, false};
         const auto res =
@@ -277,14 +279,15 @@ struct scheduler::impl : std::enable_shared_from_this<impl> {
     if (checkpoint_wanted && opts.signer) {
       // A signed checkpoint at the moment of the transitions. Best effort: the periodic
       // checkpoint task covers these events anyway, so a failure here does not undo them.
+      tx.exec0("SAVEPOINT scheduler_checkpoint");
       try {
-        pqxx::subtransaction sp(tx, "scheduler_checkpoint");
-        const auto cp = audit_tx::checkpoint(sp, opts.origin, *opts.signer);
-        sp.commit();
+        const auto cp = audit_tx::checkpoint(tx, opts.origin, *opts.signer);
         if (cp) r.checkpoint_size = cp->size;
       } catch (...) {
         r.checkpoint_error = describe_exception(std::current_exception());
       }
+      tx.exec0(r.checkpoint_error ? "ROLLBACK TO SAVEPOINT scheduler_checkpoint"
+                                  : "RELEASE SAVEPOINT scheduler_checkpoint");
     }
     const auto next = tx.exec(next_due_sql);
     if (!next.empty() && !next[0][0].is_null()) r.next_due_ms = next[0][0].as<double>();
