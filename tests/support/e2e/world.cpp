@@ -26,6 +26,22 @@ client::login_signer signer_of(const crypto::private_key& key) {
 
 }  // namespace
 
+void world::wait_ready() const {
+  // The port file appears once tenderd listens; the database (migrations) may take a moment
+  // longer on a loaded machine, and logging in before that gets 503 service.not_ready.
+  auto c = anonymous();
+  const bool ready = wait_until(
+      [&] {
+        try {
+          return c->readiness().ready;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      std::chrono::seconds(30));
+  if (!ready) throw std::runtime_error("tenderd did not become ready; its log:\n" + server_->log());
+}
+
 world::world(const std::string& hint, std::map<std::string, std::string> tenderd_env)
     : env_(std::move(tenderd_env)) {
   crypto::init();
@@ -44,6 +60,7 @@ world::world(const std::string& hint, std::map<std::string, std::string> tenderd
   if (created.exit_code != 0) throw std::runtime_error("create-admin failed: " + created.output);
   admin_->org_id = db_->query_value("SELECT org_id FROM users WHERE id = 'root'");
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_ready();
   admin_->api = login(*admin_, &admin_->token);
 }
 
@@ -90,6 +107,7 @@ actor& world::user(const std::string& user_id, const std::string& org_id,
 void world::restart_server() {
   server_->stop();
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_ready();
   for (auto& [id, a] : users_)
     a->api = login(*a, &a->token);
   admin_->api = login(*admin_, &admin_->token);
@@ -99,6 +117,7 @@ void world::kill_and_restart_server() {
   server_->process().send_signal(SIGKILL);
   server_->process().wait(std::chrono::seconds(10));
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_ready();
   for (auto& [id, a] : users_)
     a->api = login(*a, &a->token);
   admin_->api = login(*admin_, &admin_->token);
