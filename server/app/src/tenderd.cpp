@@ -13,6 +13,7 @@
 #include <tender/db/error.hpp>
 #include <tender/db/identity.hpp>
 #include <tender/db/migrations.hpp>
+#include <tender/db/scheduler.hpp>
 #include <tender/net/server.hpp>
 #include <tender/protocol/version.hpp>
 
@@ -75,6 +76,10 @@ Identity endpoints (Authorization: Bearer <token> where marked *):
   POST /api/v1/auth/login {"challenge_id","fingerprint","signature"}   a session token
   POST /api/v1/auth/logout *   GET /api/v1/me *
   POST /api/v1/orgs *admin   POST /api/v1/orgs/{id}/users *admin   POST /api/v1/users/{id}/keys *admin
+
+Timed transitions (a tender's deadline closes it, its opening time moves it to opening) are
+fired by the scheduler from the scheduled_jobs table, exactly once across nodes and restarts
+(scheduler.enabled, scheduler.poll_interval_ms; docs/OPERATIONS.md, "Scheduler").
 
 Logs are JSON objects, one per line, on stderr. SIGINT or SIGTERM stops the server gracefully
 (within shutdown.grace_seconds); a second signal stops it at once.
@@ -218,11 +223,26 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   ao.version = std::string(protocol::product_version());
   ao.checkpoint_interval = cfg.audit_checkpoint_interval;
   ao.retry_interval = cfg.database_retry_interval;
+  const auto checkpoint_signer = key.signer;
   audit_service audit(ioc.get_executor(), database, std::move(key), cfg.audit_origin(), ao);
   audit.start();
   life.started("audit", [&](auto deadline) { audit.stop(deadline); });
 
-  // 3. HTTP + WebSocket
+  // 3. scheduler: fires due transitions (deadline, opening) once the database is ready.
+  db::scheduler::options sco;
+  sco.poll_interval = cfg.scheduler_poll_interval;
+  sco.origin = cfg.audit_origin();
+  sco.signer = checkpoint_signer;
+  sco.ready = [&database] { return database.readiness().ready; };
+  db::scheduler scheduler(ioc.get_executor(), database.connections(), std::move(sco));
+  if (cfg.scheduler_enabled) {
+    scheduler.start();
+    life.started("scheduler", [&](auto deadline) { scheduler.stop(deadline); });
+  } else {
+    info("scheduler disabled (scheduler.enabled = false): this node fires no timed transitions");
+  }
+
+  // 4. HTTP + WebSocket
   service_info si{node_id, std::string(protocol::product_version()),
                   std::chrono::steady_clock::now()};
   net::server_options so;
@@ -277,7 +297,7 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
         {"tls", cfg.tls_enabled()},
         {"url", scheme + "://" + cfg.listen_address + ":" + std::to_string(server.port())}});
 
-  // 4. signals: the first one starts a graceful shutdown, a second one ends the process at once.
+  // 5. signals: the first one starts a graceful shutdown, a second one ends the process at once.
   std::promise<int> stop_requested;
   std::atomic<int> received{0};
   std::function<void(const boost::system::error_code&, int)> on_signal;

@@ -44,6 +44,12 @@ std::string one_of(const std::string& key, const std::string& value,
   throw config_error("'" + key + "' must be one of " + list + ", got '" + value + "'");
 }
 
+bool parse_bool(const std::string& key, const std::string& value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  throw config_error("'" + key + "' must be true or false, got '" + value + "'");
+}
+
 // The log name ends up in the checkpoint origin and usually in the signing key's name, where
 // spaces, '+' and control characters are not allowed; a conservative alphabet keeps it readable.
 std::string log_name(const std::string& key, const std::string& value) {
@@ -145,6 +151,11 @@ const key_setter setters[] = {
      }},
     {"identity.ca_roots_file",
      [](config& c, const std::string&, const std::string& v) { c.identity_ca_roots_file = v; }},
+    {"scheduler.enabled", [](config& c, const std::string& k,
+                             const std::string& v) { c.scheduler_enabled = parse_bool(k, v); }},
+    {"scheduler.poll_interval_ms",
+       c.scheduler_poll_interval = std::chrono::milliseconds(parse_unsigned(k, v, 10, 60000));
+     }},
 };
 
 const key_setter* find_setter(const std::string& key) {
@@ -256,6 +267,8 @@ std::map<std::string, std::string> describe(const config& c) {
       {"audit.checkpoint_interval_seconds", std::to_string(c.audit_checkpoint_interval.count())},
       {"identity.ca_roots_file",
        c.identity_ca_roots_file.empty() ? "(none)" : c.identity_ca_roots_file},
+      {"scheduler.enabled", c.scheduler_enabled ? "true" : "false"},
+      {"scheduler.poll_interval_ms", std::to_string(c.scheduler_poll_interval.count())},
   };
 }
 

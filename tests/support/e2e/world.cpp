@@ -41,6 +41,7 @@ client::login_signer signer_of(const crypto::private_key& key) {
 
 }  // namespace
 
+
 world::world(const std::string& hint, std::map<std::string, std::string> tenderd_env)
     : conformance_(std::make_shared<api_conformance>(openapi_validator::project())),
       env_(std::move(tenderd_env)) {

@@ -116,3 +116,25 @@ TEST(config, shipped_config_file_parses_and_documents_the_audit_keys) {
   EXPECT_EQ(c.audit_log_name, "local");
   EXPECT_EQ(c.audit_checkpoint_interval.count(), 10);
 }
+
+TEST(config, scheduler_keys_defaults_values_and_errors) {
+  const auto d = parse_config("", "x", env_of({}));
+  EXPECT_TRUE(d.scheduler_enabled);
+  EXPECT_EQ(d.scheduler_poll_interval.count(), 250);
+
+  const auto c = parse_config("scheduler.enabled = false\nscheduler.poll_interval_ms = 1000\n", "x",
+                              env_of({{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "50"}}));
+  EXPECT_FALSE(c.scheduler_enabled);
+  EXPECT_EQ(c.scheduler_poll_interval.count(), 50);  // the environment wins
+  EXPECT_EQ(tender::core::describe(c).at("scheduler.enabled"), "false");
+  EXPECT_EQ(tender::core::describe(c).at("scheduler.poll_interval_ms"), "50");
+
+  EXPECT_NE(error_of("scheduler.enabled = yes\n").find("must be true or false"), std::string::npos);
+  EXPECT_NE(error_of("scheduler.poll_interval_ms = 5\n").find("between 10 and 60000"),
+            std::string::npos);
+
+  const std::string path = std::string(TENDER_REPO_ROOT) + "/deploy/config/tenderd.conf";
+  const auto shipped = tender::core::load_config(path, env_of({}));
+  EXPECT_TRUE(shipped.scheduler_enabled);
+  EXPECT_EQ(shipped.scheduler_poll_interval.count(), 250);
+}

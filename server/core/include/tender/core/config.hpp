@@ -47,6 +47,9 @@ struct config {
   // PEM bundle of the CA roots that user certificates must chain to (empty: none accepted).
   std::string identity_ca_roots_file;  // checkpoints carry the origin "tenderhall/<log name>"
   std::chrono::seconds audit_checkpoint_interval{10};
+  // scheduler.*
+  bool scheduler_enabled = true;
+  std::chrono::milliseconds scheduler_poll_interval{250};
 
   bool tls_enabled() const { return !tls_certificate.empty() && !tls_private_key.empty(); }
   // The checkpoint origin line of this deployment's audit log.
