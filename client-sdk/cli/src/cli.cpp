@@ -81,6 +81,7 @@ std::vector<command> all_commands() {
   add_audit_commands(all);
   add_sealed_commands(all);
   add_identity_commands(all);
+  add_feed_commands(all);
   std::sort(all.begin(), all.end(),
             [](const command& a, const command& b) { return a.name < b.name; });
   return all;

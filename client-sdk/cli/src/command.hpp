@@ -92,6 +92,8 @@ void add_audit_commands(std::vector<command>& out);         // audit verify
 void add_sealed_commands(std::vector<command>& out);
 // login, whoami, logout, admin org create, admin user create, admin key add
 void add_identity_commands(std::vector<command>& out);
+// feed list, feed follow
+void add_feed_commands(std::vector<command>& out);
 
 std::vector<command> all_commands();
 

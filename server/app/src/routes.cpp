@@ -77,13 +77,15 @@ net::ws_handler ws_echo(service_info info) {
 }  // namespace
 
 std::shared_ptr<net::router> make_routes(const service_info& info, db::database& database,
-                                         audit_service& audit, std::size_t default_body_limit) {
+                                         audit_service& audit, feed_service& feed,
+                                         std::size_t default_body_limit) {
   auto r = std::make_shared<net::router>(net::router::options{default_body_limit});
   r->add("GET", "/healthz", healthz(info));
   r->add("GET", "/readyz", readyz(database));
   r->add_websocket("/ws", ws_echo(info));
   add_log_routes(*r, database, audit);
   add_identity_routes(*r, database);
+  add_feed_routes(*r, database, feed);
   return r;
 }
 
