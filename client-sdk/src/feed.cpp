@@ -80,8 +80,8 @@ ws_endpoint parse_server(const std::string& server) {
   if (scheme == "https" || scheme == "wss") {
     e.tls = true;
   } else if (scheme != "http" && scheme != "ws") {
-    throw error("client.bad_url", "server URL '" + server +
-                                      "' must start with http://, https://, ws:// or wss://");
+    throw error("client.bad_url",
+                "server URL '" + server + "' must start with http://, https://, ws:// or wss://");
   }
   e.host = std::string(parsed->host_address());
   if (e.host.empty()) throw error("client.bad_url", "server URL '" + server + "' has no host");
@@ -258,7 +258,8 @@ std::int64_t follow_feed(const options& o, std::int64_t after, const feed_callba
         tls->load_verify_file(o.ca_file, ec);
       }
       if (ec) {
-        throw error("client.tls_failed", "cannot load CA file '" + o.ca_file + "': " + ec.message());
+        throw error("client.tls_failed",
+                    "cannot load CA file '" + o.ca_file + "': " + ec.message());
       }
     }
   }

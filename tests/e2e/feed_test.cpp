@@ -244,7 +244,8 @@ TEST(feed_e2e, a_follower_that_reconnects_with_its_cursor_misses_nothing) {
   try {
     tender::client::follow_options bad;
     bad.tender = "not-a-tender";
-    tender::client::follow_feed(options_of(w), 0, [](const auto&) { return true; }, bad);
+    tender::client::follow_feed(
+        options_of(w), 0, [](const auto&) { return true; }, bad);
     ADD_FAILURE() << "a bad tender id was accepted";
   } catch (const tender::client::error& e) {
     EXPECT_EQ(e.code(), "request.bad_query") << e.what();
@@ -254,8 +255,8 @@ TEST(feed_e2e, a_follower_that_reconnects_with_its_cursor_misses_nothing) {
 TEST(feed_e2e, cli_lists_and_follows_the_feed_as_json_lines) {
   world w("feed_cli");
   commit_events(w.db().conninfo(), 12);
-  const auto list = run_command({TENDER_CLI_PATH, "--server", w.url(), "feed", "list", "--after",
-                                 "3", "--limit", "5"});
+  const auto list = run_command(
+      {TENDER_CLI_PATH, "--server", w.url(), "feed", "list", "--after", "3", "--limit", "5"});
   ASSERT_EQ(list.exit_code, 0) << list.output;
   std::istringstream lines(list.output);
   std::string line;
@@ -267,8 +268,8 @@ TEST(feed_e2e, cli_lists_and_follows_the_feed_as_json_lines) {
   expect_exactly(seqs, 4, 8);
   EXPECT_NE(list.output.find("next cursor: 8 (feed head 12)"), std::string::npos) << list.output;
 
-  const auto all = run_command(
-      {TENDER_CLI_PATH, "--server", w.url(), "feed", "list", "--limit", "5", "--all"});
+  const auto all =
+      run_command({TENDER_CLI_PATH, "--server", w.url(), "feed", "list", "--limit", "5", "--all"});
   ASSERT_EQ(all.exit_code, 0) << all.output;
   EXPECT_NE(all.output.find("\"seq\":12"), std::string::npos) << all.output;
   EXPECT_NE(all.output.find("next cursor: 12"), std::string::npos) << all.output;
@@ -279,8 +280,8 @@ TEST(feed_e2e, cli_lists_and_follows_the_feed_as_json_lines) {
   EXPECT_NE(follow.output.find("\"seq\":11"), std::string::npos) << follow.output;
   EXPECT_NE(follow.output.find("\"seq\":12"), std::string::npos) << follow.output;
 
-  const auto bad = run_command({TENDER_CLI_PATH, "--server", w.url(), "feed", "list", "--after",
-                                "99"});
+  const auto bad =
+      run_command({TENDER_CLI_PATH, "--server", w.url(), "feed", "list", "--after", "99"});
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("feed.bad_cursor"), std::string::npos) << bad.output;
 

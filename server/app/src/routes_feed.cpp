@@ -95,9 +95,9 @@ feed_query parse_feed_query(std::string_view query, bool with_limit) {
       }
       out.tender = id;
     } else {
-      throw rejected_request{errc::request_bad_query, "unknown query parameter '" + name +
-                                                          "' (this endpoint takes " + allowed +
-                                                          ")"};
+      throw rejected_request{
+          errc::request_bad_query,
+          "unknown query parameter '" + name + "' (this endpoint takes " + allowed + ")"};
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
@@ -159,8 +159,8 @@ void add_feed_routes(net::router& r, db::database& database, feed_service& feed)
       c->send(json::serialize(pong));
       co_return;
     }
-    c->send(ws_error(errc::ws_bad_message,
-                     "the feed takes no messages except {\"type\":\"ping\"}"));
+    c->send(
+        ws_error(errc::ws_bad_message, "the feed takes no messages except {\"type\":\"ping\"}"));
   };
   h.on_close = [service](const std::shared_ptr<net::ws_connection>& c) {
     service->unfollow(c->id());

@@ -14,6 +14,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -25,12 +26,12 @@ namespace {
 
 constexpr const char* head_sql = "SELECT next_seq - 1 FROM feed_head";
 
-#define TENDER_FEED_COLUMNS                                                                    \
-  "seq, tender_id, kind, payload::text, "                                                      \
+#define TENDER_FEED_COLUMNS               \
+  "seq, tender_id, kind, payload::text, " \
   "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
-constexpr const char* page_sql = "SELECT " TENDER_FEED_COLUMNS
-                                 " FROM feed_events WHERE seq > $1 ORDER BY seq LIMIT $2";
+constexpr const char* page_sql =
+    "SELECT " TENDER_FEED_COLUMNS " FROM feed_events WHERE seq > $1 ORDER BY seq LIMIT $2";
 constexpr const char* tender_page_sql =
     "SELECT " TENDER_FEED_COLUMNS
     " FROM feed_events WHERE tender_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
@@ -57,10 +58,9 @@ net::awaitable<feed_page> feed::page(std::int64_t after, std::size_t limit,
     pqxx::read_transaction tx(c);
     out.head = tx.exec1(head_sql)[0].as<std::int64_t>();
     if (after < 0 || after > out.head) {
-      throw error(feed_codes::bad_cursor, "cursor " + std::to_string(after) +
-                                              " is beyond the feed head " +
-                                              std::to_string(out.head) +
-                                              " (a cursor is the seq of the last event seen)");
+      throw error(feed_codes::bad_cursor,
+                  "cursor " + std::to_string(after) + " is beyond the feed head " +
+                      std::to_string(out.head) + " (a cursor is the seq of the last event seen)");
     }
     const auto rows = tender ? tx.exec_params(tender_page_sql, *tender, after, n)
                              : tx.exec_params(page_sql, after, n);
@@ -139,7 +139,10 @@ struct feed_listener::impl {
         cb(std::nullopt);
         const auto poll = opts.poll_interval.count();
         while (!stopping) {
-          c.await_notification(static_cast<long>(poll / 1000), static_cast<long>(poll % 1000) * 1000);
+          c.await_notification(static_cast<long>(poll / 1000),
+                               static_cast<long>(poll % 1000) * 1000);
+          // libpq may just mark the connection bad instead of making libpqxx throw.
+          if (!c.is_open()) throw std::runtime_error("the LISTEN connection was closed");
         }
         up = false;
         return;

@@ -32,7 +32,7 @@ struct feed_events_page {
 
 // GET /api/v1/feed?after=&limit=&tender=. Throws error (feed.bad_cursor, request.bad_query, ...).
 feed_events_page feed_page(client& c, std::int64_t after, std::size_t limit = 100,
-                        const std::optional<std::string>& tender = std::nullopt);
+                           const std::optional<std::string>& tender = std::nullopt);
 
 struct follow_options {
   std::optional<std::string> tender;  // only this tender's events
