@@ -44,10 +44,26 @@ world::world(const std::string& hint, std::map<std::string, std::string> tenderd
   if (created.exit_code != 0) throw std::runtime_error("create-admin failed: " + created.output);
   admin_->org_id = db_->query_value("SELECT org_id FROM users WHERE id = 'root'");
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_ready();
   admin_->api = login(*admin_, &admin_->token);
 }
 
 world::~world() = default;
+
+void world::wait_ready() const {
+  // tenderd listens before its database is ready (it connects and migrates in the background):
+  // on a loaded machine the first requests would get 503 service.not_ready.
+  const auto probe = anonymous();
+  wait_until(
+      [&] {
+        try {
+          return probe->readiness().ready;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      std::chrono::seconds(60));
+}
 
 std::unique_ptr<client::client> world::anonymous() const {
   client::options o;
@@ -90,6 +106,7 @@ actor& world::user(const std::string& user_id, const std::string& org_id,
 void world::restart_server() {
   server_->stop();
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_ready();
   for (auto& [id, a] : users_)
     a->api = login(*a, &a->token);
   admin_->api = login(*admin_, &admin_->token);
@@ -99,6 +116,7 @@ void world::kill_and_restart_server() {
   server_->process().send_signal(SIGKILL);
   server_->process().wait(std::chrono::seconds(10));
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
+  wait_ready();
   for (auto& [id, a] : users_)
     a->api = login(*a, &a->token);
   admin_->api = login(*admin_, &admin_->token);

@@ -63,6 +63,8 @@ public:
   long long rows(const std::string& table) const;
 
 private:
+  // Waits (up to a minute) until tenderd reports its database ready.
+  void wait_ready() const;
   std::unique_ptr<client::client> login(const actor& a, std::string* token) const;
 
   std::string dir_;
