@@ -83,6 +83,7 @@ std::vector<command> all_commands() {
   add_identity_commands(all);
   add_document_commands(all);
   add_tender_commands(all);
+  add_feed_commands(all);
   std::sort(all.begin(), all.end(),
             [](const command& a, const command& b) { return a.name < b.name; });
   return all;

@@ -96,6 +96,8 @@ void add_identity_commands(std::vector<command>& out);
 void add_document_commands(std::vector<command>& out);
 // tender create|show|list|update|publish|amend|cancel|suspend|resume
 void add_tender_commands(std::vector<command>& out);
+// feed list, feed follow
+void add_feed_commands(std::vector<command>& out);
 
 std::vector<command> all_commands();
 

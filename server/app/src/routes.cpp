@@ -77,7 +77,7 @@ net::ws_handler ws_echo(service_info info) {
 }  // namespace
 
 std::shared_ptr<net::router> make_routes(
-    const service_info& info, db::database& database, audit_service& audit,
+    const service_info& info, db::database& database, audit_service& audit, feed_service& feed,
     std::size_t default_body_limit, std::shared_ptr<const crypto::x509::trust_store> ca_roots) {
   auto r = std::make_shared<net::router>(net::router::options{default_body_limit});
   r->add("GET", "/healthz", healthz(info));
@@ -87,6 +87,7 @@ std::shared_ptr<net::router> make_routes(
   add_identity_routes(*r, database, std::move(ca_roots));
   add_document_routes(*r, database);
   add_tender_routes(*r, database, audit);
+  add_feed_routes(*r, database, feed);
   return r;
 }
 

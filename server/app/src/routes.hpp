@@ -14,6 +14,7 @@ class database;
 namespace tender::app {
 
 class audit_service;
+class feed_service;
 
 struct service_info {
   std::string node_id;
@@ -25,7 +26,7 @@ struct service_info {
 // `ca_roots`: the roots user certificates must chain to (identity.ca_roots_file); null or empty:
 // every certificate is refused.
 std::shared_ptr<net::router> make_routes(
-    const service_info& info, db::database& database, audit_service& audit,
+    const service_info& info, db::database& database, audit_service& audit, feed_service& feed,
     std::size_t default_body_limit,
     std::shared_ptr<const crypto::x509::trust_store> ca_roots = nullptr);
 
@@ -42,5 +43,8 @@ void add_document_routes(net::router& r, db::database& database);
 // /api/v1/tenders: create, read, list, update, publish, amend, cancel, suspend, resume
 // (routes_tenders.cpp).
 void add_tender_routes(net::router& r, db::database& database, audit_service& audit);
+
+// /api/v1/feed and /ws/feed: the public change feed (routes_feed.cpp).
+void add_feed_routes(net::router& r, db::database& database, feed_service& feed);
 
 }  // namespace tender::app

@@ -1,6 +1,7 @@
 #include <tender/app/tenderd.hpp>
 
 #include "audit_service.hpp"
+#include "feed_service.hpp"
 #include "routes.hpp"
 
 #include <tender/core/config.hpp>
@@ -22,6 +23,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -61,6 +63,8 @@ The server answers:
   GET /ws        WebSocket: greets with {"type":"hello"}, answers {"type":"ping"} with a pong
   GET /api/v1/log/checkpoint | key | events[/{seq}] | proof/inclusion | proof/consistency
                  the tamper-evident audit log (protocol/docs/audit-log.md)
+  GET /api/v1/feed?after=SEQ&limit=N&tender=ID   the public change feed, paged by cursor
+  GET /ws/feed?after=SEQ&tender=ID   WebSocket: the feed after SEQ, then live (docs/FEED.md)
 
 The audit log's checkpoints are signed with the key in audit.signing_key_file, which production
 mode requires. `tenderd keygen --out FILE` creates one (mode 0600, named after audit.log_name)
@@ -242,7 +246,16 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
     info("scheduler disabled (scheduler.enabled = false): this node fires no timed transitions");
   }
 
-  // 4. HTTP + WebSocket
+  // 4. The public change feed: one LISTEN connection of its own, and the WebSocket followers.
+  feed_service::options fo;
+  fo.conninfo = cfg.database_conninfo;
+  fo.retry_interval = cfg.database_retry_interval;
+  fo.queue_high_water = std::max<std::size_t>(1, cfg.limits_websocket_queue_messages / 2);
+  feed_service feed(ioc.get_executor(), database, fo);
+  feed.start();
+  life.started("feed", [&](auto deadline) { feed.stop(deadline); });
+
+  // 5. HTTP + WebSocket
   service_info si{node_id, std::string(protocol::product_version()),
                   std::chrono::steady_clock::now()};
   net::server_options so;
@@ -256,8 +269,8 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   so.websocket_queue_limit = cfg.limits_websocket_queue_messages;
   so.read_timeout = cfg.limits_read_timeout;
   so.idle_timeout = cfg.limits_idle_timeout;
-  net::http_server server(ioc, so,
-                          make_routes(si, database, audit, cfg.limits_body_bytes, ca_roots));
+  net::http_server server(
+      ioc, so, make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots));
 
   // I/O threads run from here on; the main thread only waits for a signal and then shuts down.
   std::vector<std::thread> threads;

@@ -111,19 +111,25 @@ public:
     }
     open_ = false;
     queue_.clear();
+    queued_ = 0;
     wake_.cancel();
     if (endpoint_.on_close) endpoint_.on_close(self);
   }
 
   void send(std::string text) override {
+    ++queued_;
     asio::post(
         ws_.get_executor(), [self = this->shared_from_this(), text = std::move(text)]() mutable {
-          if (!self->open_ || self->closing_) return;
+          if (!self->open_ || self->closing_) {
+            --self->queued_;
+            return;
+          }
           if (self->queue_.size() >= self->server_->opts_.websocket_queue_limit) {
             // Too slow to keep up: drop it rather than buffer without bound. It can reconnect and
             // resume from its last sequence number.
             core::log::warn("websocket client too slow, disconnected", {{"connection", self->id_}});
             self->queue_.clear();
+            self->queued_ = 0;
             beast::error_code ignored;
             beast::get_lowest_layer(self->ws_).socket().close(ignored);
             return;
@@ -145,6 +151,7 @@ public:
 
   const request& upgrade_request() const override { return upgrade_; }
   std::uint64_t id() const override { return id_; }
+  std::size_t queued() const override { return queued_.load(); }
 
 private:
   static std::string protocol_error(protocol::errc code, std::string_view message) {
@@ -166,6 +173,7 @@ private:
         queue_.pop_front();
         ws_.text(true);
         auto [ec, n] = co_await ws_.async_write(asio::buffer(message), use_tuple);
+        if (queued_ > 0) --queued_;
         if (ec) co_return;
         continue;
       }
@@ -191,6 +199,7 @@ private:
   request upgrade_;
   asio::steady_timer wake_;
   std::deque<std::string> queue_;
+  std::atomic<std::size_t> queued_{0};
   bool open_ = false;
   bool closing_ = false;
   std::string close_reason_;

@@ -80,6 +80,7 @@ void world::check_api_conformance() {
                 << " response(s) do not conform to protocol/openapi.yaml:" << list;
 }
 
+
 std::unique_ptr<client::client> world::anonymous() const {
   client::options o;
   o.server = server_->url();

@@ -90,7 +90,6 @@ public:
   }
 
 private:
-  // Waits (up to 30 s) until tenderd's /readyz says ready.
   std::unique_ptr<client::client> login(const actor& a, std::string* token) const;
 
   std::shared_ptr<api_conformance> conformance_;

@@ -66,6 +66,9 @@ public:
   virtual void close(std::string_view reason) = 0;
   virtual const request& upgrade_request() const = 0;
   virtual std::uint64_t id() const = 0;
+  // Messages accepted by send() and not written yet (approximate, readable from any thread): a
+  // producer that sends many messages (a replay) paces itself below the queue limit with it.
+  virtual std::size_t queued() const { return 0; }
 };
 
 // Maps method + path to handlers. Paths are literal segments or "{name}" captures:
