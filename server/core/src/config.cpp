@@ -154,6 +154,7 @@ const key_setter setters[] = {
     {"scheduler.enabled", [](config& c, const std::string& k,
                              const std::string& v) { c.scheduler_enabled = parse_bool(k, v); }},
     {"scheduler.poll_interval_ms",
+     [](config& c, const std::string& k, const std::string& v) {
        c.scheduler_poll_interval = std::chrono::milliseconds(parse_unsigned(k, v, 10, 60000));
      }},
 };
