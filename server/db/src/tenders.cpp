@@ -7,6 +7,7 @@
 #include "audit_tx.hpp"
 #include "feed_tx.hpp"
 #include "idempotency_tx.hpp"
+#include "notify_tx.hpp"
 #include "pool.hpp"
 
 #include <boost/json.hpp>
@@ -639,9 +640,11 @@ net::awaitable<tender_result> tenders::amend(tender_actor who, std::string id,
     auto payload = state_payload(after->tender);
     payload["amendment"] = amendment;
     feed(tx, id, "tender.amended", payload);
-    // PUSH-TO-DOWNLOADERS: the documents/notifications helper pushes this amendment to every
-    // user who downloaded the tender documents, here, in this same transaction (tender id `id`,
-    // amendment number `no`, reason, changes, and the deadline move when move.moved).
+    // Every earlier downloader is told, in this transaction, with read receipts.
+    json::object summary = amendment;
+    summary["tender_id"] = id;
+    notify_tx::push_to_downloaders(tx, id, "tender.amended", std::to_string(no),
+                                   json::serialize(summary));
     out.version = version;
     out.tender = json::object{{"tender", public_view(std::move(after->tender))},
                               {"amendment", std::move(amendment)}};
