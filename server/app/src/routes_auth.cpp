@@ -46,38 +46,18 @@ json::object org_json(const db::organisation& o) {
   return {{"id", o.id}, {"kind", o.kind}, {"name", o.name}, {"created_at", o.created_at}};
 }
 
-std::string type_name(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return "a number";
-    case json::kind::string:
-      return "a string";
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
-  }
-  return "a value";
-}
-
 std::vector<std::string> string_list_field(const json::object& o, std::string_view name) {
   const auto* v = o.if_contains(name);
   if (v == nullptr) throw bad_json{"field '" + std::string(name) + "' is required"};
   if (!v->is_array()) {
     throw bad_json{"field '" + std::string(name) + "' must be an array of strings, got " +
-                   type_name(*v)};
+                   json_type_name(*v)};
   }
   std::vector<std::string> out;
   for (const auto& e : v->get_array()) {
     if (!e.is_string()) {
       throw bad_json{"field '" + std::string(name) + "' must be an array of strings, found " +
-                     type_name(e)};
+                     json_type_name(e)};
     }
     out.emplace_back(e.get_string());
   }
@@ -173,7 +153,7 @@ json::object parse_body(std::string_view body, std::initializer_list<std::string
   po.max_depth = 8;
   const auto v = json::parse(body, ec, {}, po);
   if (ec) throw bad_json{"the body is not valid JSON: " + ec.message()};
-  if (!v.is_object()) throw bad_json{"the body must be a JSON object, got " + type_name(v)};
+  if (!v.is_object()) throw bad_json{"the body must be a JSON object, got " + json_type_name(v)};
   for (const auto& kv : v.get_object()) {
     const std::string_view key(kv.key().data(), kv.key().size());
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
@@ -190,7 +170,7 @@ std::string string_field(const json::object& o, std::string_view name) {
   const auto* v = o.if_contains(name);
   if (v == nullptr) throw bad_json{"field '" + std::string(name) + "' is required"};
   if (!v->is_string()) {
-    throw bad_json{"field '" + std::string(name) + "' must be a string, got " + type_name(*v)};
+    throw bad_json{"field '" + std::string(name) + "' must be a string, got " + json_type_name(*v)};
   }
   return std::string(v->get_string());
 }

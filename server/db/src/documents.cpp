@@ -6,6 +6,7 @@
 #include <tender/db/error.hpp>
 
 #include "audit_tx.hpp"
+#include "canonical_json.hpp"
 #include "feed_tx.hpp"
 #include "idempotency_tx.hpp"
 #include "notify_tx.hpp"
@@ -172,21 +173,6 @@ void require_open(const tender_row& t, const char* what) {
   }
 }
 
-// Canonical JSON for the audit payload digest: keys sorted, no whitespace.
-std::string canonical(const json::object& o) {
-  std::vector<std::pair<std::string, json::value>> items;
-  for (const auto& kv : o)
-    items.emplace_back(std::string(kv.key().data(), kv.key().size()), kv.value());
-  std::sort(items.begin(), items.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i != 0) out += ",";
-    out += json::serialize(json::value(items[i].first)) + ":" + json::serialize(items[i].second);
-  }
-  return out + "}";
-}
-
 void audit(pqxx::transaction_base& tx, const principal& who, const std::string& role,
            const char* action, const std::string& subject, const json::object& change) {
   audit_entry e;
@@ -194,7 +180,7 @@ void audit(pqxx::transaction_base& tx, const principal& who, const std::string& 
   e.role = role;
   e.action = action;
   e.subject = subject;
-  e.payload_digest = audit_payload_digest(canonical(change));
+  e.payload_digest = audit_payload_digest(canonical_json(change));
   audit_tx::append(tx, e);
 }
 

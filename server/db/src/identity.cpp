@@ -3,6 +3,7 @@
 #include <tender/db/error.hpp>
 
 #include "audit_tx.hpp"
+#include "canonical_json.hpp"
 #include "pool.hpp"
 
 #include <tender/crypto/bytes.hpp>
@@ -128,28 +129,13 @@ void check_id(const std::string& id, const char* what) {
   }
 }
 
-// Canonical JSON of a change for the audit payload digest: keys sorted, no whitespace.
-std::string canonical(const json::object& o) {
-  std::vector<std::pair<std::string, json::value>> items;
-  for (const auto& kv : o)
-    items.emplace_back(std::string(kv.key().data(), kv.key().size()), kv.value());
-  std::sort(items.begin(), items.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i != 0) out += ",";
-    out += json::serialize(json::value(items[i].first)) + ":" + json::serialize(items[i].second);
-  }
-  return out + "}";
-}
-
 void audit(pqxx::transaction_base& tx, const identity_actor& actor, const char* action,
            const json::object& change) {
   audit_entry e;
   e.actor = actor.id;
   e.role = actor.role;
   e.action = action;
-  e.payload_digest = audit_payload_digest(canonical(change));
+  e.payload_digest = audit_payload_digest(canonical_json(change));
   audit_tx::append(tx, e);
 }
 

@@ -5,6 +5,7 @@
 #include <tender/crypto/suite.hpp>
 
 #include "audit_tx.hpp"
+#include "canonical_json.hpp"
 #include "feed_tx.hpp"
 #include "idempotency_tx.hpp"
 #include "notify_tx.hpp"
@@ -185,43 +186,6 @@ constexpr const char* set_state_sql =
 #undef TENDER_JSON
 #undef TENDER_UTC
 
-// JSON with object keys sorted at every level and no whitespace: the canonical form hashed into
-// the audit payload digest.
-void canonical_into(const json::value& v, std::string& out) {
-  if (v.is_object()) {
-    std::vector<std::pair<std::string_view, const json::value*>> items;
-    for (const auto& kv : v.get_object())
-      items.emplace_back(std::string_view(kv.key().data(), kv.key().size()), &kv.value());
-    std::sort(items.begin(), items.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    out += '{';
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (i != 0) out += ',';
-      out += json::serialize(json::value(json::string(items[i].first)));
-      out += ':';
-      canonical_into(*items[i].second, out);
-    }
-    out += '}';
-  } else if (v.is_array()) {
-    out += '[';
-    bool first = true;
-    for (const auto& e : v.get_array()) {
-      if (!first) out += ',';
-      first = false;
-      canonical_into(e, out);
-    }
-    out += ']';
-  } else {
-    out += json::serialize(v);
-  }
-}
-
-std::string canonical(const json::value& v) {
-  std::string out;
-  canonical_into(v, out);
-  return out;
-}
-
 void audit(pqxx::transaction_base& tx, const tender_actor& who, const char* action,
            const std::string& tender_id, const json::object& request) {
   audit_entry e;
@@ -229,7 +193,7 @@ void audit(pqxx::transaction_base& tx, const tender_actor& who, const char* acti
   e.role = who.role;
   e.action = action;
   e.subject = tender_id;
-  e.payload_digest = audit_payload_digest(canonical(request));
+  e.payload_digest = audit_payload_digest(canonical_json(request));
   audit_tx::append(tx, e);
 }
 
