@@ -142,6 +142,27 @@ key_info client::add_key(const std::string& user_id, const std::string& public_k
           str(o, "created_at", what)};
 }
 
+std::int64_t client::revoke_sessions(const std::string& user_id) {
+  constexpr std::string_view what = "POST /api/v1/users/{id}/sessions/revoke";
+  const auto r = request("POST", "/api/v1/users/" + user_id + "/sessions/revoke", "{}");
+  expect_status(r, 200);
+  const auto o = object_of(r, what);
+  const auto* n = o.if_contains("revoked");
+  if (n == nullptr || !n->is_int64()) bad_shape(what);
+  return n->get_int64();
+}
+
+std::int64_t client::revoke_key(const std::string& user_id, const std::string& fingerprint) {
+  constexpr std::string_view what = "POST /api/v1/users/{id}/keys/{fingerprint}/revoke";
+  const auto r =
+      request("POST", "/api/v1/users/" + user_id + "/keys/" + fingerprint + "/revoke", "{}");
+  expect_status(r, 200);
+  const auto o = object_of(r, what);
+  const auto* n = o.if_contains("sessions_revoked");
+  if (n == nullptr || !n->is_int64()) bad_shape(what);
+  return n->get_int64();
+}
+
 certificate_info client::add_certificate(const std::string& user_id,
                                          const std::string& certificate_pem,
                                          const std::vector<std::string>& chain_pems) {

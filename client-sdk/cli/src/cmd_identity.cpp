@@ -73,6 +73,20 @@ PUB.pem is a SubjectPublicKeyInfo PEM, Ed25519 or SM2 (as written by tender keyg
 `openssl pkey -pubout`).
 )";
 
+constexpr const char* revoke_usage =
+    R"(tender admin revoke — end a user's sessions, or revoke one of its login keys (admin only)
+
+Usage:
+  tender admin revoke USER [--key FINGERPRINT] [--token-file F] [--json]
+
+Without --key every live session of USER ends at once (its bearer tokens stop working). With
+--key the key (its SHA-256 fingerprint, as `tender admin key add` printed it) can no longer log
+in, and USER's live sessions end too. Use it for a lost USB key or a person who left.
+
+Example:
+  tender admin revoke alice --key 3f1c...e9
+)";
+
 constexpr const char* cert_usage =
     R"(tender admin add-cert — register a user's X.509 certificate as a login key (admin only)
 
@@ -301,6 +315,34 @@ int key_add(context& ctx, const std::vector<std::string>& args) {
   return exit_ok;
 }
 
+int revoke(context& ctx, const std::vector<std::string>& args) {
+  po::options_description opts("Options");
+  opts.add_options()("user", po::value<std::string>()->required(), "user id")(
+      "key", po::value<std::string>(), "fingerprint of the key to revoke")(
+      "json", po::bool_switch(), "machine-readable output");
+  add_token_option(opts);
+  po::positional_options_description positional;
+  positional.add("user", 1);
+  int code = 0;
+  auto vm = parse_command_args(ctx, args, revoke_usage, opts, positional, code);
+  if (!vm) return code;
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
+  const auto user = (*vm)["user"].as<std::string>();
+  const bool key = vm->count("key") != 0u;
+  const auto ended =
+      key ? c.revoke_key(user, (*vm)["key"].as<std::string>()) : c.revoke_sessions(user);
+  if (ctx.json || (*vm)["json"].as<bool>()) {
+    boost::json::object o{{"user_id", user}, {"sessions_revoked", ended}};
+    if (key) o["key_revoked"] = (*vm)["key"].as<std::string>();
+    ctx.out << boost::json::serialize(o) << "\n";
+  } else {
+    if (key) ctx.out << "revoked key " << (*vm)["key"].as<std::string>() << " of " << user << "\n";
+    ctx.out << "ended " << ended << " live session(s) of " << user << "\n";
+  }
+  return exit_ok;
+}
+
 int cert_add(context& ctx, const std::vector<std::string>& args) {
   po::options_description opts("Options");
   opts.add_options()("user", po::value<std::string>()->required(), "user id")(
@@ -348,6 +390,8 @@ void add_identity_commands(std::vector<command>& out) {
   out.push_back({"admin org create", "create an organisation (admin)", org_create});
   out.push_back({"admin user create", "create a user in an organisation (admin)", user_create});
   out.push_back({"admin key add", "register a user's login public key (admin)", key_add});
+  out.push_back(
+      {"admin revoke", "end a user's sessions or revoke one of its keys (admin)", revoke});
   out.push_back(
       {"admin add-cert", "register a user's X.509 certificate as a login key (admin)", cert_add});
 }

@@ -294,6 +294,38 @@ void add_identity_routes(net::router& r, db::database& database,
                   }),
         identity_body_limit);
 
+  // Revocation: every live session of a user, or one of its keys (which also ends its sessions).
+  r.add("POST", "/api/v1/users/{id}/sessions/revoke",
+        with_role(database, ids, "admin",
+                  [ids](net::request& req,
+                        const db::principal& p) -> boost::asio::awaitable<net::response> {
+                    if (!req.body.empty()) parse_body(req.body, {});
+                    const db::identity_actor actor{p.who.id, "admin"};
+                    const std::string user_id = req.params.at("id");
+                    const auto n = co_await ids->revoke_sessions(actor, user_id);
+                    co_return net::response::json(
+                        200, json::serialize(json::object{{"user_id", user_id}, {"revoked", n}}));
+                  }),
+        identity_body_limit);
+
+  r.add("POST", "/api/v1/users/{id}/keys/{fingerprint}/revoke",
+        with_role(database, ids, "admin",
+                  [ids](net::request& req,
+                        const db::principal& p) -> boost::asio::awaitable<net::response> {
+                    if (!req.body.empty()) parse_body(req.body, {});
+                    const db::identity_actor actor{p.who.id, "admin"};
+                    const std::string user_id = req.params.at("id");
+                    const std::string fingerprint = req.params.at("fingerprint");
+                    const auto k = co_await ids->revoke_key(actor, user_id, fingerprint);
+                    co_return net::response::json(
+                        200,
+                        json::serialize(json::object{{"fingerprint", k.fingerprint},
+                                                     {"user_id", k.user_id},
+                                                     {"revoked_at", k.revoked_at},
+                                                     {"sessions_revoked", k.sessions_revoked}}));
+                  }),
+        identity_body_limit);
+
   // Registers an X.509 certificate's key for the user, once the chain verifies against the
   // configured roots at the database clock time.
   r.add("POST", "/api/v1/users/{id}/certificates",

@@ -384,6 +384,69 @@ net::awaitable<user_key> identity::add_key(identity_actor actor, std::string use
   co_return out;
 }
 
+namespace {
+
+constexpr const char* revoke_user_sessions_sql =
+    "UPDATE sessions SET revoked_at = clock_timestamp() WHERE user_id = $1 "
+    "AND revoked_at IS NULL AND expires_at > clock_timestamp()";
+
+constexpr const char* revoke_key_sql =
+    "UPDATE user_keys SET revoked_at = clock_timestamp() WHERE user_id = $1 AND fingerprint = $2 "
+    "AND revoked_at IS NULL RETURNING to_char(revoked_at AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+
+}  // namespace
+
+net::awaitable<std::int64_t> identity::revoke_sessions(identity_actor actor, std::string user_id) {
+  check_id(user_id, "user id");
+  std::int64_t revoked = 0;
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    if (tx.exec_params(user_exists_sql, user_id).empty()) {
+      throw error(identity_codes::not_found, "no user '" + user_id + "'");
+    }
+    revoked = static_cast<std::int64_t>(
+        tx.exec_params(revoke_user_sessions_sql, user_id).affected_rows());
+    audit(tx, actor, "identity.sessions_revoked",
+          json::object{{"user_id", user_id}, {"revoked", revoked}});
+    tx.commit();
+  };
+  co_await pool_.run(std::move(job));
+  co_return revoked;
+}
+
+net::awaitable<identity::key_revoked> identity::revoke_key(identity_actor actor,
+                                                           std::string user_id,
+                                                           std::string fingerprint) {
+  check_id(user_id, "user id");
+  static const std::regex hex64("^[0-9a-f]{64}$");
+  if (!std::regex_match(fingerprint, hex64)) {
+    bad_input("key fingerprint '" + fingerprint.substr(0, 80) +
+              "' must be 64 lower-case hex digits (SHA-256 of the DER public key)");
+  }
+  key_revoked out;
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    const auto row = tx.exec_params(revoke_key_sql, user_id, fingerprint);
+    if (row.empty()) {
+      throw error(identity_codes::not_found,
+                  "user '" + user_id + "' has no live key " + fingerprint);
+    }
+    out.fingerprint = fingerprint;
+    out.user_id = user_id;
+    out.revoked_at = row[0][0].as<std::string>();
+    out.sessions_revoked = static_cast<std::int64_t>(
+        tx.exec_params(revoke_user_sessions_sql, user_id).affected_rows());
+    audit(tx, actor, "identity.key_revoked",
+          json::object{{"user_id", user_id},
+                       {"fingerprint", fingerprint},
+                       {"sessions_revoked", out.sessions_revoked}});
+    tx.commit();
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
 net::awaitable<user_certificate> identity::add_certificate(
     identity_actor actor, std::string user_id, std::string certificate_pem,
     std::vector<std::string> chain_pems, std::shared_ptr<const crypto::x509::trust_store> roots) {

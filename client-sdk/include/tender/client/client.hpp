@@ -179,6 +179,11 @@ public:
   certificate_info add_certificate(const std::string& user_id, const std::string& certificate_pem,
                                    const std::vector<std::string>& chain_pems = {});
 
+  // Admin revocation: every live session of the user (returns how many), or one of its keys by
+  // fingerprint (which also ends the user's sessions; returns the sessions ended).
+  std::int64_t revoke_sessions(const std::string& user_id);
+  std::int64_t revoke_key(const std::string& user_id, const std::string& fingerprint);
+
   const options& settings() const;
 
 private:

@@ -139,6 +139,20 @@ public:
   admin_created create_admin_blocking(const std::string& org_name, const std::string& user_id,
                                       const std::string& name, const std::string& public_key_pem);
 
+  // Revocation by an administrator (a lost USB key, a person who left): every live session of the
+  // user ends now. Returns how many were live. identity.not_found for an unknown user.
+  boost::asio::awaitable<std::int64_t> revoke_sessions(identity_actor actor, std::string user_id);
+  // Marks one of the user's keys revoked (it can no longer log in) and ends the user's live
+  // sessions. identity.not_found when the user has no such live key.
+  struct key_revoked {
+    std::string fingerprint;
+    std::string user_id;
+    std::string revoked_at;
+    std::int64_t sessions_revoked = 0;
+  };
+  boost::asio::awaitable<key_revoked> revoke_key(identity_actor actor, std::string user_id,
+                                                 std::string fingerprint);
+
   // A fresh single-use challenge. Unknown user ids get one too (it can never be redeemed), so the
   // answer does not tell whether a user exists.
   boost::asio::awaitable<login_challenge> issue_challenge(std::string user_id);
