@@ -56,6 +56,17 @@ struct event_reader {
 
 event_reader signed_in_admin(const fresh_database& db, const tenderd_process& d) {
   event_reader r;
+  auto c = client_for(d);
+  // tenderd listens before its database is migrated: create the admin once it is ready.
+  tender::test::wait_until(
+      [&] {
+        try {
+          return c.readiness().ready;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      std::chrono::seconds(60));
   const std::string dir = tender::test::make_temp_dir("auditadmin");
   { std::ofstream(dir + "/admin.pub.pem") << r.key.public_part().to_pem(); }
   const auto created = run_command(
@@ -63,7 +74,6 @@ event_reader signed_in_admin(const fresh_database& db, const tenderd_process& d)
        "root", "--name", "Root Admin", "--public-key", dir + "/admin.pub.pem"},
       {{"TENDERD_DATABASE_CONNINFO", db.conninfo()}});
   EXPECT_EQ(created.exit_code, 0) << created.output;
-  auto c = client_for(d);
   r.token = c.login("root", r.key.public_part().fingerprint(), signer_of(r.key)).token;
   r.token_file = dir + "/token";
   { std::ofstream(r.token_file) << r.token << "\n"; }

@@ -258,6 +258,8 @@ call with_version(matrix& m, call c, const fixture& f) {
   return c;
 }
 
+using variants = std::vector<std::pair<std::string, std::string>>;
+
 const std::vector<row>& table() {
   static const std::vector<row> rows = [] {
     std::vector<row> r;
@@ -336,12 +338,12 @@ const std::vector<row>& table() {
     add("GET", "/api/v1/tenders", "", "+++++++++",
         [](matrix&, const fixture&) { return get("/api/v1/tenders?limit=5"); });
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "NN+N+NNN+"}, {"published", "+++++++++"}}) {
+         variants{{"draft", "NN+N+NNN+"}, {"published", "+++++++++"}}) {
       add("GET", "/api/v1/tenders/{id}", variant, expect,
           [](matrix&, const fixture& f) { return get(tender_path(f)); });
     }
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "UFENFFFFF"}, {"published", "UFCFFFFFF"}}) {
+         variants{{"draft", "UFENFFFFF"}, {"published", "UFCFFFFFF"}}) {
       add("PATCH", "/api/v1/tenders/{id}", variant, expect, [](matrix& m, const fixture& f) {
         return with_version(m, {"PATCH", tender_path(f), R"({"title":"Renamed"})"}, f);
       });
@@ -350,7 +352,7 @@ const std::vector<row>& table() {
       });
     }
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "UFCNFFFFF"}, {"published", "UFEFFFFFF"}}) {
+         variants{{"draft", "UFCNFFFFF"}, {"published", "UFEFFFFFF"}}) {
       add("POST", "/api/v1/tenders/{id}/amend", variant, expect, [](matrix& m, const fixture& f) {
         return with_version(
             m,
@@ -361,27 +363,26 @@ const std::vector<row>& table() {
       });
     }
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "UFENFFFFF"}, {"published", "UFEFFFFFF"}}) {
+         variants{{"draft", "UFENFFFFF"}, {"published", "UFEFFFFFF"}}) {
       add("POST", "/api/v1/tenders/{id}/cancel", variant, expect, [](matrix&, const fixture& f) {
         return post(tender_path(f) + "/cancel", R"({"reason":"budget withdrawn"})");
       });
     }
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "UFFFCFFFF"}, {"published", "UFFFEFFFF"}}) {
+         variants{{"draft", "UFFFCFFFF"}, {"published", "UFFFEFFFF"}}) {
       add("POST", "/api/v1/tenders/{id}/suspend", variant, expect, [](matrix&, const fixture& f) {
         return post(tender_path(f) + "/suspend", R"({"reason":"complaint"})");
       });
     }
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"published", "UFFFCFFFF"},
-          {"suspended", "UFFFEFFFF"}}) {
+         variants{{"published", "UFFFCFFFF"}, {"suspended", "UFFFEFFFF"}}) {
       add("POST", "/api/v1/tenders/{id}/resume", variant, expect, [](matrix&, const fixture& f) {
         return post(tender_path(f) + "/resume", R"({"reason":"complaint settled"})");
       });
     }
     // ---- documents, questions, notifications ----
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "UFENFFFFF"}, {"published", "UFEFFFFFF"}}) {
+         variants{{"draft", "UFENFFFFF"}, {"published", "UFEFFFFFF"}}) {
       add("POST", "/api/v1/tenders/{id}/documents", variant, expect, [](matrix&, const fixture& f) {
         call c = post(tender_path(f) + "/documents?name=addendum.pdf", "addendum bytes");
         c.content_type = "application/octet-stream";
@@ -389,14 +390,14 @@ const std::vector<row>& table() {
       });
     }
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "UN+NNNNNN"}, {"published", "U++++++++"}}) {
+         variants{{"draft", "UN+NNNNNN"}, {"published", "U++++++++"}}) {
       add("GET", "/api/v1/tenders/{id}/documents", variant, expect,
           [](matrix&, const fixture& f) { return get(tender_path(f) + "/documents"); });
     }
     // A bidder's download is recorded (one event); the owner organisation and supervisors read
     // without a record.
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "UN+NNNNNN"}, {"published", "UE+F+FFFF"}}) {
+         variants{{"draft", "UN+NNNNNN"}, {"published", "UE+F+FFFF"}}) {
       add("GET", "/api/v1/tenders/{id}/documents/{doc}/versions/{v}", variant, expect,
           [](matrix&, const fixture& f) {
             return get(tender_path(f) + "/documents/" + std::to_string(f.document) +
@@ -404,25 +405,25 @@ const std::vector<row>& table() {
           });
     }
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "UN+NNNNNN"}, {"published", "UF+F+FFFF"}}) {
+         variants{{"draft", "UN+NNNNNN"}, {"published", "UF+F+FFFF"}}) {
       add("GET", "/api/v1/tenders/{id}/downloads", variant, expect,
           [](matrix&, const fixture& f) { return get(tender_path(f) + "/downloads"); });
       add("GET", "/api/v1/tenders/{id}/notifications", variant, expect,
           [](matrix&, const fixture& f) { return get(tender_path(f) + "/notifications"); });
     }
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "UNFFFFFFF"}, {"published", "UEFFFFFFF"}}) {
+         variants{{"draft", "UNFFFFFFF"}, {"published", "UEFFFFFFF"}}) {
       add("POST", "/api/v1/tenders/{id}/questions", variant, expect, [](matrix&, const fixture& f) {
         return post(tender_path(f) + "/questions", R"({"text":"When is the site visit?"})");
       });
     }
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "UN+NNNNNN"}, {"published", "U++F+FFFF"}}) {
+         variants{{"draft", "UN+NNNNNN"}, {"published", "U++F+FFFF"}}) {
       add("GET", "/api/v1/tenders/{id}/questions", variant, expect,
           [](matrix&, const fixture& f) { return get(tender_path(f) + "/questions"); });
     }
     for (const auto& [variant, expect] :
-         {std::pair<std::string, std::string>{"draft", "UFCNFFFFF"}, {"published", "UFEFFFFFF"}}) {
+         variants{{"draft", "UFCNFFFFF"}, {"published", "UFEFFFFFF"}}) {
       add("POST", "/api/v1/tenders/{id}/questions/{qid}/answer", variant, expect,
           [](matrix& m, const fixture& f) {
             // A draft has no questions: the published fixture's (the state is refused first).
