@@ -5,6 +5,7 @@
 
 #include <tender/client/client.hpp>
 #include <tender/crypto/init.hpp>
+#include <tender/crypto/keys.hpp>
 #include <tender/crypto/merkle.hpp>
 #include <tender/crypto/signed_note.hpp>
 #include <tender/protocol/audit.hpp>
@@ -29,12 +30,10 @@ using tender::test::tenderd_process;
 
 namespace {
 
-tender::client::client client_for(const tenderd_process& d, const std::string& token = "") {
+tender::client::client client_for(const tenderd_process& d) {
   tender::client::options o;
   o.server = d.url();
-  tender::client::client c(o);
-  if (!token.empty()) c.set_token(token);
-  return c;
+  return tender::client::client(o);
 }
 
 tender::client::login_signer signer_of(const tender::crypto::private_key& key) {
@@ -209,7 +208,8 @@ TEST(audit_e2e, verify_passes_then_catches_an_update_and_a_delete) {
   const auto [key_file, vkey] = make_key();
   tenderd_process d(db.conninfo(), audit_env(key_file));
   const auto admin = signed_in_admin(db, d);
-  auto c = client_for(d, admin.token);
+  auto c = client_for(d);
+  c.set_token(admin.token);
   const auto covered = log_size(db);
   ASSERT_GE(wait_checkpoint(c, vkey, covered), covered) << d.log();
 
@@ -269,7 +269,8 @@ TEST(audit_e2e, rewritten_leaves_do_not_make_the_signed_root) {
   const auto [key_file, vkey] = make_key();
   tenderd_process d(db.conninfo(), audit_env(key_file));
   const auto admin = signed_in_admin(db, d);
-  auto c = client_for(d, admin.token);
+  auto c = client_for(d);
+  c.set_token(admin.token);
   const auto covered = log_size(db);
   ASSERT_GE(wait_checkpoint(c, vkey, covered), covered) << d.log();
   // The actor changed and the leaf data and hash recomputed to match: each event is consistent
@@ -296,7 +297,8 @@ TEST(audit_e2e, state_checks_consistency_across_a_restart_and_catches_a_resigned
   {
     tenderd_process d(db.conninfo(), audit_env(key_file));
     admin = signed_in_admin(db, d);
-    auto c = client_for(d, admin.token);
+    auto c = client_for(d);
+    c.set_token(admin.token);
     first_size = wait_checkpoint(c, vkey, log_size(db));
     ASSERT_GE(first_size, 1u) << d.log();
     const auto r = verify(d, admin, {"--key", vkey, "--state", state});
@@ -310,7 +312,8 @@ TEST(audit_e2e, state_checks_consistency_across_a_restart_and_catches_a_resigned
               db.query_value("SELECT size FROM audit_head"));
   }
   tenderd_process d(db.conninfo(), audit_env(key_file));
-  auto c = client_for(d, admin.token);
+  auto c = client_for(d);
+  c.set_token(admin.token);
   ASSERT_GE(wait_checkpoint(c, vkey, first_size + 2), first_size + 2) << d.log();
   // Across the restart the log only grew. The key remembered in the state file is used when
   // none is given.
@@ -343,7 +346,8 @@ TEST(audit_e2e, http_endpoints_validate_their_parameters) {
   const auto [key_file, vkey] = make_key();
   tenderd_process d(db.conninfo(), audit_env(key_file));
   const auto admin = signed_in_admin(db, d);
-  auto c = client_for(d, admin.token);
+  auto c = client_for(d);
+  c.set_token(admin.token);
   ASSERT_GE(wait_checkpoint(c, vkey, 1), 1u) << d.log();
   const std::string& token = admin.token;
 
@@ -465,7 +469,8 @@ TEST(audit_e2e, production_needs_a_signing_key_and_development_warns) {
   // Development without a key: a throwaway key, a warning, and a log that still verifies.
   tenderd_process d(db.conninfo(), {{"TENDERD_AUDIT_CHECKPOINT_INTERVAL_SECONDS", "1"}});
   const auto admin = signed_in_admin(db, d);
-  auto c = client_for(d, admin.token);
+  auto c = client_for(d);
+  c.set_token(admin.token);
   const std::string served_key = c.log_key();
   ASSERT_GE(wait_checkpoint(c, served_key, 1), 1u) << d.log();
   EXPECT_TRUE(contains(d.log(), "generated a throwaway audit signing key")) << d.log();

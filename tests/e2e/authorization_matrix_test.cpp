@@ -502,7 +502,9 @@ TEST(authorization_matrix, every_endpoint_every_role) {
           EXPECT_GE(res.status, 200u) << what << ": " << got;
           EXPECT_LT(res.status, 300u) << what << ": " << got;
           EXPECT_EQ(events, expect == 'E' ? 1 : 0) << what << ": audit events added";
-          if (expect == '+') EXPECT_EQ(before, after) << what << ": a read changed rows";
+          if (expect == '+') {
+            EXPECT_EQ(before, after) << what << ": a read changed rows";
+          }
           break;
         case 'U':
           EXPECT_EQ(res.status, 401u) << what << ": " << got;
@@ -555,7 +557,7 @@ TEST(authorization_matrix, covers_every_registered_route) {
       registered.insert({"WS", (*it)[1].str()});
   }
   EXPECT_GE(files, 6);
-  EXPECT_GE(registered.size(), 40u);
+  EXPECT_GE(registered.size(), 35u);
   std::set<std::pair<std::string, std::string>> covered;
   for (const auto& r : table())
     covered.insert({r.method, r.route});
