@@ -5,6 +5,7 @@
 
 #include <tender/client/client.hpp>
 #include <tender/crypto/init.hpp>
+#include <tender/crypto/keys.hpp>
 #include <tender/crypto/merkle.hpp>
 #include <tender/crypto/signed_note.hpp>
 #include <tender/protocol/audit.hpp>
@@ -33,6 +34,54 @@ tender::client::client client_for(const tenderd_process& d) {
   tender::client::options o;
   o.server = d.url();
   return tender::client::client(o);
+}
+
+tender::client::login_signer signer_of(const tender::crypto::private_key& key) {
+  return [&key](std::string_view message) {
+    const auto sig = tender::crypto::sign_message(key, tender::crypto::as_bytes(message));
+    return std::string(sig.begin(), sig.end());
+  };
+}
+
+// The events are confidential (only supervisors, admins and center staff read them): the
+// bootstrapped administrator, logged in, with its token saved where `tender --token-file` reads
+// it. Its creation and login are audit events too.
+struct event_reader {
+  tender::crypto::private_key key =
+      tender::crypto::private_key::generate(tender::crypto::key_type::ed25519);
+  std::string token;
+  std::string token_file;
+};
+
+event_reader signed_in_admin(const fresh_database& db, const tenderd_process& d) {
+  event_reader r;
+  auto c = client_for(d);
+  // tenderd listens before its database is migrated: create the admin once it is ready.
+  tender::test::wait_until(
+      [&] {
+        try {
+          return c.readiness().ready;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      std::chrono::seconds(60));
+  const std::string dir = tender::test::make_temp_dir("auditadmin");
+  { std::ofstream(dir + "/admin.pub.pem") << r.key.public_part().to_pem(); }
+  const auto created = run_command(
+      {TENDER_TENDERD_PATH, "admin", "create-admin", "--org-name", "Tenderhall", "--user-id",
+       "root", "--name", "Root Admin", "--public-key", dir + "/admin.pub.pem"},
+      {{"TENDERD_DATABASE_CONNINFO", db.conninfo()}});
+  EXPECT_EQ(created.exit_code, 0) << created.output;
+  r.token = c.login("root", r.key.public_part().fingerprint(), signer_of(r.key)).token;
+  r.token_file = dir + "/token";
+  { std::ofstream(r.token_file) << r.token << "\n"; }
+  return r;
+}
+
+// The number of events in the log now.
+std::uint64_t log_size(const fresh_database& db) {
+  return std::stoull(db.query_value("SELECT count(*) FROM audit_events"));
 }
 
 // `tenderd keygen` into a new directory; returns {key file, verifier key}.
@@ -77,8 +126,10 @@ std::uint64_t wait_checkpoint(tender::client::client& c, const std::string& vkey
   return size;
 }
 
-tender::test::run_result verify(const tenderd_process& d, std::vector<std::string> extra) {
-  std::vector<std::string> argv{TENDER_CLI_PATH, "--server", d.url(), "audit", "verify"};
+tender::test::run_result verify(const tenderd_process& d, const event_reader& who,
+                                std::vector<std::string> extra) {
+  std::vector<std::string> argv{TENDER_CLI_PATH, "--server",     d.url(),       "audit",
+                                "verify",        "--token-file", who.token_file};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return run_command(argv);
 }
@@ -87,12 +138,13 @@ bool contains(const std::string& text, const std::string& what) {
   return text.find(what) != std::string::npos;
 }
 
-std::string raw_get(std::uint16_t port, const std::string& target) {
+std::string raw_get(std::uint16_t port, const std::string& target, const std::string& token = "") {
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::socket s(ioc);
   s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-  boost::asio::write(s, boost::asio::buffer("GET " + target +
-                                            " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
+  boost::asio::write(s, boost::asio::buffer("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + auth +
+                                            "Connection: close\r\n\r\n"));
   std::string answer;
   boost::system::error_code ec;
   boost::asio::read(s, boost::asio::dynamic_buffer(answer), ec);
@@ -155,8 +207,11 @@ TEST(audit_e2e, verify_passes_then_catches_an_update_and_a_delete) {
   fresh_database db("e2e_audit");
   const auto [key_file, vkey] = make_key();
   tenderd_process d(db.conninfo(), audit_env(key_file));
+  const auto admin = signed_in_admin(db, d);
   auto c = client_for(d);
-  ASSERT_GE(wait_checkpoint(c, vkey, 1), 1u) << d.log();
+  c.set_token(admin.token);
+  const auto covered = log_size(db);
+  ASSERT_GE(wait_checkpoint(c, vkey, covered), covered) << d.log();
 
   // The node's start is a real event with the documented fields.
   const auto h = c.health();
@@ -169,21 +224,21 @@ TEST(audit_e2e, verify_passes_then_catches_an_update_and_a_delete) {
                 R"({"node_id":")" + h.node_id + R"(","version":")" + h.version + R"("})")));
   EXPECT_EQ(c.log_key(), vkey);
 
-  auto ok = verify(d, {"--key", vkey});
+  auto ok = verify(d, admin, {"--key", vkey});
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_TRUE(contains(ok.output, "audit log VALID")) << ok.output;
-  const auto as_json = verify(d, {"--key", vkey, "--json", "--origin", "tenderhall/local"});
+  const auto as_json = verify(d, admin, {"--key", vkey, "--json", "--origin", "tenderhall/local"});
   ASSERT_EQ(as_json.exit_code, 0) << as_json.output;
   EXPECT_TRUE(boost::json::parse(as_json.output).at("valid").as_bool());
 
   // Someone edits the events table directly.
   const std::string original_actor = first.fields.actor;
   db.exec("UPDATE audit_events SET actor = 'mallory' WHERE seq = 0");
-  auto bad = verify(d, {"--key", vkey});
+  auto bad = verify(d, admin, {"--key", vkey});
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_TRUE(contains(bad.output, "[audit.event_mismatch]")) << bad.output;
   EXPECT_TRUE(contains(bad.output, "event 0")) << bad.output;
-  bad = verify(d, {"--key", vkey, "--json"});
+  bad = verify(d, admin, {"--key", vkey, "--json"});
   EXPECT_EQ(bad.exit_code, 1);
   const auto at = bad.output.find("{\"valid\"");
   ASSERT_NE(at, std::string::npos) << bad.output;
@@ -192,18 +247,18 @@ TEST(audit_e2e, verify_passes_then_catches_an_update_and_a_delete) {
 
   // Put it back: the verdict is precise, not a general alarm.
   db.exec("UPDATE audit_events SET actor = '" + original_actor + "' WHERE seq = 0");
-  ok = verify(d, {"--key", vkey});
+  ok = verify(d, admin, {"--key", vkey});
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
 
   // Deleting the last event the checkpoint covers.
   db.exec("DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)");
-  bad = verify(d, {"--key", vkey});
+  bad = verify(d, admin, {"--key", vkey});
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_TRUE(contains(bad.output, "[audit.missing_events]")) << bad.output;
 
   // A key other than the log's does not verify its checkpoint.
   const auto [other_file, other_vkey] = make_key();
-  bad = verify(d, {"--key", other_vkey});
+  bad = verify(d, admin, {"--key", other_vkey});
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_TRUE(contains(bad.output, "[note.no_known_signature]")) << bad.output;
 }
@@ -213,8 +268,11 @@ TEST(audit_e2e, rewritten_leaves_do_not_make_the_signed_root) {
   fresh_database db("e2e_audit_leaf");
   const auto [key_file, vkey] = make_key();
   tenderd_process d(db.conninfo(), audit_env(key_file));
+  const auto admin = signed_in_admin(db, d);
   auto c = client_for(d);
-  ASSERT_GE(wait_checkpoint(c, vkey, 1), 1u) << d.log();
+  c.set_token(admin.token);
+  const auto covered = log_size(db);
+  ASSERT_GE(wait_checkpoint(c, vkey, covered), covered) << d.log();
   // The actor changed and the leaf data and hash recomputed to match: each event is consistent
   // with itself, but the tree no longer has the root the checkpoint signed.
   auto rec = c.log_event(0);
@@ -224,7 +282,7 @@ TEST(audit_e2e, rewritten_leaves_do_not_make_the_signed_root) {
           tender::crypto::hex_encode(tender::crypto::as_bytes(data)) +
           "', 'hex'), leaf_hash = decode('" +
           hex(merkle::leaf_hash(tender::crypto::as_bytes(data))) + "', 'hex') WHERE seq = 0");
-  const auto bad = verify(d, {"--key", vkey});
+  const auto bad = verify(d, admin, {"--key", vkey});
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_TRUE(contains(bad.output, "[audit.root_mismatch]")) << bad.output;
 }
@@ -235,12 +293,15 @@ TEST(audit_e2e, state_checks_consistency_across_a_restart_and_catches_a_resigned
   const auto [key_file, vkey] = make_key();
   const std::string state = tender::test::make_temp_dir("auditstate") + "/state.json";
   std::uint64_t first_size = 0;
+  event_reader admin;
   {
     tenderd_process d(db.conninfo(), audit_env(key_file));
+    admin = signed_in_admin(db, d);
     auto c = client_for(d);
-    first_size = wait_checkpoint(c, vkey, 1);
+    c.set_token(admin.token);
+    first_size = wait_checkpoint(c, vkey, log_size(db));
     ASSERT_GE(first_size, 1u) << d.log();
-    const auto r = verify(d, {"--key", vkey, "--state", state});
+    const auto r = verify(d, admin, {"--key", vkey, "--state", state});
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "first run")) << r.output;
     ASSERT_EQ(d.stop(), std::optional<int>(0)) << d.log();
@@ -252,10 +313,11 @@ TEST(audit_e2e, state_checks_consistency_across_a_restart_and_catches_a_resigned
   }
   tenderd_process d(db.conninfo(), audit_env(key_file));
   auto c = client_for(d);
+  c.set_token(admin.token);
   ASSERT_GE(wait_checkpoint(c, vkey, first_size + 2), first_size + 2) << d.log();
   // Across the restart the log only grew. The key remembered in the state file is used when
   // none is given.
-  const auto r = verify(d, {"--state", state, "--json"});
+  const auto r = verify(d, admin, {"--state", state, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto v = boost::json::parse(r.output);
   EXPECT_EQ(v.at("consistency").at("from_size").to_number<std::uint64_t>(), first_size);
@@ -269,10 +331,10 @@ TEST(audit_e2e, state_checks_consistency_across_a_restart_and_catches_a_resigned
   rewrite_the_past(db, c);
   ASSERT_GE(wait_checkpoint(c, vkey, verified_size), verified_size) << d.log();
   // A newcomer without history sees a perfectly consistent, properly signed log...
-  const auto fresh = verify(d, {"--key", vkey});
+  const auto fresh = verify(d, admin, {"--key", vkey});
   EXPECT_EQ(fresh.exit_code, 0) << fresh.output;
   // ...but whoever remembered an earlier checkpoint sees the past was rewritten.
-  const auto caught = verify(d, {"--key", vkey, "--state", state});
+  const auto caught = verify(d, admin, {"--key", vkey, "--state", state});
   EXPECT_EQ(caught.exit_code, 1) << caught.output;
   EXPECT_TRUE(contains(caught.output, "[audit.consistency_failed]")) << caught.output;
   EXPECT_EQ(tender::test::read_file(state), remembered) << "a failed run must not move the state";
@@ -283,8 +345,11 @@ TEST(audit_e2e, http_endpoints_validate_their_parameters) {
   fresh_database db("e2e_audit_http");
   const auto [key_file, vkey] = make_key();
   tenderd_process d(db.conninfo(), audit_env(key_file));
+  const auto admin = signed_in_admin(db, d);
   auto c = client_for(d);
+  c.set_token(admin.token);
   ASSERT_GE(wait_checkpoint(c, vkey, 1), 1u) << d.log();
+  const std::string& token = admin.token;
 
   const auto cp = raw_get(d.port(), "/api/v1/log/checkpoint");
   EXPECT_TRUE(contains(cp, "200 OK")) << cp;
@@ -295,25 +360,26 @@ TEST(audit_e2e, http_endpoints_validate_their_parameters) {
 
   using pair = std::pair<std::string, std::string>;
   const std::string bad_request = "HTTP/1.1 400 Bad Request";
-  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from=abc")),
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from=abc", token)),
             pair(bad_request, "log.bad_parameter"));
-  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from=-1")),
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from=-1", token)),
             pair(bad_request, "log.bad_parameter"));
-  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from=01")),
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from=01", token)),
             pair(bad_request, "log.bad_parameter"));
-  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from=99999999999999999999")),
+  EXPECT_EQ(
+      status_and_code(raw_get(d.port(), "/api/v1/log/events?from=99999999999999999999", token)),
+      pair(bad_request, "log.bad_parameter"));
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?limit=0", token)),
             pair(bad_request, "log.bad_parameter"));
-  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?limit=0")),
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from=1&from=2", token)),
             pair(bad_request, "log.bad_parameter"));
-  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from=1&from=2")),
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?since=1", token)),
             pair(bad_request, "log.bad_parameter"));
-  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?since=1")),
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from", token)),
             pair(bad_request, "log.bad_parameter"));
-  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from")),
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events/x1", token)),
             pair(bad_request, "log.bad_parameter"));
-  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events/x1")),
-            pair(bad_request, "log.bad_parameter"));
-  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events/999")),
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events/999", token)),
             pair("HTTP/1.1 404 Not Found", "log.not_found"));
   EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/proof/inclusion?index=0")),
             pair(bad_request, "log.bad_parameter"));
@@ -325,8 +391,45 @@ TEST(audit_e2e, http_endpoints_validate_their_parameters) {
             pair(bad_request, "log.bad_range"));
   EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/proof/consistency?old=2&new=1")),
             pair(bad_request, "log.bad_range"));
-  const auto message = raw_get(d.port(), "/api/v1/log/events?limit=ten");
+  const auto message = raw_get(d.port(), "/api/v1/log/events?limit=ten", token);
   EXPECT_TRUE(contains(message, "query parameter 'limit' must be a whole number")) << message;
+
+  // The events say who did what: anonymous callers and bidders are refused, before any
+  // parameter is looked at; the checkpoint, the key and the proofs stay public.
+  const pair unauthorized{"HTTP/1.1 401 Unauthorized", "auth.required"};
+  const pair forbidden{"HTTP/1.1 403 Forbidden", "auth.forbidden"};
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events")), unauthorized);
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events?from=abc")), unauthorized);
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events/0")), unauthorized);
+  c.create_org("bidco", "bidder", "Bidder Co");
+  c.create_user("bidco", "bob", "Bob", {"bidder"});
+  const auto bob_key = tender::crypto::private_key::generate(tender::crypto::key_type::ed25519);
+  c.add_key("bob", bob_key.public_part().to_pem());
+  auto bob = client_for(d);
+  const auto bob_token =
+      bob.login("bob", bob_key.public_part().fingerprint(), signer_of(bob_key)).token;
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events", bob_token)), forbidden);
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events/0", bob_token)), forbidden);
+  EXPECT_EQ(status_and_code(raw_get(d.port(), "/api/v1/log/events", "not-a-token")),
+            pair("HTTP/1.1 401 Unauthorized", "auth.invalid_token"));
+  EXPECT_TRUE(contains(raw_get(d.port(), "/api/v1/log/events/0", token), "200 OK"));
+  try {
+    bob.log_event(0);
+    ADD_FAILURE() << "a bidder read an audit event";
+  } catch (const tender::client::error& e) {
+    EXPECT_EQ(e.code(), "auth.forbidden");
+  }
+  auto anonymous = client_for(d);
+  EXPECT_NO_THROW(anonymous.log_checkpoint());
+  EXPECT_EQ(anonymous.log_key(), vkey);
+  EXPECT_NO_THROW(anonymous.log_inclusion_proof(0, 1));
+  EXPECT_NO_THROW(anonymous.log_consistency_proof(1, 1));
+  EXPECT_TRUE(contains(raw_get(d.port(), "/api/v1/log/proof/inclusion?index=0&size=1"), "200 OK"));
+  // The CLI without a token: the verdict names the refusal.
+  const auto no_token =
+      run_command({TENDER_CLI_PATH, "--server", d.url(), "audit", "verify", "--key", vkey,
+                   "--token-file", tender::test::make_temp_dir("notoken") + "/none"});
+  EXPECT_NE(no_token.exit_code, 0) << no_token.output;
 
   // A large limit is capped, not refused; proofs come back in the documented shape.
   const auto page = c.log_events(0, 5000);
@@ -365,11 +468,13 @@ TEST(audit_e2e, production_needs_a_signing_key_and_development_warns) {
 
   // Development without a key: a throwaway key, a warning, and a log that still verifies.
   tenderd_process d(db.conninfo(), {{"TENDERD_AUDIT_CHECKPOINT_INTERVAL_SECONDS", "1"}});
+  const auto admin = signed_in_admin(db, d);
   auto c = client_for(d);
+  c.set_token(admin.token);
   const std::string served_key = c.log_key();
   ASSERT_GE(wait_checkpoint(c, served_key, 1), 1u) << d.log();
   EXPECT_TRUE(contains(d.log(), "generated a throwaway audit signing key")) << d.log();
-  const auto tofu = verify(d, {});
+  const auto tofu = verify(d, admin, {});
   EXPECT_EQ(tofu.exit_code, 0) << tofu.output;
   EXPECT_TRUE(contains(tofu.output, "trusting the key the server presents")) << tofu.output;
 }

@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <set>
@@ -33,7 +34,14 @@ constexpr const char* audit_verify_usage =
 
 Usage:
   tender [--server URL] audit verify [--key VKEY... | --key-file FILE] [--origin NAME]
-                                     [--state FILE] [--spot-checks N] [--json]
+                                     [--state FILE] [--spot-checks N] [--token-file F]
+                                     [--json]
+
+The checkpoint, the key and the proofs are public, but the events themselves say who did what
+(who downloaded a tender's documents, who asked a question) and are confidential: reading them
+needs a signed-in supervisor, admin or center_staff user. Log in first (tender login); the saved
+token (--token-file, default ~/.config/tenderhall/token) is sent with every request. Without one
+the server answers auth.required, with another role auth.forbidden.
 
 1. Fetches the latest signed checkpoint (GET /api/v1/log/checkpoint) and verifies its signature
    with the log's verifier key.
@@ -66,6 +74,28 @@ Examples:
       --key 'tenderhall/prod+1a2b3c4d+AXr...' --state ~/.tender/audit-state.json
   tender audit verify --key-file log-key.txt --json
 )";
+
+// The saved session token: from --token-file (which must exist), else from the default file
+// when there is one. Without a token the events are refused, and the verdict says so.
+std::optional<std::string> saved_token(const po::variables_map& vm) {
+  fs::path path;
+  const bool given = vm.count("token-file") != 0u;
+  if (given) {
+    path = vm["token-file"].as<std::string>();
+  } else {
+    const char* home = std::getenv("HOME");
+    if (home == nullptr || *home == '\0') return std::nullopt;
+    path = fs::path(home) / ".config" / "tenderhall" / "token";
+  }
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    if (given) {
+      throw error(codes::io, "no session token at " + path.string() + "; run tender login first");
+    }
+    return std::nullopt;
+  }
+  return std::string(trim(read_file(path, 4096)));
+}
 
 // Events per request; the server caps pages at 1000.
 constexpr std::uint64_t page_size = 1000;
@@ -289,6 +319,9 @@ int audit_verify(context& ctx, const std::vector<std::string>& args) {
        "remember the verified checkpoint here and check the next one extends it")  //
       ("spot-checks", po::value<unsigned>()->value_name("N")->default_value(8),
        "inclusion proofs to check besides the first and last events")  //
+      ("token-file", po::value<std::string>()->value_name("F"),
+       "session token file of a supervisor, admin or center_staff user (default "
+       "~/.config/tenderhall/token)")  //
       ("json", po::bool_switch(), "machine-readable output");
   int code = 0;
   auto vm = parse_command_args(ctx, args, audit_verify_usage, opts, {}, code);
@@ -309,6 +342,7 @@ int audit_verify(context& ctx, const std::vector<std::string>& args) {
                                  : std::nullopt;
     const auto state = state_path ? load_state(*state_path) : std::nullopt;
     auto c = ctx.make_client();
+    if (auto token = saved_token(*vm)) c.set_token(std::move(*token));
 
     std::string key_source = "given";
     if (keys.empty() && state) {

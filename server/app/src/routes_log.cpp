@@ -2,6 +2,7 @@
 // events with their leaves, and inclusion and consistency proofs (protocol/docs/audit-log.md).
 
 #include "audit_service.hpp"
+#include "auth.hpp"
 #include "guarded.hpp"
 #include "routes.hpp"
 
@@ -10,6 +11,7 @@
 #include <tender/crypto/digest.hpp>
 #include <tender/db/database.hpp>
 #include <tender/db/error.hpp>
+#include <tender/db/identity.hpp>
 #include <tender/protocol/audit.hpp>
 
 #include <algorithm>
@@ -17,8 +19,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tender::app {
 namespace paudit = protocol::audit;
@@ -124,6 +128,12 @@ std::optional<net::response> log_error(const db::error& e) {
 void add_log_routes(net::router& r, db::database& database, audit_service& audit) {
   // A pointer, captured by value: the log outlives the router (both live as long as serve()).
   db::audit_log* log = &audit.log();
+  auto ids = std::make_shared<db::identity>(database.connections(), db::identity::options{});
+  // Events name who did what to which tender (a download, a question before the deadline), which
+  // is confidential until the deadline (SPEC §3): only these roles read them. The checkpoint, the
+  // key and the proofs carry hashes only and stay public, so anyone can check the log grows
+  // append-only.
+  const std::vector<std::string> event_readers{"supervisor", "admin", "center_staff"};
 
   // The latest signed checkpoint, as the C2SP signed note itself.
   r.add("GET", "/api/v1/log/checkpoint",
@@ -150,44 +160,50 @@ void add_log_routes(net::router& r, db::database& database, audit_service& audit
           co_return text(audit.verifier_key() + "\n");
         });
 
-  r.add("GET", "/api/v1/log/events",
-        guarded(database, "audit log request", log_error,
-                [log](net::request& req) -> boost::asio::awaitable<net::response> {
-                  const auto q = numeric_query(req.query, {"from", "limit"});
-                  const std::uint64_t from = q.count("from") != 0u ? q.at("from") : 0;
-                  std::uint64_t limit = q.count("limit") != 0u ? q.at("limit") : default_page;
-                  if (limit == 0) throw bad_parameter{"query parameter 'limit' must be at least 1"};
-                  limit = std::min<std::uint64_t>(limit, db::audit_log::max_page);
-                  const auto rows = co_await log->events(from, static_cast<std::size_t>(limit));
-                  // Read after the events, so it is never smaller than the last seq returned + 1.
-                  const auto size = co_await log->size();
-                  paudit::event_page page;
-                  page.log_size = size;
-                  page.from = from;
-                  for (const auto& row : rows)
-                    page.events.push_back(wire_record(row));
-                  const std::uint64_t after = rows.empty() ? from : rows.back().fields.seq + 1;
-                  if (!rows.empty() && after < size) page.next = after;
-                  co_return net::response::json(200, paudit::to_json(page));
-                }));
+  r.add(
+      "GET", "/api/v1/log/events",
+      authorized(
+          database, ids, event_readers, log_error,
+          [log](net::request& req, const db::principal&) -> boost::asio::awaitable<net::response> {
+            const auto q = numeric_query(req.query, {"from", "limit"});
+            const std::uint64_t from = q.count("from") != 0u ? q.at("from") : 0;
+            std::uint64_t limit = q.count("limit") != 0u ? q.at("limit") : default_page;
+            if (limit == 0) throw bad_parameter{"query parameter 'limit' must be at least 1"};
+            limit = std::min<std::uint64_t>(limit, db::audit_log::max_page);
+            const auto rows = co_await log->events(from, static_cast<std::size_t>(limit));
+            // Read after the events, so it is never smaller than the last seq returned + 1.
+            const auto size = co_await log->size();
+            paudit::event_page page;
+            page.log_size = size;
+            page.from = from;
+            for (const auto& row : rows)
+              page.events.push_back(wire_record(row));
+            const std::uint64_t after = rows.empty() ? from : rows.back().fields.seq + 1;
+            if (!rows.empty() && after < size) page.next = after;
+            co_return net::response::json(200, paudit::to_json(page));
+          },
+          "audit log request"));
 
-  r.add("GET", "/api/v1/log/events/{seq}",
-        guarded(database, "audit log request", log_error,
-                [log](net::request& req) -> boost::asio::awaitable<net::response> {
-                  numeric_query(req.query, {});
-                  const std::string& text_seq = req.params.at("seq");
-                  const auto seq = decimal(text_seq);
-                  if (!seq) {
-                    throw bad_parameter{"event number '" + text_seq +
-                                        "' must be a whole number in plain decimal"};
-                  }
-                  const auto row = co_await log->event(*seq);
-                  if (!row) {
-                    co_return net::response::error(
-                        errc::log_not_found, "no event " + std::to_string(*seq) + " in the log");
-                  }
-                  co_return net::response::json(200, paudit::to_json(wire_record(*row)));
-                }));
+  r.add(
+      "GET", "/api/v1/log/events/{seq}",
+      authorized(
+          database, ids, event_readers, log_error,
+          [log](net::request& req, const db::principal&) -> boost::asio::awaitable<net::response> {
+            numeric_query(req.query, {});
+            const std::string& text_seq = req.params.at("seq");
+            const auto seq = decimal(text_seq);
+            if (!seq) {
+              throw bad_parameter{"event number '" + text_seq +
+                                  "' must be a whole number in plain decimal"};
+            }
+            const auto row = co_await log->event(*seq);
+            if (!row) {
+              co_return net::response::error(errc::log_not_found,
+                                             "no event " + std::to_string(*seq) + " in the log");
+            }
+            co_return net::response::json(200, paudit::to_json(wire_record(*row)));
+          },
+          "audit log request"));
 
   r.add(
       "GET", "/api/v1/log/proof/inclusion",
