@@ -94,13 +94,18 @@ CONF
 sleep 0.5
 
 cat > "$work/create_org.lua" <<'LUA'
--- One new organisation per request: each is a transaction with exactly one audit event.
+-- One new organisation per request: each is a transaction with exactly one audit event. init()
+-- runs in every wrk thread's own Lua state: seed it apart so two threads never make the same id.
 local counter = 0
-local tid = 0
-setup = function(thread) tid = tid + 1; thread:set("tid", tid) end
+local prefix = ""
+init = function(args)
+  local addr = tonumber((tostring({}):match("0x(%x+)")) or "0", 16)
+  math.randomseed(os.time() + addr % 1000003)
+  prefix = string.format("%x%x", math.random(1, 0x7fffffff), addr % 0xffffff)
+end
 request = function()
   counter = counter + 1
-  local id = string.format("bench-%d-%d-%d", tid, counter, math.random(1, 1000000000))
+  local id = string.format("bench-%s-%d", prefix, counter)
   local body = string.format('{"id":"%s","kind":"bidder","name":"Bench %s"}', id, id)
   return wrk.format("POST", "/api/v1/orgs", nil, body)
 end
