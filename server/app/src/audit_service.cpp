@@ -239,6 +239,10 @@ audit_service::audit_service(asio::any_io_executor io, db::database& database, a
 
 audit_service::~audit_service() = default;
 
+bool audit_service::start_recorded() const {
+  return impl_->start_recorded.load();
+}
+
 void audit_service::start() {
   auto self = impl_;
   if (self->started.exchange(true)) return;

@@ -65,6 +65,10 @@ public:
   // blocking the calling thread, which must not be an I/O thread).
   void stop(std::chrono::steady_clock::time_point deadline);
 
+  // True once this node's system.node_started event is in the log: /readyz waits for it, so a
+  // client that saw "ready" never races the node's own start event.
+  bool start_recorded() const;
+
   db::audit_log& log();
   const std::string& verifier_key() const;
   const std::string& origin() const;

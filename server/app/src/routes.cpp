@@ -1,5 +1,7 @@
 #include "routes.hpp"
 
+#include "audit_service.hpp"
+
 #include <tender/db/database.hpp>
 #include <tender/protocol/health.hpp>
 #include <tender/protocol/version.hpp>
@@ -25,10 +27,15 @@ net::handler healthz(service_info info) {
   };
 }
 
-// GET /readyz: 200 when the database is reachable and migrated, 503 with the reason otherwise.
-net::handler readyz(db::database& database) {
-  return [&database](net::request&) -> boost::asio::awaitable<net::response> {
-    const auto r = database.readiness();
+// GET /readyz: 200 when the database is reachable and migrated and this node's start is in the
+// audit log, 503 with the reason otherwise.
+net::handler readyz(db::database& database, audit_service& audit) {
+  return [&database, &audit](net::request&) -> boost::asio::awaitable<net::response> {
+    auto r = database.readiness();
+    if (r.ready && !audit.start_recorded()) {
+      r.ready = false;
+      r.reason = "recording this node's start in the audit log";
+    }
     auto res = net::response::json(r.ready ? 200 : 503, protocol::to_json(r));
     if (!r.ready) res.headers.emplace_back("Retry-After", "1");
     co_return res;
@@ -81,7 +88,7 @@ std::shared_ptr<net::router> make_routes(
     std::size_t default_body_limit, std::shared_ptr<const crypto::x509::trust_store> ca_roots) {
   auto r = std::make_shared<net::router>(net::router::options{default_body_limit});
   r->add("GET", "/healthz", healthz(info));
-  r->add("GET", "/readyz", readyz(database));
+  r->add("GET", "/readyz", readyz(database, audit));
   r->add_websocket("/ws", ws_echo(info));
   add_log_routes(*r, database, audit);
   add_identity_routes(*r, database, std::move(ca_roots));
