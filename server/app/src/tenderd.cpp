@@ -269,8 +269,8 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   so.websocket_queue_limit = cfg.limits_websocket_queue_messages;
   so.read_timeout = cfg.limits_read_timeout;
   so.idle_timeout = cfg.limits_idle_timeout;
-  net::http_server server(
-      ioc, so, make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots));
+  net::http_server server(ioc, so,
+                          make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots));
 
   // I/O threads run from here on; the main thread only waits for a signal and then shuts down.
   std::vector<std::thread> threads;

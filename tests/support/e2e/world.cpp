@@ -41,7 +41,6 @@ client::login_signer signer_of(const crypto::private_key& key) {
 
 }  // namespace
 
-
 world::world(const std::string& hint, std::map<std::string, std::string> tenderd_env)
     : conformance_(std::make_shared<api_conformance>(openapi_validator::project())),
       env_(std::move(tenderd_env)) {
@@ -79,7 +78,6 @@ void world::check_api_conformance() {
   ADD_FAILURE() << problems.size()
                 << " response(s) do not conform to protocol/openapi.yaml:" << list;
 }
-
 
 std::unique_ptr<client::client> world::anonymous() const {
   client::options o;
