@@ -3,6 +3,8 @@
 
 #include <tender/client/documents.hpp>
 
+#include <tender/protocol/uri.hpp>
+
 #include <tender/crypto/digest.hpp>
 
 #include <boost/json.hpp>
@@ -74,7 +76,7 @@ std::string sha256_hex(std::string_view data) {
 }
 
 std::string tender_path(const std::string& tender_id) {
-  return "/api/v1/tenders/" + percent_encode(tender_id);
+  return "/api/v1/tenders/" + protocol::percent_encode(tender_id);
 }
 
 question question_of(const json::object& o, std::string_view what) {
@@ -95,31 +97,14 @@ question question_of(const json::object& o, std::string_view what) {
 
 }  // namespace
 
-std::string percent_encode(std::string_view text) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 15];
-    }
-  }
-  return out;
-}
-
 uploaded upload(client& c, const std::string& tender_id, const std::string& name,
                 const std::string& content, const std::string& idempotency_key) {
   constexpr std::string_view what = "POST /api/v1/tenders/{id}/documents";
   header_list headers{{"Digest-SHA256", sha256_hex(content)}};
   if (!idempotency_key.empty()) headers.emplace_back("Idempotency-Key", idempotency_key);
-  const auto r =
-      c.request("POST", tender_path(tender_id) + "/documents?name=" + percent_encode(name), content,
-                "application/octet-stream", headers);
+  const auto r = c.request(
+      "POST", tender_path(tender_id) + "/documents?name=" + protocol::percent_encode(name), content,
+      "application/octet-stream", headers);
   expect_status(r, 201);
   const auto o = object_of(r, what);
   return {num(o, "document_id", what), str(o, "tender_id", what),

@@ -6,12 +6,15 @@
 #include "body.hpp"
 #include "routes.hpp"
 
+#include <tender/protocol/uri.hpp>
+
 #include <tender/crypto/digest.hpp>
 #include <tender/db/database.hpp>
 #include <tender/db/documents.hpp>
 
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <charconv>
 #include <memory>
 
@@ -29,45 +32,11 @@ constexpr std::size_t question_body_limit = 16 * 1024;
   throw rejected_request{errc::request_bad_query, std::move(message)};
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // RFC 3986 percent-decoding ('+' stays a plus sign).
 std::string percent_decode(std::string_view s, const std::string& what) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    const int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
-    const int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
-    if (hi < 0 || lo < 0) bad_query(what + " has a '%' not followed by two hex digits");
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
-std::string percent_encode(std::string_view s) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 15];
-    }
-  }
-  return out;
+  auto out = protocol::percent_decode(s);
+  if (!out) bad_query(what + " has a '%' not followed by two hex digits");
+  return std::move(*out);
 }
 
 // The single query parameter `name` of an upload, decoded.
@@ -124,7 +93,7 @@ std::optional<std::string> digest_header(const net::request& req) {
   if (!h) return std::nullopt;
   std::string out;
   for (const char c : *h) {
-    if (hex_value(c) < 0) break;
+    if (std::isxdigit(static_cast<unsigned char>(c)) == 0) break;
     out += static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
   }
   if (out.size() != 64 || h->size() != 64) {
@@ -200,8 +169,9 @@ void add_document_routes(net::router& r, db::database& database) {
                 res.headers.emplace_back("Digest-SHA256", f.sha256);
                 res.headers.emplace_back("X-Document-Id", std::to_string(f.document_id));
                 res.headers.emplace_back("X-Document-Version", std::to_string(f.version));
-                res.headers.emplace_back("Content-Disposition",
-                                         "attachment; filename*=UTF-8''" + percent_encode(f.name));
+                res.headers.emplace_back(
+                    "Content-Disposition",
+                    "attachment; filename*=UTF-8''" + protocol::percent_encode(f.name));
                 res.body = f.content;
                 co_return res;
               }));

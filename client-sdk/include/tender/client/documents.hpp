@@ -156,7 +156,4 @@ read_receipt mark_read(client& c, std::int64_t notification_id);
 // GET /api/v1/tenders/{id}/notifications
 receipts_info receipts(client& c, const std::string& tender_id);
 
-// RFC 3986 percent-encoding of a query value (unreserved characters kept).
-std::string percent_encode(std::string_view text);
-
 }  // namespace tender::client::documents
