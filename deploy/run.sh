@@ -70,6 +70,7 @@ port=${TENDERD_LISTEN_PORT:-8080}
 export TENDERD_LISTEN_PORT=$port
 TENDERD_DATABASE_CONNINFO=$(deploy/pg.sh conninfo)
 export TENDERD_DATABASE_CONNINFO
+export TENDERD_STORAGE_DATA_DIR=${TENDERD_STORAGE_DATA_DIR:-$root/var/data}
 trap 'echo; stop_all; exit 0' INT TERM
 
 # Its own session: a Ctrl-C reaches only this script, which then stops tenderd exactly once

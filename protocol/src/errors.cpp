@@ -92,6 +92,72 @@ std::string_view error_code_name(errc code) {
       return "notification.not_found";
     case errc::feed_bad_cursor:
       return "feed.bad_cursor";
+    case errc::upload_bad_request:
+      return "upload.bad_request";
+    case errc::upload_unsupported_version:
+      return "upload.unsupported_version";
+    case errc::upload_not_found:
+      return "upload.not_found";
+    case errc::upload_offset_mismatch:
+      return "upload.offset_mismatch";
+    case errc::upload_too_large:
+      return "upload.too_large";
+    case errc::upload_quota_exceeded:
+      return "upload.quota_exceeded";
+    case errc::upload_gone:
+      return "upload.gone";
+    case errc::upload_incomplete:
+      return "upload.incomplete";
+    case errc::bid_deadline_passed:
+      return "bid.deadline_passed";
+    case errc::bid_not_accepting:
+      return "bid.not_accepting";
+    case errc::bid_bad_file:
+      return "bid.bad_file";
+    case errc::bid_bad_signature:
+      return "bid.bad_signature";
+    case errc::bid_unknown_signer:
+      return "bid.unknown_signer";
+    case errc::bid_wrong_tender:
+      return "bid.wrong_tender";
+    case errc::bid_wrong_bidder:
+      return "bid.wrong_bidder";
+    case errc::bid_wrong_policy:
+      return "bid.wrong_policy";
+    case errc::bid_wrong_escrow_key:
+      return "bid.wrong_escrow_key";
+    case errc::bid_not_found:
+      return "bid.not_found";
+    case errc::bid_rehearsal_failed:
+      return "bid.rehearsal_failed";
+    case errc::guarantee_malformed:
+      return "guarantee.malformed";
+    case errc::guarantee_not_found:
+      return "guarantee.not_found";
+    case errc::guarantee_unknown_issuer:
+      return "guarantee.unknown_issuer";
+    case errc::guarantee_bad_signature:
+      return "guarantee.bad_signature";
+    case errc::guarantee_wrong_beneficiary:
+      return "guarantee.wrong_beneficiary";
+    case errc::guarantee_wrong_applicant:
+      return "guarantee.wrong_applicant";
+    case errc::guarantee_wrong_tender:
+      return "guarantee.wrong_tender";
+    case errc::guarantee_under_amount:
+      return "guarantee.under_amount";
+    case errc::guarantee_expired:
+      return "guarantee.expired";
+    case errc::guarantee_issued_late:
+      return "guarantee.issued_late";
+    case errc::guarantee_revoked:
+      return "guarantee.revoked";
+    case errc::guarantee_issuer_unreachable:
+      return "guarantee.issuer_unreachable";
+    case errc::bond_bad_input:
+      return "bond.bad_input";
+    case errc::bond_not_found:
+      return "bond.not_found";
   }
   return "service.internal";
 }
@@ -184,12 +250,78 @@ unsigned http_status(errc code) {
       return 404;
     case errc::feed_bad_cursor:
       return 400;
+    case errc::upload_bad_request:
+      return 400;
+    case errc::upload_unsupported_version:
+      return 412;
+    case errc::upload_not_found:
+      return 404;
+    case errc::upload_offset_mismatch:
+      return 409;
+    case errc::upload_too_large:
+      return 413;
+    case errc::upload_quota_exceeded:
+      return 413;
+    case errc::upload_gone:
+      return 410;
+    case errc::upload_incomplete:
+      return 409;
+    case errc::bid_deadline_passed:
+      return 409;
+    case errc::bid_not_accepting:
+      return 409;
+    case errc::bid_bad_file:
+      return 422;
+    case errc::bid_bad_signature:
+      return 422;
+    case errc::bid_unknown_signer:
+      return 422;
+    case errc::bid_wrong_tender:
+      return 422;
+    case errc::bid_wrong_bidder:
+      return 422;
+    case errc::bid_wrong_policy:
+      return 422;
+    case errc::bid_wrong_escrow_key:
+      return 422;
+    case errc::bid_not_found:
+      return 404;
+    case errc::bid_rehearsal_failed:
+      return 422;
+    case errc::guarantee_malformed:
+      return 400;
+    case errc::guarantee_not_found:
+      return 404;
+    case errc::guarantee_unknown_issuer:
+      return 422;
+    case errc::guarantee_bad_signature:
+      return 422;
+    case errc::guarantee_wrong_beneficiary:
+      return 422;
+    case errc::guarantee_wrong_applicant:
+      return 422;
+    case errc::guarantee_wrong_tender:
+      return 422;
+    case errc::guarantee_under_amount:
+      return 422;
+    case errc::guarantee_expired:
+      return 422;
+    case errc::guarantee_issued_late:
+      return 422;
+    case errc::guarantee_revoked:
+      return 422;
+    case errc::guarantee_issuer_unreachable:
+      return 502;
+    case errc::bond_bad_input:
+      return 400;
+    case errc::bond_not_found:
+      return 404;
   }
   return 500;
 }
 
 std::optional<errc> errc_from_name(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(errc::feed_bad_cursor); ++i) {
+  for (int i = 0; i <= static_cast<int>(errc::bond_not_found); ++i) {
     const auto c = static_cast<errc>(i);
     if (error_code_name(c) == name) return c;
   }

@@ -228,6 +228,9 @@ tenderd_process::tenderd_process(const std::string& conninfo,
   env.emplace("TENDERD_DATABASE_CONNINFO", conninfo);
   env.emplace("TENDERD_DATABASE_RETRY_INTERVAL_MS", "200");
   env.emplace("TENDERD_LOG_LEVEL", "debug");
+  // Files (blobs, partial uploads) in the process's temp dir unless the test keeps them across
+  // restarts by passing its own directory.
+  env.emplace("TENDERD_STORAGE_DATA_DIR", dir_ + "/data");
   tls_ = env.count("TENDERD_TLS_CERTIFICATE") != 0;
   process_ = std::make_unique<child_process>(
       std::vector<std::string>{TENDER_TENDERD_PATH, "--port-file", port_file}, env, log_path_);

@@ -157,6 +157,23 @@ const key_setter setters[] = {
      [](config& c, const std::string& k, const std::string& v) {
        c.scheduler_poll_interval = std::chrono::milliseconds(parse_unsigned(k, v, 10, 60000));
      }},
+    {"storage.data_dir",
+     [](config& c, const std::string& k, const std::string& v) {
+       if (v.empty()) throw config_error("'" + k + "' must not be empty");
+       c.storage_data_dir = v;
+     }},
+    {"submission.max_upload_bytes",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.submission_max_upload_bytes = parse_unsigned(k, v, 1024, 1024 * gib);
+     }},
+    {"submission.bidder_quota_bytes",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.submission_bidder_quota_bytes = parse_unsigned(k, v, 1024, 4096 * gib);
+     }},
+    {"guarantee.status_timeout_ms",
+     [](config& c, const std::string& k, const std::string& v) {
+       c.guarantee_status_timeout = std::chrono::milliseconds(parse_unsigned(k, v, 100, 120000));
+     }},
 };
 
 const key_setter* find_setter(const std::string& key) {
@@ -270,6 +287,10 @@ std::map<std::string, std::string> describe(const config& c) {
        c.identity_ca_roots_file.empty() ? "(none)" : c.identity_ca_roots_file},
       {"scheduler.enabled", c.scheduler_enabled ? "true" : "false"},
       {"scheduler.poll_interval_ms", std::to_string(c.scheduler_poll_interval.count())},
+      {"storage.data_dir", c.storage_data_dir},
+      {"submission.max_upload_bytes", std::to_string(c.submission_max_upload_bytes)},
+      {"submission.bidder_quota_bytes", std::to_string(c.submission_bidder_quota_bytes)},
+      {"guarantee.status_timeout_ms", std::to_string(c.guarantee_status_timeout.count())},
   };
 }
 

@@ -51,6 +51,17 @@ struct config {
   bool scheduler_enabled = true;
   std::chrono::milliseconds scheduler_poll_interval{250};
 
+  // storage.* — where tenderd keeps files (blobs of sealed bids, partial uploads). Relative paths
+  // are taken from the working directory.
+  std::string storage_data_dir = "var/data";
+
+  // submission.* — resumable bid uploads (tus 1.0)
+  std::uint64_t submission_max_upload_bytes = 8ull * 1024 * 1024 * 1024;    // Tus-Max-Size
+  std::uint64_t submission_bidder_quota_bytes = 16ull * 1024 * 1024 * 1024;  // open uploads, per org
+
+  // guarantee.* — live status queries to guarantee issuers
+  std::chrono::milliseconds guarantee_status_timeout{5000};
+
   bool tls_enabled() const { return !tls_certificate.empty() && !tls_private_key.empty(); }
   // The checkpoint origin line of this deployment's audit log.
   std::string audit_origin() const { return "tenderhall/" + audit_log_name; }

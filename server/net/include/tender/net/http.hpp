@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +44,38 @@ struct response {
 };
 
 using handler = std::function<boost::asio::awaitable<response>(request&)>;
+
+// A streamed request body (large uploads): the route gets the request without its body, decides,
+// and then receives the body piece by piece as it arrives, so memory stays bounded whatever the
+// size. The read timeout applies to each piece (inactivity), not to the whole body.
+class body_sink {
+public:
+  virtual ~body_sink() = default;
+  // Each piece of the body, in order (at most 64 KiB at a time). Runs on the connection's
+  // executor; keep it short (a write to an open file). Throwing a net::coded_refusal (below) or
+  // any exception stops the read: finish() is not called, the error is answered and the
+  // connection closed.
+  virtual void write(const char* data, std::size_t size) = 0;
+  // Called once after the last piece. `complete`: the whole body arrived (Content-Length reached
+  // or the last chunk read); false when the client went away or stalled mid-body: the response
+  // is then discarded, but the sink can still keep what it received (tus resumes from there).
+  virtual boost::asio::awaitable<response> finish(bool complete) = 0;
+};
+
+// Refusal from body_sink::write with a stable code (e.g. upload.too_large).
+struct coded_refusal : std::runtime_error {
+  coded_refusal(protocol::errc c, const std::string& message)
+      : std::runtime_error(message), code(c) {}
+  protocol::errc code;
+};
+
+// What a streaming route returns once it has seen the header: a response to send at once (the
+// body is then not read and the connection is closed if a body was announced), or a sink.
+struct stream_start {
+  std::optional<response> immediate;
+  std::shared_ptr<body_sink> sink;
+};
+using stream_handler = std::function<boost::asio::awaitable<stream_start>(request&)>;
 
 class ws_connection;
 
@@ -85,10 +118,15 @@ public:
   void add(std::string method, std::string path, handler h,
            std::optional<std::size_t> body_limit = {});
   void add_websocket(std::string path, ws_handler h);
+  // A route whose body is streamed to a body_sink instead of being read whole; `body_limit` caps
+  // the streamed body (checked against Content-Length at once and against the bytes as they
+  // arrive).
+  void add_stream(std::string method, std::string path, stream_handler h, std::size_t body_limit);
 
   struct match_result {
     const handler* target = nullptr;
     const ws_handler* websocket = nullptr;
+    const stream_handler* stream = nullptr;  // set instead of target for streaming routes
     std::size_t body_limit = 0;
     std::map<std::string, std::string> params;
     // When no handler matched: route.not_found or route.method_not_allowed, and Allow for 405.
@@ -104,6 +142,7 @@ private:
     std::vector<std::string> segments;
     handler target;
     ws_handler websocket;
+    stream_handler stream;
     bool is_websocket = false;
     std::size_t body_limit = 0;
   };
