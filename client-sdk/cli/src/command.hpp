@@ -98,6 +98,8 @@ void add_document_commands(std::vector<command>& out);
 void add_tender_commands(std::vector<command>& out);
 // feed list, feed follow
 void add_feed_commands(std::vector<command>& out);
+// upload, withdraw, bid show, rehearse, verify-receipt, verify-seal
+void add_bid_commands(std::vector<command>& out);
 
 std::vector<command> all_commands();
 
