@@ -440,12 +440,6 @@ int lot_of(const po::variables_map& vm) {
   return static_cast<int>(*v);
 }
 
-client::client signed_in_client(const context& ctx, const po::variables_map& vm) {
-  auto c = ctx.make_client();
-  c.set_token(saved_token(vm));
-  return c;
-}
-
 std::string client_version() {
   return "tender/" + std::string(protocol::product_version());
 }
@@ -670,7 +664,8 @@ int upload(context& ctx, const std::vector<std::string>& args) {
   }
   const auto [sha256, size] = file_sha256(file);
 
-  auto c = signed_in_client(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   std::optional<upload_state> state;
   if (!(*vm)["restart"].as<bool>()) state = read_state(state_path);
   std::uint64_t offset = 0;
@@ -838,7 +833,8 @@ int withdraw(context& ctx, const std::vector<std::string>& args) {
   if (!vm) return code;
   const std::string tender = (*vm)["tender"].as<std::string>();
   const int lot = lot_of(*vm);
-  auto c = signed_in_client(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto w = bids::withdraw(c, tender, lot);
   if (json_output(ctx, *vm)) {
     ctx.out << json::serialize(json::object{{"tender_id", tender},
@@ -862,7 +858,8 @@ int bid_show(context& ctx, const std::vector<std::string>& args) {
   if (!vm) return code;
   const std::string tender = (*vm)["tender"].as<std::string>();
   const int lot = lot_of(*vm);
-  auto c = signed_in_client(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto b = bids::mine(c, tender, lot);
   if (vm->count("save-receipt") != 0u) {
     write_file((*vm)["save-receipt"].as<std::string>(), b.bid_receipt.json, {true, false});
@@ -952,7 +949,8 @@ int rehearse(context& ctx, const std::vector<std::string>& args) {
   const auto rehearsal_key =
       about_file(file, [&] { return sealed::derive_rehearsal_key(header, unwrapped.key.view()); });
 
-  auto c = signed_in_client(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto challenge = bids::rehearsal_challenge_for(c, tender, lot);
   const auto signature =
       sealed::sign_rehearsal(rehearsal_key, crypto::as_bytes(challenge.challenge));
