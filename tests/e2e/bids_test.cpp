@@ -509,7 +509,7 @@ TEST_F(bids_e2e, bad_files_and_requests_are_refused_with_their_code_and_nothing_
   const auto up = bids::create_upload(*b1.api, t, 1, 100);
   EXPECT_EQ(patch_code(b1, up.upload_id, 5, "abc"), "upload.offset_mismatch");
   EXPECT_EQ(patch_code(b1, up.upload_id, 0, std::string(101, 'x')), "upload.too_large");
-  EXPECT_EQ(w.db().query_value("SELECT " offset " || ' ' || state FROM uploads WHERE id = '" +
+  EXPECT_EQ(w.db().query_value("SELECT \"offset\" || ' ' || state FROM uploads WHERE id = '" +
                                up.upload_id + "'"),
             "0 open");
   const auto raw =

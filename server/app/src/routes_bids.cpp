@@ -418,7 +418,7 @@ private:
   }
 
   asio::awaitable<net::response> refuse_completion(const completion_refusal& r) {
-    const std::string code(protocol::errc_name(r.code));
+    const std::string code(protocol::error_code_name(r.code));
     const std::string message = r.message;
     const std::string upload_id = upload_.id;
     co_await s_->repo->reject(upload_id, code, message);
@@ -470,18 +470,19 @@ private:
     auto adopt = [blobs, path, digest] { return blobs->adopt(path, digest); };
     co_await on_workers(*s_, std::move(adopt));
     db::recorded_bid recorded;
+    std::optional<std::pair<std::string, std::string>> late;  // code, message
     try {
       recorded = co_await s_->repo->record(who_, bid);
     } catch (const db::error& e) {
-      if (e.code() == "bid.deadline_passed" || e.code() == "bid.not_accepting") {
-        const auto code = *protocol::errc_from_name(e.code());
-        const std::string name = e.code();
-        const std::string message = e.what();
-        const std::string upload_id = upload_.id;
-        co_await s_->repo->reject(upload_id, name, message);
-        co_return with_tus(net::response::error(code, message));
-      }
-      throw;
+      if (e.code() != "bid.deadline_passed" && e.code() != "bid.not_accepting") throw;
+      late.emplace(e.code(), e.what());
+    }
+    if (late) {
+      // Too late (or the tender stopped taking bids) between the PATCH's start and the record.
+      const std::string upload_id = upload_.id;
+      co_await s_->repo->reject(upload_id, late->first, late->second);
+      const auto code = *protocol::errc_from_name(late->first);
+      co_return with_tus(net::response::error(code, late->second));
     }
     const auto receipt = co_await build_receipt(*s_, recorded);
     co_await s_->repo->store_receipt(recorded.bid_id, receipt);
