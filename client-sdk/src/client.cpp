@@ -132,8 +132,6 @@ struct client::impl {
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_response_body);
-    // A HEAD answer announces a body it does not send (tus HEAD carries Upload-Offset).
-    if (req.method() == http::verb::head) parser.skip(true);
     auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (rec) throw transport("reading the response", rec);
     auto& res = parser.get();

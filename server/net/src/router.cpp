@@ -67,6 +67,17 @@ void router::add(std::string method, std::string path, handler h,
   routes_.push_back(std::move(r));
 }
 
+void router::add_stream(std::string method, std::string path, stream_handler h,
+                        std::size_t body_limit) {
+  route r;
+  r.method = std::move(method);
+  for (auto part : split_path(path))
+    r.segments.emplace_back(part);
+  r.stream = std::move(h);
+  r.body_limit = body_limit;
+  routes_.push_back(std::move(r));
+}
+
 void router::add_websocket(std::string path, ws_handler h) {
   route r;
   r.method = "GET";
@@ -103,7 +114,11 @@ router::match_result router::match(std::string_view method, std::string_view pat
     std::map<std::string, std::string> params;
     if (!match_segments(r, parts, params)) continue;
     if (r.method == method) {
-      result.target = &r.target;
+      if (r.stream) {
+        result.stream = &r.stream;
+      } else {
+        result.target = &r.target;
+      }
       result.body_limit = r.body_limit;
       result.params = std::move(params);
       return result;

@@ -254,7 +254,9 @@ private:
     bool first = true;
     for (;;) {
       if (closing_) break;
-      auto parser = std::make_unique<http::request_parser<http::string_body>>();
+      // The header first, with no body type: the route decides how the body is read (whole into
+      // a string, or streamed piece by piece to a body_sink).
+      auto parser = std::make_unique<http::request_parser<http::empty_body>>();
       parser->header_limit(static_cast<std::uint32_t>(opts().header_limit));
       // No limit until the route is known; then the route's limit applies (checked against
       // Content-Length at once, and against the bytes of a chunked body as they arrive).
@@ -269,6 +271,7 @@ private:
         break;
       }
       auto& header = parser->get();
+      const unsigned version = header.version();
       const std::string target(header.target());
       const auto qpos = target.find('?');
       request req;
@@ -284,7 +287,7 @@ private:
         {
           const response r = response::error(protocol::errc::bad_request,
                                              "request target must be an absolute path");
-          co_await write(r, header.version(), false);
+          co_await write(r, version, false);
         }
         break;
       }
@@ -294,7 +297,7 @@ private:
           {
             const response r =
                 response::error(protocol::errc::not_found, "no WebSocket endpoint at " + req.path);
-            co_await write(r, header.version(), false);
+            co_await write(r, version, false);
           }
           break;
         }
@@ -302,7 +305,7 @@ private:
           {
             const response r =
                 response::error(protocol::errc::shutting_down, "server is shutting down");
-            co_await write(r, header.version(), false);
+            co_await write(r, version, false);
           }
           break;
         }
@@ -310,7 +313,8 @@ private:
         auto ws = std::make_shared<ws_session<Stream>>(std::move(stream_), server_, *m.websocket,
                                                        std::move(req));
         upgraded_ = ws;
-        http::request<http::string_body> upgrade = parser->release();
+        http::request_parser<http::string_body> full(std::move(*parser));
+        http::request<http::string_body> upgrade = full.release();
         co_await ws->run(std::move(upgrade));
         break;
       }
@@ -322,7 +326,7 @@ private:
                                                        req.path + " (allowed: " + m.allow + ")");
         if (!m.allow.empty()) res.headers.emplace_back("Allow", m.allow);
         // The body, if any, is left unread: close rather than guess where the next request starts.
-        co_await write(res, header.version(), false);
+        co_await write(res, version, false);
         break;
       }
       if (const auto length = parser->content_length(); length && *length > m.body_limit) {
@@ -331,26 +335,29 @@ private:
                                              "request body of " + std::to_string(*length) +
                                                  " bytes exceeds this route's limit of " +
                                                  std::to_string(m.body_limit) + " bytes");
-          co_await write(r, header.version(), false);
+          co_await write(r, version, false);
         }
         break;
       }
-      parser->body_limit(m.body_limit);
-      if (const auto expect = req.header("Expect");
-          expect && beast::iequals(*expect, "100-continue") && !parser->is_done()) {
-        http::response<http::empty_body> cont{http::status::continue_, header.version()};
-        auto [cec, cn] = co_await http::async_write(stream_, cont, use_tuple);
-        if (cec) break;
+      req.params = std::move(m.params);
+      if (m.stream) {
+        const bool go_on = co_await serve_stream(*parser, req, *m.stream, m.body_limit);
+        if (!go_on) break;
+        continue;
       }
+      auto body_parser =
+          std::make_unique<http::request_parser<http::string_body>>(std::move(*parser));
+      parser.reset();
+      body_parser->body_limit(m.body_limit);
+      if (!co_await continue_if_expected(req, body_parser->is_done(), version)) break;
       lowest.expires_after(opts().read_timeout);
-      auto [bec, bn] = co_await http::async_read(stream_, buffer_, *parser, use_tuple);
+      auto [bec, bn] = co_await http::async_read(stream_, buffer_, *body_parser, use_tuple);
       if (bec) {
         co_await on_read_error(bec, true);
         break;
       }
-      req.body = std::move(parser->get().body());
-      req.params = std::move(m.params);
-      const bool keep_alive = parser->get().keep_alive();
+      req.body = std::move(body_parser->get().body());
+      const bool keep_alive = body_parser->get().keep_alive();
       response res;
       try {
         res = co_await (*m.target)(req);
@@ -359,11 +366,121 @@ private:
                          {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
         res = response::error(protocol::errc::internal, "internal error");
       }
-      if (!co_await write(res, parser->get().version(), keep_alive && !closing_)) break;
+      if (!co_await write(res, body_parser->get().version(), keep_alive && !closing_)) break;
       if (!keep_alive || closing_) break;
     }
     if (upgraded_) co_return;
     co_await close_gracefully();
+  }
+
+  // Sends "100 Continue" when the client asked for it and a body is still to come. False when the
+  // connection failed.
+  asio::awaitable<bool> continue_if_expected(const request& req, bool body_done, unsigned version) {
+    const auto expect = req.header("Expect");
+    if (!expect || !beast::iequals(*expect, "100-continue") || body_done) co_return true;
+    http::response<http::empty_body> cont{http::status::continue_, version == 10 ? 10u : 11u};
+    auto [ec, n] = co_await http::async_write(stream_, cont, use_tuple);
+    co_return !ec;
+  }
+
+  // A streaming route: the handler sees the header, then its sink receives the body in pieces of
+  // at most piece_size bytes, read with the read timeout applied to each piece. Returns true when
+  // the connection can serve another request.
+  asio::awaitable<bool> serve_stream(http::request_parser<http::empty_body>& header, request& req,
+                                     const stream_handler& route, std::size_t body_limit) {
+    const unsigned version = header.get().version();
+    const bool keep_alive = header.get().keep_alive();
+    const bool has_body = !header.is_done();
+    stream_start start;
+    try {
+      start = co_await route(req);
+    } catch (const std::exception& e) {
+      core::log::error("stream handler failed",
+                       {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
+      start = stream_start{};
+      start.immediate = response::error(protocol::errc::internal, "internal error");
+    }
+    if (start.immediate || !start.sink) {
+      if (!start.immediate) {
+        core::log::error("stream handler returned neither a response nor a sink",
+                         {{"method", req.method}, {"path", req.path}});
+        start.immediate = response::error(protocol::errc::internal, "internal error");
+      }
+      // The body, if one was announced, is left unread: the connection cannot be reused.
+      const bool reuse = keep_alive && !has_body && !closing_;
+      const bool written = co_await write(*start.immediate, version, reuse);
+      co_return written&& reuse;
+    }
+    auto sink = std::move(start.sink);
+    http::request_parser<http::buffer_body> parser(std::move(header));
+    parser.body_limit(body_limit);
+    if (!co_await continue_if_expected(req, parser.is_done(), version)) {
+      co_await finish_discarded(*sink, req);
+      co_return false;
+    }
+    if (!piece_) piece_ = std::make_unique<char[]>(piece_size);
+    auto& lowest = beast::get_lowest_layer(stream_);
+    beast::error_code failure;
+    std::optional<response> refusal;
+    while (!parser.is_done()) {
+      parser.get().body().data = piece_.get();
+      parser.get().body().size = piece_size;
+      lowest.expires_after(opts().read_timeout);
+      auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, use_tuple);
+      if (ec == http::error::need_buffer) ec = {};
+      const std::size_t got = piece_size - parser.get().body().size;
+      if (got > 0) {
+        try {
+          sink->write(piece_.get(), got);
+        } catch (const coded_refusal& e) {
+          refusal = response::error(e.code, e.what());
+        } catch (const std::exception& e) {
+          core::log::error("body sink failed",
+                           {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
+          refusal = response::error(protocol::errc::internal, "internal error");
+        }
+        if (refusal) break;
+      }
+      if (ec) {
+        failure = ec;
+        break;
+      }
+    }
+    if (refusal) {
+      // The sink gave up: answer its reason and close (the rest of the body is not read).
+      co_await write(*refusal, version, false);
+      co_return false;
+    }
+    if (failure) {
+      // Disconnected, stalled, over the limit or malformed mid-body: the sink keeps what it got,
+      // its response goes nowhere, and whoever is still there hears why.
+      co_await finish_discarded(*sink, req);
+      co_await on_read_error(failure, true);
+      co_return false;
+    }
+    response res;
+    try {
+      res = co_await sink->finish(true);
+    } catch (const coded_refusal& e) {
+      res = response::error(e.code, e.what());
+    } catch (const std::exception& e) {
+      core::log::error("body sink failed to finish",
+                       {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
+      res = response::error(protocol::errc::internal, "internal error");
+    }
+    const bool reuse = parser.get().keep_alive() && !closing_;
+    const bool written = co_await write(res, version, reuse);
+    co_return written&& reuse;
+  }
+
+  static asio::awaitable<void> finish_discarded(body_sink& sink, const request& req) {
+    try {
+      auto ignored = co_await sink.finish(false);
+      (void)ignored;
+    } catch (const std::exception& e) {
+      core::log::error("body sink failed to finish an incomplete body",
+                       {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
+    }
   }
 
   // Answers a failed read when there is someone to answer; a plain disconnect gets nothing.
@@ -423,6 +540,8 @@ private:
   beast::flat_buffer buffer_;
   std::string remote_;
   std::shared_ptr<session_base> upgraded_;
+  static constexpr std::size_t piece_size = 64 * 1024;
+  std::unique_ptr<char[]> piece_;  // a streamed body's current piece, allocated on first use
   bool idle_ = true;
   bool closing_ = false;
   std::uint64_t registry_id_ = 0;
