@@ -161,7 +161,7 @@ TEST_F(submission_cli, seal_upload_resume_replace_withdraw_rehearse_verify_and_s
   const std::string log_key = w.anonymous()->log_key();
   const std::vector<std::string> lot{"--tender", t, "--lot", "1"};
   const auto with_lot = [&](std::vector<std::string> args) {
-    args.insert(args.begin() + 1, lot.begin(), lot.end());
+    args.insert(args.end(), lot.begin(), lot.end());
     return args;
   };
 
