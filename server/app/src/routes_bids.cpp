@@ -515,7 +515,13 @@ asio::awaitable<gc_result> collect_garbage(std::shared_ptr<bid_state> s) {
     auto* s = st;
     gc_result r;
     const std::set<std::string> live(open.begin(), open.end());
+    const auto now = std::filesystem::file_time_type::clock::now();
     for (const auto& id : s->area.list()) {
+      // A file touched in the last minute may belong to an upload created after the list of
+      // open uploads was read: leave it for the next run.
+      std::error_code ec;
+      const auto touched = std::filesystem::last_write_time(s->area.path_of(id), ec);
+      if (ec || now - touched < std::chrono::minutes(1)) continue;
       if (live.count(id) == 0) {
         std::lock_guard lock(s->busy_mutex);
         if (s->busy.count(id) != 0) continue;
@@ -525,7 +531,6 @@ asio::awaitable<gc_result> collect_garbage(std::shared_ptr<bid_state> s) {
     }
     const std::set<std::string> keep(referenced.begin(), referenced.end());
     const auto root = std::filesystem::path(s->settings.data_dir) / "blobs" / "sha256";
-    const auto now = std::filesystem::file_time_type::clock::now();
     for (const auto& d : s->blobs->list()) {
       if (keep.count(d) != 0) continue;
       std::error_code ec;
