@@ -14,6 +14,7 @@
 #include <tender/db/error.hpp>
 #include <tender/db/identity.hpp>
 #include <tender/db/migrations.hpp>
+#include <tender/db/guarantees.hpp>
 #include <tender/db/scheduler.hpp>
 #include <tender/net/server.hpp>
 #include <tender/protocol/version.hpp>
@@ -239,6 +240,11 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   sco.signer = checkpoint_signer;
   sco.ready = [&database] { return database.readiness().ready; };
   db::scheduler scheduler(ioc.get_executor(), database.connections(), std::move(sco));
+  // Before a tender opens, every attached guarantee is asked of its issuer again.
+  scheduler.set_handler("tender.opening",
+                        db::with_guarantee_recheck(
+                            db::tender_opening_handler(db::scheduler::options{}.actor),
+                            make_guarantee_status_query(cfg.guarantee_status_timeout)));
   if (cfg.scheduler_enabled) {
     scheduler.start();
     life.started("scheduler", [&](auto deadline) { scheduler.stop(deadline); });
@@ -270,7 +276,8 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   so.read_timeout = cfg.limits_read_timeout;
   so.idle_timeout = cfg.limits_idle_timeout;
   net::http_server server(ioc, so,
-                          make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots));
+                          make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots,
+                                      cfg.guarantee_status_timeout));
 
   // I/O threads run from here on; the main thread only waits for a signal and then shuts down.
   std::vector<std::thread> threads;
