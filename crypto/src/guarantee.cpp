@@ -203,9 +203,9 @@ document parse_document(const json::value& v) {
     malformed("the guarantee document: field 'kind' must be one of bank, insurance, "
               "guarantee_company");
   }
-  d.issuer = r.id("issuer", "_-");
-  d.applicant = r.id("applicant", "_-");
-  d.beneficiary = r.id("beneficiary", "_-");
+  d.issuer = r.id("issuer", "._-");
+  d.applicant = r.id("applicant", "._-");
+  d.beneficiary = r.id("beneficiary", "._-");
   d.tender_code = r.id("tender_code");
   d.lot = static_cast<int>(r.integer("lot", 1, 999));
   d.amount = r.integer("amount", 1, 1000000000000000LL);
@@ -228,7 +228,7 @@ status_answer parse_status(const json::value& v) {
                  {"type", "version", "issuer", "number", "status", "as_of", "nonce"});
   r.header(status_type);
   status_answer s;
-  s.issuer = r.id("issuer", "_-");
+  s.issuer = r.id("issuer", "._-");
   s.number = r.id("number");
   s.status = r.text("status", 16);
   if (!valid_status(s.status)) {
@@ -246,7 +246,7 @@ event parse_event(const json::value& v) {
   r.header(event_type);
   event e;
   e.event_id = r.id("event_id", "._-");
-  e.issuer = r.id("issuer", "_-");
+  e.issuer = r.id("issuer", "._-");
   e.number = r.id("number");
   e.status = r.text("status", 16);
   if (!valid_status(e.status)) {

@@ -61,7 +61,7 @@ Setting it up with a platform (tenderd):
   1. On the platform an admin creates an organisation of kind `issuer` and a user with role
      `issuer`, and registers the simulator's public key for that user:
        guarantee-sim --issuer bank-a --write-public-key bank-a.pub.pem ...   (or GET /v1/key)
-       tender admin add-key --user bank-a-ops --public-key bank-a.pub.pem
+       tender admin key add --user bank-a-ops --public-key bank-a.pub.pem
   2. The admin registers the issuer's service (base URL and key fingerprint):
        tender guarantee issuer-register --org bank-a --url http://127.0.0.1:8090 \
            --fingerprint <fingerprint printed at start>

@@ -98,6 +98,8 @@ void add_document_commands(std::vector<command>& out);
 void add_tender_commands(std::vector<command>& out);
 // feed list, feed follow
 void add_feed_commands(std::vector<command>& out);
+// guarantee attach|apply|status|issuers|issuer-register, bond record|list
+void add_guarantee_commands(std::vector<command>& out);
 
 std::vector<command> all_commands();
 
