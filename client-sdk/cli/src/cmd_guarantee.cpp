@@ -132,15 +132,14 @@ po::options_description common_options() {
   return opts;
 }
 
-client::client signed_in(context& ctx, const po::variables_map& vm) {
+// The saved session token (tender login).
+std::string saved_token(const po::variables_map& vm) {
   const auto path = token_path(vm);
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     throw error(codes::io, "no session token at " + path.string() + "; run tender login first");
   }
-  auto c = ctx.make_client();
-  c.set_token(std::string(trim(read_file(path, 4096))));
-  return c;
+  return std::string(trim(read_file(path, 4096)));
 }
 
 bool as_json(const context& ctx, const po::variables_map& vm) {
@@ -190,7 +189,8 @@ int attach(context& ctx, const std::vector<std::string>& args) {
   boost::system::error_code ec;
   const auto file = json::parse(text, ec);
   if (ec) throw error(codes::bad_input, "the guarantee file is not JSON: " + ec.message());
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto g = gs::attach(c, (*vm)["tender"].as<std::string>(), (*vm)["lot"].as<int>(), file);
   if (as_json(ctx, *vm)) {
     ctx.out << json::serialize(g) << "\n";
@@ -213,7 +213,8 @@ int apply(context& ctx, const std::vector<std::string>& args) {
   int code = 0;
   auto vm = parse_command_args(ctx, args, apply_usage, opts, pos, code);
   if (!vm) return code;
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   auto a = gs::apply(c, (*vm)["tender"].as<std::string>(), (*vm)["lot"].as<int>(),
                      (*vm)["issuer"].as<std::string>(), (*vm)["code"].as<std::string>());
   const auto until =
@@ -244,7 +245,8 @@ int status(context& ctx, const std::vector<std::string>& args) {
   if ((vm->count("tender") == 0u) == (vm->count("application") == 0u)) {
     return usage_error(ctx, "give either TENDER or --application ID");
   }
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   if (vm->count("application") != 0u) {
     const auto a = gs::application(c, (*vm)["application"].as<std::string>());
     if (as_json(ctx, *vm)) {
@@ -277,7 +279,8 @@ int issuers(context& ctx, const std::vector<std::string>& args) {
   int code = 0;
   auto vm = parse_command_args(ctx, args, issuers_usage, opts, pos, code);
   if (!vm) return code;
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto l = gs::issuers(c);
   if (as_json(ctx, *vm)) {
     ctx.out << json::serialize(l) << "\n";
@@ -300,7 +303,8 @@ int issuer_register(context& ctx, const std::vector<std::string>& args) {
   int code = 0;
   auto vm = parse_command_args(ctx, args, register_usage, opts, pos, code);
   if (!vm) return code;
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto r = gs::register_issuer(c, (*vm)["org"].as<std::string>(),
                                      (*vm)["url"].as<std::string>(),
                                      (*vm)["fingerprint"].as<std::string>());
@@ -333,7 +337,8 @@ int bond_record(context& ctx, const std::vector<std::string>& args) {
   b.payer_account = (*vm)["payer-account"].as<std::string>();
   b.payer_name = (*vm)["payer-name"].as<std::string>();
   b.paid_at = (*vm)["paid-at"].as<std::string>();
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto r = gs::record_bond(c, (*vm)["tender"].as<std::string>(), (*vm)["lot"].as<int>(), b);
   if (as_json(ctx, *vm)) {
     ctx.out << json::serialize(r) << "\n";
@@ -354,7 +359,8 @@ int bond_list(context& ctx, const std::vector<std::string>& args) {
   int code = 0;
   auto vm = parse_command_args(ctx, args, bond_list_usage, opts, pos, code);
   if (!vm) return code;
-  auto c = signed_in(ctx, *vm);
+  auto c = ctx.make_client();
+  c.set_token(saved_token(*vm));
   const auto l = gs::bonds(c, (*vm)["tender"].as<std::string>(), (*vm)["lot"].as<int>());
   if (as_json(ctx, *vm)) {
     ctx.out << json::serialize(l) << "\n";

@@ -361,7 +361,7 @@ void add_guarantee_routes(net::router& r, db::database& database,
                     client::client c(o);
                     const auto res = c.request("POST", "/v1/applications", payload);
                     if (res.status == 202 || res.status == 200) return;
-                    failure_code = res.status == 404 || res.status == 400
+                    failure_code = res.status == 400 || res.status == 404 || res.status == 409
                                        ? "guarantee.not_found"
                                        : "guarantee.issuer_unreachable";
                     failure = "issuer '" + issuer_org + "' refused the application (HTTP " +
@@ -451,8 +451,9 @@ void add_guarantee_routes(net::router& r, db::database& database,
             });
           };
           co_await off_io(*w, verify);
+          const std::string signed_json = json::serialize(v);
           const auto out = co_await repo->apply_event(ev.issuer, ev.event_id, ev.number, ev.status,
-                                                      ev.occurred_at, json::serialize(v));
+                                                      ev.occurred_at, signed_json);
           co_return json_ok(200, out);
         }),
         guarantee_body_limit);
