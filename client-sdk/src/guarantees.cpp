@@ -45,8 +45,8 @@ json::object attach(client& c, const std::string& tender_id, int lot,
 
 json::object apply(client& c, const std::string& tender_id, int lot, const std::string& issuer,
                    const std::string& application_code) {
-  const auto body = json::serialize(
-      json::object{{"issuer", issuer}, {"application_code", application_code}});
+  const auto body =
+      json::serialize(json::object{{"issuer", issuer}, {"application_code", application_code}});
   return object_of(c.request("POST", lot_path(tender_id, lot) + "/guarantee-applications", body),
                    202);
 }

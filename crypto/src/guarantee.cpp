@@ -83,7 +83,8 @@ public:
     return n;
   }
   void header(std::string_view type) const {
-    if (text("type") != type) malformed(what_ + ": field 'type' must be '" + std::string(type) + "'");
+    if (text("type") != type)
+      malformed(what_ + ": field 'type' must be '" + std::string(type) + "'");
     if (integer("version", 1, 1) != 1) malformed(what_ + ": unsupported version");
   }
 
@@ -180,28 +181,29 @@ json::object to_json(const document& d) {
 }
 
 json::object to_json(const status_answer& s) {
-  return {{"type", status_type}, {"version", 1},       {"issuer", s.issuer}, {"number", s.number},
-          {"status", s.status},  {"as_of", s.as_of},   {"nonce", s.nonce}};
+  return {{"type", status_type}, {"version", 1},     {"issuer", s.issuer}, {"number", s.number},
+          {"status", s.status},  {"as_of", s.as_of}, {"nonce", s.nonce}};
 }
 
 json::object to_json(const event& e) {
-  return {{"type", event_type},        {"version", 1},          {"event_id", e.event_id},
-          {"issuer", e.issuer},        {"number", e.number},    {"status", e.status},
+  return {{"type", event_type},          {"version", 1},       {"event_id", e.event_id},
+          {"issuer", e.issuer},          {"number", e.number}, {"status", e.status},
           {"occurred_at", e.occurred_at}};
 }
 
 document parse_document(const json::value& v) {
-  const reader r(v, "the guarantee document",
-                 {"type", "version", "number", "kind", "issuer", "applicant", "beneficiary",
-                  "tender_code", "lot", "amount", "currency", "valid_from", "valid_until",
-                  "issued_at", "application_code"});
+  const reader r(
+      v, "the guarantee document",
+      {"type", "version", "number", "kind", "issuer", "applicant", "beneficiary", "tender_code",
+       "lot", "amount", "currency", "valid_from", "valid_until", "issued_at", "application_code"});
   r.header(document_type);
   document d;
   d.number = r.id("number");
   d.kind = r.text("kind", 32);
   if (!valid_kind(d.kind)) {
-    malformed("the guarantee document: field 'kind' must be one of bank, insurance, "
-              "guarantee_company");
+    malformed(
+        "the guarantee document: field 'kind' must be one of bank, insurance, "
+        "guarantee_company");
   }
   d.issuer = r.id("issuer", "._-");
   d.applicant = r.id("applicant", "._-");
@@ -232,8 +234,9 @@ status_answer parse_status(const json::value& v) {
   s.number = r.id("number");
   s.status = r.text("status", 16);
   if (!valid_status(s.status)) {
-    malformed("the status answer: field 'status' must be one of valid, revoked, claimed, "
-              "released");
+    malformed(
+        "the status answer: field 'status' must be one of valid, revoked, claimed, "
+        "released");
   }
   s.as_of = r.time("as_of");
   s.nonce = r.id("nonce", "");
@@ -250,8 +253,9 @@ event parse_event(const json::value& v) {
   e.number = r.id("number");
   e.status = r.text("status", 16);
   if (!valid_status(e.status)) {
-    malformed("the status event: field 'status' must be one of valid, revoked, claimed, "
-              "released");
+    malformed(
+        "the status event: field 'status' must be one of valid, revoked, claimed, "
+        "released");
   }
   e.occurred_at = r.time("occurred_at");
   return e;

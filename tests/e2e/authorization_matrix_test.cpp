@@ -460,17 +460,18 @@ const std::vector<row>& table() {
     // ---- guarantees and bonds (the issuer simulator's flows are in guarantees_test.cpp) ----
     add("POST", "/api/v1/issuers", "", "UFFFFFFFE", [](matrix& m, const fixture&) {
       const auto& is = *m.actors[issuer];
-      return post("/api/v1/issuers",
-                  json::serialize(json::object{
-                      {"org_id", is.org_id},
-                      {"base_url", "http://127.0.0.1:9"},
-                      {"key_fingerprint", is.key.public_part().fingerprint()}}));
+      return post("/api/v1/issuers", json::serialize(json::object{
+                                         {"org_id", is.org_id},
+                                         {"base_url", "http://127.0.0.1:9"},
+                                         {"key_fingerprint", is.key.public_part().fingerprint()}}));
     });
     add("GET", "/api/v1/issuers", "", "U++++++++",
         [](matrix&, const fixture&) { return get("/api/v1/issuers"); });
     // The bidder passes the role check; its empty body is then refused (V).
     add("POST", "/api/v1/tenders/{id}/lots/{lot}/guarantees", "published", "UVFFFFFFF",
-        [](matrix&, const fixture& f) { return post(tender_path(f) + "/lots/1/guarantees", "{}"); });
+        [](matrix&, const fixture& f) {
+          return post(tender_path(f) + "/lots/1/guarantees", "{}");
+        });
     for (const auto& [variant, expect] :
          variants{{"draft", "UN+NNNNNN"}, {"published", "U++F+FF++"}}) {
       add("GET", "/api/v1/tenders/{id}/lots/{lot}/guarantees", variant, expect,
@@ -480,9 +481,10 @@ const std::vector<row>& table() {
         [](matrix&, const fixture& f) {
           return post(tender_path(f) + "/lots/1/guarantee-applications", "{}");
         });
-    add("GET", "/api/v1/guarantee-applications/{app}", "", "UNFFFFFFF", [](matrix&, const fixture&) {
-      return get("/api/v1/guarantee-applications/ga-0000000000000000");
-    });
+    add("GET", "/api/v1/guarantee-applications/{app}", "", "UNFFFFFFF",
+        [](matrix&, const fixture&) {
+          return get("/api/v1/guarantee-applications/ga-0000000000000000");
+        });
     // Issuers' endpoints: no token; a body that is not a signed message is refused for anyone.
     add("POST", "/api/v1/guarantee-pushes", "", "VVVVVVVVV",
         [](matrix&, const fixture&) { return post("/api/v1/guarantee-pushes", "{}"); });

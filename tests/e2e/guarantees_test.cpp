@@ -41,7 +41,8 @@ struct setup {
     {
       const auto pem = bank.key.to_pem();
       std::ofstream out(key_file);
-      out.write(reinterpret_cast<const char*>(pem.data()), static_cast<std::streamsize>(pem.size()));
+      out.write(reinterpret_cast<const char*>(pem.data()),
+                static_cast<std::streamsize>(pem.size()));
     }
     sim = std::make_unique<guarantee_sim_process>("bank-a", w.url(), key_file);
     tender::client::options o;
@@ -61,8 +62,8 @@ struct setup {
     w.db().exec(
         "INSERT INTO tenders (id, project_code, title, kind, rule_pack, owner_org, created_by, "
         "state, published_at, deadline_at) VALUES ('" +
-        id + "', 'G-" + suffix + "', 'Bridge " + suffix + "', 'works', 'sandbox', '" +
-        host.org_id + "', '" + host.user_id +
+        id + "', 'G-" + suffix + "', 'Bridge " + suffix + "', 'works', 'sandbox', '" + host.org_id +
+        "', '" + host.user_id +
         "', 'published', now(), date_trunc('second', now()) + interval '2 days')");
     w.db().exec(
         "INSERT INTO lots (tender_id, lot_no, title, estimated_price, bond_amount, "
@@ -108,8 +109,8 @@ struct setup {
 
   std::string snapshot() {
     std::string out;
-    for (const char* t : {"guarantees", "guarantee_applications", "guarantee_events", "bonds",
-                          "audit_events"}) {
+    for (const char* t :
+         {"guarantees", "guarantee_applications", "guarantee_events", "bonds", "audit_events"}) {
       out += std::string(t) + "=" + std::to_string(w.rows(t)) + " ";
     }
     return out;
@@ -147,8 +148,8 @@ TEST(guarantees_e2e, open_flow_attach_and_signed_callbacks_change_the_status) {
   EXPECT_EQ(s.mine(s.bidder2, t).at("guarantees").as_array().size(), 0U);
 
   // The issuer revokes: a signed callback reaches the platform and the status follows.
-  const auto rv = s.sim_api->request("POST", "/admin/guarantees/" + number_of(file) + "/revoke",
-                                     "{}");
+  const auto rv =
+      s.sim_api->request("POST", "/admin/guarantees/" + number_of(file) + "/revoke", "{}");
   ASSERT_EQ(rv.status, 200U) << rv.body;
   const auto cb = json::parse(rv.body).at("callback");
   EXPECT_EQ(cb.at("http_status").as_int64(), 200) << json::serialize(cb);
@@ -163,14 +164,14 @@ TEST(guarantees_e2e, open_flow_attach_and_signed_callbacks_change_the_status) {
                                       "2026-01-01T00:00:00Z"};
   const auto forged = tender::crypto::guarantee::sign_event(ev, other);
   const auto before_forged = s.snapshot();
-  const auto fr = s.w.anonymous()->request("POST", "/api/v1/guarantee-callbacks",
-                                           json::serialize(forged));
+  const auto fr =
+      s.w.anonymous()->request("POST", "/api/v1/guarantee-callbacks", json::serialize(forged));
   EXPECT_EQ(error_code_of(fr), "guarantee.bad_signature") << fr.body;
   EXPECT_EQ(s.snapshot(), before_forged);
 
   // The issuer releases it: claimed/released are recorded the same way.
-  const auto rl = s.sim_api->request("POST", "/admin/guarantees/" + number_of(file) + "/release",
-                                     "{}");
+  const auto rl =
+      s.sim_api->request("POST", "/admin/guarantees/" + number_of(file) + "/release", "{}");
   ASSERT_EQ(rl.status, 200U) << rl.body;
   EXPECT_EQ(s.mine(s.bidder, t).at("guarantees").at(0).at("status").as_string(), "released");
 
@@ -186,9 +187,9 @@ TEST(guarantees_e2e, open_flow_attach_and_signed_callbacks_change_the_status) {
 TEST(guarantees_e2e, integrated_flow_the_issuer_pushes_the_guarantee) {
   setup s;
   const auto t = s.tender("b1");
-  const auto r = s.bidder2.api->request(
-      "POST", "/api/v1/tenders/" + t + "/lots/1/guarantee-applications",
-      R"({"issuer":"bank-a","application_code":"PAID-0001"})");
+  const auto r =
+      s.bidder2.api->request("POST", "/api/v1/tenders/" + t + "/lots/1/guarantee-applications",
+                             R"({"issuer":"bank-a","application_code":"PAID-0001"})");
   ASSERT_EQ(r.status, 202U) << r.body;
   const auto app = json::parse(r.body).as_object();
   const std::string app_id(app.at("application_id").as_string());
@@ -213,15 +214,15 @@ TEST(guarantees_e2e, integrated_flow_the_issuer_pushes_the_guarantee) {
   EXPECT_EQ(list[0].at("application_id").as_string(), app_id);
 
   // The same application code again: the issuer refuses it, the platform says so.
-  const auto again = s.bidder2.api->request(
-      "POST", "/api/v1/tenders/" + t + "/lots/1/guarantee-applications",
-      R"({"issuer":"bank-a","application_code":"PAID-0001"})");
+  const auto again =
+      s.bidder2.api->request("POST", "/api/v1/tenders/" + t + "/lots/1/guarantee-applications",
+                             R"({"issuer":"bank-a","application_code":"PAID-0001"})");
   EXPECT_EQ(error_code_of(again), "guarantee.not_found") << again.body;
   // An unknown issuer: refused before anything is recorded.
   const auto before = s.snapshot();
-  const auto unknown = s.bidder2.api->request(
-      "POST", "/api/v1/tenders/" + t + "/lots/1/guarantee-applications",
-      R"({"issuer":"gb-org1","application_code":"X-1"})");
+  const auto unknown =
+      s.bidder2.api->request("POST", "/api/v1/tenders/" + t + "/lots/1/guarantee-applications",
+                             R"({"issuer":"gb-org1","application_code":"X-1"})");
   EXPECT_EQ(error_code_of(unknown), "guarantee.unknown_issuer");
   EXPECT_EQ(s.snapshot(), before);
 }
@@ -241,9 +242,9 @@ TEST(guarantees_e2e, bad_guarantees_are_refused_with_their_code_and_nothing_reco
   // Expired: valid for less than deadline + bid validity (1 day in the sandbox pack) ...
   refused(s.issue(t, {{"valid_until", s.deadline_plus(t, "12 hours")}}), "guarantee.expired");
   // ... or already over.
-  refused(s.issue(t, {{"valid_from", "2020-01-01T00:00:00Z"},
-                      {"valid_until", "2020-06-01T00:00:00Z"}}),
-          "guarantee.expired");
+  refused(
+      s.issue(t, {{"valid_from", "2020-01-01T00:00:00Z"}, {"valid_until", "2020-06-01T00:00:00Z"}}),
+      "guarantee.expired");
   refused(s.issue(t, {{"amount", bond - 1}}), "guarantee.under_amount");
   refused(s.issue(t, {{"beneficiary", s.bidder2.org_id}}), "guarantee.wrong_beneficiary");
   refused(s.issue(t, {{"tender_code", "G-c2"}}), "guarantee.wrong_tender");
@@ -375,9 +376,9 @@ TEST(guarantees_e2e, cli_attach_apply_status_and_bonds) {
   EXPECT_TRUE(has(r.output, "guarantee.wrong_applicant")) << r.output;
 
   for (const auto* b : {"gb-org1", "gb-org2"}) {
-    r = cli(s.staff, {"bond", "record", t, "--bidder", b, "--amount", "500000", "--payer-account",
-                      "6222-7777", "--payer-name", "Same Payer", "--paid-at",
-                      "2026-11-20T10:00:00+08:00"});
+    r = cli(s.staff,
+            {"bond", "record", t, "--bidder", b, "--amount", "500000", "--payer-account",
+             "6222-7777", "--payer-name", "Same Payer", "--paid-at", "2026-11-20T10:00:00+08:00"});
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   r = cli(s.staff, {"bond", "list", t});

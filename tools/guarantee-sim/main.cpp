@@ -11,19 +11,19 @@
 #include <tender/net/http.hpp>
 #include <tender/net/server.hpp>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 
+#include <pthread.h>
+#include <signal.h>
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <pthread.h>
-#include <signal.h>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -44,7 +44,8 @@ using tender::net::response;
 
 namespace {
 
-constexpr const char* help_text = R"(guarantee-sim — a guarantee issuer simulator (电子保函 issuer) for tenderhall
+constexpr const char* help_text =
+    R"(guarantee-sim — a guarantee issuer simulator (电子保函 issuer) for tenderhall
 
 It plays a bank, insurer or guarantee company: it signs electronic guarantees with its own key,
 answers the platform's live status queries with signed answers, takes applications of the
@@ -201,13 +202,15 @@ std::string string_or(const json::object& o, const char* k, std::string fallback
 
 std::int64_t int_of(const json::object& o, const char* k) {
   const auto* v = o.if_contains(k);
-  if (v == nullptr || !v->is_int64()) throw std::invalid_argument(std::string("field '") + k + "' must be an integer");
+  if (v == nullptr || !v->is_int64())
+    throw std::invalid_argument(std::string("field '") + k + "' must be an integer");
   return v->get_int64();
 }
 
 std::string text_of(const json::object& o, const char* k) {
   const auto* v = o.if_contains(k);
-  if (v == nullptr || !v->is_string()) throw std::invalid_argument(std::string("field '") + k + "' must be a string");
+  if (v == nullptr || !v->is_string())
+    throw std::invalid_argument(std::string("field '") + k + "' must be a string");
   return std::string(v->get_string());
 }
 

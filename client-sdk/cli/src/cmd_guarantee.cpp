@@ -157,10 +157,10 @@ std::string str(const json::value& v) {
 }
 
 void print_guarantee(context& ctx, const json::object& g) {
-  ctx.out << str(g.at("number")) << "  " << str(g.at("status")) << "  issuer " << str(g.at("issuer"))
-          << "  bidder " << str(g.at("bidder")) << "  " << str(g.at("amount")) << " fen  valid until "
-          << str(g.at("valid_until")) << "  (" << str(g.at("flow")) << " flow, checked "
-          << str(g.at("status_checked_at")) << ")\n";
+  ctx.out << str(g.at("number")) << "  " << str(g.at("status")) << "  issuer "
+          << str(g.at("issuer")) << "  bidder " << str(g.at("bidder")) << "  "
+          << str(g.at("amount")) << " fen  valid until " << str(g.at("valid_until")) << "  ("
+          << str(g.at("flow")) << " flow, checked " << str(g.at("status_checked_at")) << ")\n";
 }
 
 void print_application(context& ctx, const json::object& a) {
@@ -305,9 +305,9 @@ int issuer_register(context& ctx, const std::vector<std::string>& args) {
   if (!vm) return code;
   auto c = ctx.make_client();
   c.set_token(saved_token(*vm));
-  const auto r = gs::register_issuer(c, (*vm)["org"].as<std::string>(),
-                                     (*vm)["url"].as<std::string>(),
-                                     (*vm)["fingerprint"].as<std::string>());
+  const auto r =
+      gs::register_issuer(c, (*vm)["org"].as<std::string>(), (*vm)["url"].as<std::string>(),
+                          (*vm)["fingerprint"].as<std::string>());
   if (as_json(ctx, *vm)) {
     ctx.out << json::serialize(r) << "\n";
   } else {
@@ -371,7 +371,7 @@ int bond_list(context& ctx, const std::vector<std::string>& args) {
     ctx.out << "refund: " << str(rule.at("days"))
             << (rule.at("working_days").as_bool() ? " working days" : " days") << " after "
             << (rule.at("trigger").as_string() == "award_notice" ? "the award notice"
-                                                                  : "the contract is signed")
+                                                                 : "the contract is signed")
             << "\n";
   }
   if (l.at("bonds").as_array().empty()) ctx.out << "no bonds\n";
@@ -397,8 +397,8 @@ void add_guarantee_commands(std::vector<command>& out) {
   out.push_back({"guarantee apply", "apply for a guarantee through the platform", apply});
   out.push_back({"guarantee status", "your guarantees of a lot, or one application", status});
   out.push_back({"guarantee issuers", "the registered guarantee issuers", issuers});
-  out.push_back(
-      {"guarantee issuer-register", "register an issuer's service and key (admin)", issuer_register});
+  out.push_back({"guarantee issuer-register", "register an issuer's service and key (admin)",
+                 issuer_register});
   out.push_back({"bond record", "record a cash bid bond deposit (center staff)", bond_record});
   out.push_back({"bond list", "the cash bonds of a lot, shared payers flagged", bond_list});
 }

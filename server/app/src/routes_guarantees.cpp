@@ -95,15 +95,14 @@ std::string query_status(const db::guarantee_issuer& is, const std::string& numb
   client::http_response r;
   try {
     client::client c(o);
-    r = c.request("GET", "/v1/guarantees/" + protocol::percent_encode(number) +
-                             "/status?nonce=" + nonce);
+    r = c.request("GET",
+                  "/v1/guarantees/" + protocol::percent_encode(number) + "/status?nonce=" + nonce);
   } catch (const std::exception& e) {
     refuse("guarantee.issuer_unreachable",
            "the status service of issuer '" + is.org_id + "' did not answer: " + e.what());
   }
   if (r.status == 404) {
-    refuse("guarantee.not_found",
-           "issuer '" + is.org_id + "' does not know guarantee " + number);
+    refuse("guarantee.not_found", "issuer '" + is.org_id + "' does not know guarantee " + number);
   }
   if (r.status != 200) {
     refuse("guarantee.issuer_unreachable", "the status service of issuer '" + is.org_id +
@@ -142,8 +141,7 @@ asio::awaitable<db::verified_guarantee> verify_guarantee(workers& w, db::guarant
   const std::string issuer_org = doc.issuer;
   const auto issuer = co_await repo.issuer(issuer_org);
   if (!issuer) {
-    refuse("guarantee.unknown_issuer",
-           "'" + doc.issuer + "' is not a registered guarantee issuer");
+    refuse("guarantee.unknown_issuer", "'" + doc.issuer + "' is not a registered guarantee issuer");
   }
   auto verify_signature = [&] {
     checked([&] {
@@ -199,8 +197,8 @@ asio::awaitable<db::verified_guarantee> verify_guarantee(workers& w, db::guarant
   auto live = [&] { status = query_status(*issuer, doc.number, w.status_timeout); };
   co_await off_io(w, live);
   if (status != "valid") {
-    refuse("guarantee.revoked", "issuer '" + doc.issuer + "' reports guarantee " + doc.number +
-                                    " as " + status);
+    refuse("guarantee.revoked",
+           "issuer '" + doc.issuer + "' reports guarantee " + doc.number + " as " + status);
   }
   db::verified_guarantee out;
   out.issuer_org = doc.issuer;
@@ -276,8 +274,7 @@ void add_guarantee_routes(net::router& r, db::database& database,
   // Issuer services (admin registers; every signed-in user may list them to apply).
   r.add("POST", "/api/v1/issuers",
         route({"admin"},
-              [repo](net::request& req,
-                     const db::principal& p) -> asio::awaitable<net::response> {
+              [repo](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
                 no_query(req);
                 const body_reader body(req.body, {"org_id", "base_url", "key_fingerprint"});
                 const auto org = body.text("org_id", 64);
@@ -288,98 +285,100 @@ void add_guarantee_routes(net::router& r, db::database& database,
               }),
         guarantee_body_limit);
 
-  r.add("GET", "/api/v1/issuers",
-        route({}, [repo](net::request& req, const db::principal&) -> asio::awaitable<net::response> {
-          no_query(req);
-          const auto out = co_await repo->list_issuers();
-          co_return json_ok(200, out);
-        }));
+  r.add(
+      "GET", "/api/v1/issuers",
+      route({}, [repo](net::request& req, const db::principal&) -> asio::awaitable<net::response> {
+        no_query(req);
+        const auto out = co_await repo->list_issuers();
+        co_return json_ok(200, out);
+      }));
 
   // Open flow: the bidder attaches a guarantee file obtained from its issuer.
-  r.add("POST", "/api/v1/tenders/{id}/lots/{lot}/guarantees",
-        route({"bidder"},
-              [repo, w](net::request& req,
-                        const db::principal& p) -> asio::awaitable<net::response> {
-                no_query(req);
-                const body_reader body(req.body, {"guarantee"});
-                if (!body.has("guarantee")) {
-                  throw bad_json("field 'guarantee' (the signed guarantee file) is required");
-                }
-                const json::value signed_doc = body.fields().at("guarantee");
-                const std::string tender_id = req.params.at("id");
-                const int lot = lot_param(req);
-                const std::optional<db::principal> who = p;
-                const auto ctx = co_await repo->context(who, tender_id, lot);
-                const std::string bidder = p.org.id;
-                auto g = co_await verify_guarantee(*w, *repo, signed_doc, ctx, bidder, nullptr);
-                const std::optional<std::string> no_application;
-                const auto out = co_await repo->attach(tender_id, lot, bidder, p.who.id,
-                                                       std::move(g), no_application);
-                const bool replayed = out.at("replayed").as_bool();
-                co_return json_ok(replayed ? 200 : 201, out);
-              }),
-        guarantee_body_limit);
+  r.add(
+      "POST", "/api/v1/tenders/{id}/lots/{lot}/guarantees",
+      route({"bidder"},
+            [repo, w](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
+              no_query(req);
+              const body_reader body(req.body, {"guarantee"});
+              if (!body.has("guarantee")) {
+                throw bad_json("field 'guarantee' (the signed guarantee file) is required");
+              }
+              const json::value signed_doc = body.fields().at("guarantee");
+              const std::string tender_id = req.params.at("id");
+              const int lot = lot_param(req);
+              const std::optional<db::principal> who = p;
+              const auto ctx = co_await repo->context(who, tender_id, lot);
+              const std::string bidder = p.org.id;
+              auto g = co_await verify_guarantee(*w, *repo, signed_doc, ctx, bidder, nullptr);
+              const std::optional<std::string> no_application;
+              const auto out = co_await repo->attach(tender_id, lot, bidder, p.who.id, std::move(g),
+                                                     no_application);
+              const bool replayed = out.at("replayed").as_bool();
+              co_return json_ok(replayed ? 200 : 201, out);
+            }),
+      guarantee_body_limit);
 
   r.add("GET", "/api/v1/tenders/{id}/lots/{lot}/guarantees",
-        route({}, [repo](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
-          no_query(req);
-          const std::string tender_id = req.params.at("id");
-          const int lot = lot_param(req);
-          const auto out = co_await repo->list(p, tender_id, lot);
-          co_return json_ok(200, out);
-        }));
+        route({},
+              [repo](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
+                no_query(req);
+                const std::string tender_id = req.params.at("id");
+                const int lot = lot_param(req);
+                const auto out = co_await repo->list(p, tender_id, lot);
+                co_return json_ok(200, out);
+              }));
 
   // Integrated flow: the bidder applies with the issuer's application code; the platform asks
   // the issuer, which pushes the guarantee to /api/v1/guarantee-pushes.
-  r.add("POST", "/api/v1/tenders/{id}/lots/{lot}/guarantee-applications",
-        route({"bidder"},
-              [repo, w](net::request& req,
-                        const db::principal& p) -> asio::awaitable<net::response> {
-                no_query(req);
-                const body_reader body(req.body, {"issuer", "application_code"});
-                const auto issuer_org = body.text("issuer", 64);
-                const auto code = body.text("application_code", 64);
-                const std::string tender_id = req.params.at("id");
-                const int lot = lot_param(req);
-                const std::optional<db::principal> who = p;
-                const auto ctx = co_await repo->context(who, tender_id, lot);
-                const auto issuer = co_await repo->issuer(issuer_org);
-                if (!issuer) {
-                  refuse("guarantee.unknown_issuer",
-                         "'" + issuer_org + "' is not a registered guarantee issuer");
+  r.add(
+      "POST", "/api/v1/tenders/{id}/lots/{lot}/guarantee-applications",
+      route({"bidder"},
+            [repo, w](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
+              no_query(req);
+              const body_reader body(req.body, {"issuer", "application_code"});
+              const auto issuer_org = body.text("issuer", 64);
+              const auto code = body.text("application_code", 64);
+              const std::string tender_id = req.params.at("id");
+              const int lot = lot_param(req);
+              const std::optional<db::principal> who = p;
+              const auto ctx = co_await repo->context(who, tender_id, lot);
+              const auto issuer = co_await repo->issuer(issuer_org);
+              if (!issuer) {
+                refuse("guarantee.unknown_issuer",
+                       "'" + issuer_org + "' is not a registered guarantee issuer");
+              }
+              auto app = co_await repo->create_application(p, tender_id, lot, issuer_org, code);
+              const auto payload = json::serialize(application_request(app, ctx));
+              const auto app_id = std::string(app.at("application_id").as_string());
+              std::string failure_code;
+              std::string failure;
+              auto call = [&] {
+                client::options o;
+                o.server = issuer->base_url;
+                o.timeout = w->status_timeout;
+                try {
+                  client::client c(o);
+                  const auto res = c.request("POST", "/v1/applications", payload);
+                  if (res.status == 202 || res.status == 200) return;
+                  failure_code = res.status == 400 || res.status == 404 || res.status == 409
+                                     ? "guarantee.not_found"
+                                     : "guarantee.issuer_unreachable";
+                  failure = "issuer '" + issuer_org + "' refused the application (HTTP " +
+                            std::to_string(res.status) + "): " + res.body.substr(0, 300);
+                } catch (const std::exception& e) {
+                  failure_code = "guarantee.issuer_unreachable";
+                  failure = "issuer '" + issuer_org + "' did not answer: " + e.what();
                 }
-                auto app = co_await repo->create_application(p, tender_id, lot, issuer_org, code);
-                const auto payload = json::serialize(application_request(app, ctx));
-                const auto app_id = std::string(app.at("application_id").as_string());
-                std::string failure_code;
-                std::string failure;
-                auto call = [&] {
-                  client::options o;
-                  o.server = issuer->base_url;
-                  o.timeout = w->status_timeout;
-                  try {
-                    client::client c(o);
-                    const auto res = c.request("POST", "/v1/applications", payload);
-                    if (res.status == 202 || res.status == 200) return;
-                    failure_code = res.status == 400 || res.status == 404 || res.status == 409
-                                       ? "guarantee.not_found"
-                                       : "guarantee.issuer_unreachable";
-                    failure = "issuer '" + issuer_org + "' refused the application (HTTP " +
-                              std::to_string(res.status) + "): " + res.body.substr(0, 300);
-                  } catch (const std::exception& e) {
-                    failure_code = "guarantee.issuer_unreachable";
-                    failure = "issuer '" + issuer_org + "' did not answer: " + e.what();
-                  }
-                };
-                co_await off_io(*w, call);
-                if (!failure_code.empty()) {
-                  co_await repo->refuse_application(app_id, failure_code, failure);
-                  refuse(failure_code.c_str(), failure);
-                }
-                const auto view = co_await repo->application_view(p, app_id);
-                co_return json_ok(202, view);
-              }),
-        guarantee_body_limit);
+              };
+              co_await off_io(*w, call);
+              if (!failure_code.empty()) {
+                co_await repo->refuse_application(app_id, failure_code, failure);
+                refuse(failure_code.c_str(), failure);
+              }
+              const auto view = co_await repo->application_view(p, app_id);
+              co_return json_ok(202, view);
+            }),
+      guarantee_body_limit);
 
   r.add("GET", "/api/v1/guarantee-applications/{app}",
         route({"bidder"},
@@ -479,13 +478,14 @@ void add_guarantee_routes(net::router& r, db::database& database,
         guarantee_body_limit);
 
   r.add("GET", "/api/v1/tenders/{id}/lots/{lot}/bonds",
-        route({}, [repo](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
-          no_query(req);
-          const std::string tender_id = req.params.at("id");
-          const int lot = lot_param(req);
-          const auto out = co_await repo->list_bonds(p, tender_id, lot);
-          co_return json_ok(200, out);
-        }));
+        route({},
+              [repo](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
+                no_query(req);
+                const std::string tender_id = req.params.at("id");
+                const int lot = lot_param(req);
+                const auto out = co_await repo->list_bonds(p, tender_id, lot);
+                co_return json_ok(200, out);
+              }));
 }
 
 }  // namespace tender::app

@@ -12,9 +12,9 @@
 #include <tender/crypto/x509.hpp>
 #include <tender/db/database.hpp>
 #include <tender/db/error.hpp>
+#include <tender/db/guarantees.hpp>
 #include <tender/db/identity.hpp>
 #include <tender/db/migrations.hpp>
-#include <tender/db/guarantees.hpp>
 #include <tender/db/scheduler.hpp>
 #include <tender/net/server.hpp>
 #include <tender/protocol/version.hpp>
@@ -241,10 +241,10 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   sco.ready = [&database] { return database.readiness().ready; };
   db::scheduler scheduler(ioc.get_executor(), database.connections(), std::move(sco));
   // Before a tender opens, every attached guarantee is asked of its issuer again.
-  scheduler.set_handler("tender.opening",
-                        db::with_guarantee_recheck(
-                            db::tender_opening_handler(db::scheduler::options{}.actor),
-                            make_guarantee_status_query(cfg.guarantee_status_timeout)));
+  scheduler.set_handler(
+      "tender.opening",
+      db::with_guarantee_recheck(db::tender_opening_handler(db::scheduler::options{}.actor),
+                                 make_guarantee_status_query(cfg.guarantee_status_timeout)));
   if (cfg.scheduler_enabled) {
     scheduler.start();
     life.started("scheduler", [&](auto deadline) { scheduler.stop(deadline); });

@@ -31,8 +31,7 @@ namespace json = boost::json;
 
 namespace {
 
-#define TENDER_G_TIME(col) \
-  "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define TENDER_G_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 constexpr const char* select_org_sql = "SELECT kind FROM organisations WHERE id = $1";
 
@@ -68,7 +67,8 @@ constexpr const char* lock_tender_sql =
     "WHERE id = $1 FOR SHARE";
 
 constexpr const char* select_guarantee_by_number_sql =
-    "SELECT id, tender_id, lot_no, bidder_org FROM guarantees WHERE issuer_org = $1 AND number = $2";
+    "SELECT id, tender_id, lot_no, bidder_org FROM guarantees WHERE issuer_org = $1 AND number = "
+    "$2";
 
 constexpr const char* insert_guarantee_sql =
     "INSERT INTO guarantees (tender_id, lot_no, bidder_org, issuer_org, number, kind, flow, "
@@ -76,7 +76,7 @@ constexpr const char* insert_guarantee_sql =
     "attached_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, "
     "$16) RETURNING id";
 
-#define TENDER_G_COLUMNS                                                                    \
+#define TENDER_G_COLUMNS \
   "g.id, g.tender_id, g.lot_no, g.bidder_org, g.issuer_org, g.number, g.kind, g.flow, "     \
   "g.application_id, g.amount, g.currency, " TENDER_G_TIME("g.valid_from") ", " TENDER_G_TIME( \
       "g.valid_until") ", " TENDER_G_TIME("g.issued_at") ", g.status, " TENDER_G_TIME(      \
@@ -113,8 +113,8 @@ constexpr const char* update_status_sql =
 
 constexpr const char* insert_bond_sql =
     "INSERT INTO bonds (tender_id, lot_no, bidder_org, amount, payer_account, payer_name, paid_at, "
-    "recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $8) RETURNING id, " TENDER_G_TIME(
-        "recorded_at") ", " TENDER_G_TIME("paid_at");
+    "recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $8) RETURNING "
+    "id, " TENDER_G_TIME("recorded_at") ", " TENDER_G_TIME("paid_at");
 constexpr const char* list_bonds_sql =
     "SELECT b.id, b.bidder_org, o.name, b.amount, b.payer_account, b.payer_name, " TENDER_G_TIME(
         "b.paid_at") ", b.recorded_by, " TENDER_G_TIME("b.recorded_at")
@@ -215,9 +215,10 @@ lot_row load_lot(pqxx::transaction_base& tx, const std::optional<principal>& who
   const auto rows = tx.exec_params(select_lot_sql, tender_id, lot_no);
   if (rows.empty()) fail("tender.not_found", "no tender '" + tender_id + "'");
   const auto& r = rows[0];
-  lot_row t{r[0].as<std::string>(), r[1].as<std::string>(),   r[2].as<std::string>(),
-            r[3].as<std::string>(), r[4].as<std::int64_t>(), r[5].as<std::int64_t>(),
-            r[6].as<bool>(),        0};
+  lot_row t{r[0].as<std::string>(),  r[1].as<std::string>(),
+            r[2].as<std::string>(),  r[3].as<std::string>(),
+            r[4].as<std::int64_t>(), r[5].as<std::int64_t>(),
+            r[6].as<bool>(),         0};
   if (t.state == "draft" && (!who || who->org.id != t.owner_org)) {
     fail("tender.not_found", "no tender '" + tender_id + "'");
   }
@@ -257,8 +258,8 @@ std::string random_hex(std::size_t n) {
 bool valid_account(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-          c == '-' || c == ' ')) {
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+          c == ' ')) {
       return false;
     }
   }
@@ -290,7 +291,8 @@ net::awaitable<json::object> guarantees::register_issuer(principal who, std::str
                                      " is not an active key of a user of organisation '" + org_id +
                                      "'");
     }
-    const auto row = tx.exec_params1(upsert_issuer_sql, org_id, base_url, key_fingerprint, who.who.id);
+    const auto row =
+        tx.exec_params1(upsert_issuer_sql, org_id, base_url, key_fingerprint, who.who.id);
     audit(tx, who.who.id, "admin", "guarantee.issuer_registered", org_id,
           {{"org_id", org_id}, {"base_url", base_url}, {"key_fingerprint", key_fingerprint}});
     out = {{"org_id", org_id},
@@ -388,11 +390,11 @@ net::awaitable<json::object> guarantees::attach(std::string tender_id, int lot_n
     const char* flow = application_id ? "integrated" : "open";
     const std::optional<std::string> attached_by =
         user_id.empty() ? std::nullopt : std::optional<std::string>(user_id);
-    const auto id = tx.exec_params1(insert_guarantee_sql, tender_id, lot_no, bidder_org,
-                                    g.issuer_org, g.number, g.kind, flow, application_id, g.amount,
-                                    g.currency, g.valid_from, g.valid_until, g.issued_at,
-                                    g.signed_json, g.status, attached_by)[0]
-                        .as<std::int64_t>();
+    const auto id =
+        tx.exec_params1(insert_guarantee_sql, tender_id, lot_no, bidder_org, g.issuer_org, g.number,
+                        g.kind, flow, application_id, g.amount, g.currency, g.valid_from,
+                        g.valid_until, g.issued_at, g.signed_json, g.status, attached_by)[0]
+            .as<std::int64_t>();
     if (application_id) {
       const auto r = tx.exec_params0(issue_application_sql, *application_id, id);
       if (r.affected_rows() != 1) {
@@ -537,7 +539,8 @@ net::awaitable<json::object> guarantees::list(principal who, std::string tender_
     std::string only;
     if (owner || official) {
       if (!t.past) {
-        const auto n = tx.exec_params1(count_guarantees_sql, tender_id, lot_no)[0].as<std::int64_t>();
+        const auto n =
+            tx.exec_params1(count_guarantees_sql, tender_id, lot_no)[0].as<std::int64_t>();
         out = {{"tender_id", tender_id}, {"lot", lot_no}, {"count", n}};
         return;
       }
@@ -552,7 +555,8 @@ net::awaitable<json::object> guarantees::list(principal who, std::string tender_
     for (const auto& r : tx.exec_params(list_guarantees_sql, tender_id, lot_no, only))
       list.push_back(guarantee_json(r));
     const auto n = static_cast<std::int64_t>(list.size());
-    out = {{"tender_id", tender_id}, {"lot", lot_no}, {"count", n}, {"guarantees", std::move(list)}};
+    out = {
+        {"tender_id", tender_id}, {"lot", lot_no}, {"count", n}, {"guarantees", std::move(list)}};
   };
   co_await pool_.run(std::move(job));
   co_return out;
@@ -579,9 +583,8 @@ net::awaitable<json::object> guarantees::record_bond(principal who, std::string 
     if (req.bidder_org == t.owner_org) {
       fail("bond.bad_input", "the tender's owner cannot pay a bid bond");
     }
-    const auto row = tx.exec_params1(insert_bond_sql, tender_id, lot_no, req.bidder_org,
-                                     req.amount, req.payer_account, req.payer_name, req.paid_at,
-                                     who.who.id);
+    const auto row = tx.exec_params1(insert_bond_sql, tender_id, lot_no, req.bidder_org, req.amount,
+                                     req.payer_account, req.payer_name, req.paid_at, who.who.id);
     const auto id = row[0].as<std::int64_t>();
     audit(tx, who.who.id, "center_staff", "bond.recorded", subject_of(tender_id, lot_no),
           {{"bond_id", id},
@@ -617,8 +620,9 @@ net::awaitable<json::object> guarantees::list_bonds(principal who, std::string t
                           who.who.has_role("admin");
     const bool owner = who.org.id == t.owner_org && who.who.has_role("tenderer") && t.past;
     if (!official && !owner) {
-      fail("auth.forbidden", "cash bonds are shown to center staff, supervisors and admins, and "
-                             "to the tender's owner after the deadline");
+      fail("auth.forbidden",
+           "cash bonds are shown to center staff, supervisors and admins, and "
+           "to the tender's owner after the deadline");
     }
     std::map<std::string, std::set<std::string>> by_account;
     for (const auto& r : tx.exec_params(payers_sql, tender_id))
@@ -684,8 +688,8 @@ job_handler with_guarantee_recheck(job_handler opening, guarantee_status_query q
       }
       tx.exec_params0(update_status_sql, r[0].as<std::int64_t>(), status);
       if (status != "valid") {
-        changes.push_back(json::object{
-            {"issuer", issuer.org_id}, {"number", number}, {"status", status}});
+        changes.push_back(
+            json::object{{"issuer", issuer.org_id}, {"number", number}, {"status", status}});
       }
     }
     if (!changes.empty()) {

@@ -61,7 +61,8 @@ TEST(guarantee_format, documents_round_trip_and_verify_with_ed25519_and_sm2) {
     EXPECT_EQ(back.application_code, d.application_code);
     // Reordering members changes nothing: the signature is over the canonical form.
     const auto reparsed = json::parse(json::serialize(signed_doc));
-    EXPECT_NO_THROW(g::verify(g::open(reparsed, "document"), g::document_domain, key.public_part()));
+    EXPECT_NO_THROW(
+        g::verify(g::open(reparsed, "document"), g::document_domain, key.public_part()));
   }
 }
 
@@ -105,8 +106,9 @@ TEST(guarantee_format, strict_parsing_names_the_problem) {
             g::codes::malformed);
   EXPECT_EQ(malformed([](auto& o) { o["type"] = "tenderhall.other"; }), g::codes::malformed);
   EXPECT_EQ(malformed([](auto& o) { o["version"] = 2; }), g::codes::malformed);
-  EXPECT_EQ(code_of([] { g::open(json::parse(R"({"document":{},"signature":"@@","signer":"x"})"),
-                                 "document"); }),
+  EXPECT_EQ(code_of([] {
+              g::open(json::parse(R"({"document":{},"signature":"@@","signer":"x"})"), "document");
+            }),
             g::codes::malformed);
   EXPECT_FALSE(g::valid_time("2026-13-01T00:00:00Z"));
   EXPECT_TRUE(g::valid_time("2026-12-31T23:59:59Z"));

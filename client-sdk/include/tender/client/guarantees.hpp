@@ -40,7 +40,7 @@ boost::json::object application(client& c, const std::string& application_id);
 boost::json::object list(client& c, const std::string& tender_id, int lot);
 
 struct bond_record {
-  std::string bidder;  // organisation id
+  std::string bidder;       // organisation id
   std::int64_t amount = 0;  // fen
   std::string payer_account;
   std::string payer_name;

@@ -44,9 +44,9 @@ bool valid_kind(std::string_view s);    // bank | insurance | guarantee_company
 bool valid_time(std::string_view s);
 
 struct document {
-  std::string number;  // the issuer's guarantee number, 1..64 of [A-Za-z0-9._/-]
-  std::string kind;    // bank | insurance | guarantee_company
-  std::string issuer;  // organisation id of the issuer on the platform
+  std::string number;       // the issuer's guarantee number, 1..64 of [A-Za-z0-9._/-]
+  std::string kind;         // bank | insurance | guarantee_company
+  std::string issuer;       // organisation id of the issuer on the platform
   std::string applicant;    // the bidder's organisation id
   std::string beneficiary;  // the tenderer's organisation id
   std::string tender_code;  // the tender's project code
