@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 namespace {
 
@@ -26,7 +27,7 @@ using namespace std::chrono_literals;
 constexpr std::int64_t bond = 500000;  // 5 000 yuan, in fen
 
 struct setup {
-  world w{"guarantees"};
+  world w;
   actor& host = w.user("gh-host", "gh-owner", "tenderer", {"tenderer"});
   actor& bidder = w.user("gb-1", "gb-org1", "bidder", {"bidder"});
   actor& bidder2 = w.user("gb-2", "gb-org2", "bidder", {"bidder"});
@@ -36,7 +37,7 @@ struct setup {
   std::unique_ptr<guarantee_sim_process> sim;
   std::unique_ptr<tender::client::client> sim_api;
 
-  setup() {
+  explicit setup(std::map<std::string, std::string> env = {}) : w("guarantees", std::move(env)) {
     const auto key_file = tender::test::make_temp_dir("bank-key") + "/bank.pem";
     {
       const auto pem = bank.key.to_pem();
@@ -57,14 +58,16 @@ struct setup {
   }
 
   // A published sandbox tender (bid validity 1 day) with one lot requiring `bond`.
-  std::string tender(const std::string& suffix) {
+  std::string tender(
+      const std::string& suffix,
+      const std::string& deadline = "date_trunc('second', now()) + interval '2 days'",
+      const std::string& opening = "NULL") {
     const std::string id = "t-00000000000000" + suffix;
     w.db().exec(
         "INSERT INTO tenders (id, project_code, title, kind, rule_pack, owner_org, created_by, "
-        "state, published_at, deadline_at) VALUES ('" +
+        "state, published_at, deadline_at, opening_at) VALUES ('" +
         id + "', 'G-" + suffix + "', 'Bridge " + suffix + "', 'works', 'sandbox', '" + host.org_id +
-        "', '" + host.user_id +
-        "', 'published', now(), date_trunc('second', now()) + interval '2 days')");
+        "', '" + host.user_id + "', 'published', now(), " + deadline + ", " + opening + ")");
     w.db().exec(
         "INSERT INTO lots (tender_id, lot_no, title, estimated_price, bond_amount, "
         "summary_fields) VALUES ('" +
@@ -389,6 +392,45 @@ TEST(guarantees_e2e, cli_attach_apply_status_and_bonds) {
   r = tender::test::run_command({TENDER_CLI_PATH, "guarantee", "attach", "--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_TRUE(has(r.output, "guarantee.expired")) << r.output;
+}
+
+// Before the opening every attached guarantee is asked of its issuer again: a guarantee revoked
+// at the issuer without a callback is found out then, and recorded once.
+TEST(guarantees_e2e, guarantees_are_rechecked_with_the_issuer_before_the_opening) {
+  setup s({{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"}});
+  const auto t = s.tender("f1", "date_trunc('second', clock_timestamp()) + interval '6 seconds'",
+                          "date_trunc('second', clock_timestamp()) + interval '7 seconds'");
+  for (const char* kind : {"tender.deadline", "tender.opening"}) {
+    s.w.db().exec("INSERT INTO scheduled_jobs (kind, subject, due_at) SELECT '" +
+                  std::string(kind) + "', id, " +
+                  (std::string(kind) == "tender.deadline" ? "deadline_at" : "opening_at") +
+                  " FROM tenders WHERE id = '" + t + "'");
+  }
+  const auto kept = s.issue(t);
+  ASSERT_EQ(s.attach(s.bidder, t, kept).status, 201U);
+  auto silent = s.issue(t, {{"applicant", s.bidder2.org_id}});
+  ASSERT_EQ(s.attach(s.bidder2, t, silent).status, 201U);
+  const auto rv = s.sim_api->request("POST", "/admin/guarantees/" + number_of(silent) + "/revoke",
+                                     R"({"notify":false})");
+  ASSERT_EQ(rv.status, 200U) << rv.body;
+  const auto status_of = [&](const json::value& file) {
+    return s.w.db().query_value("SELECT status FROM guarantees WHERE number = '" + number_of(file) +
+                                "'");
+  };
+  EXPECT_EQ(status_of(silent), "valid");  // the platform does not know yet
+
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return s.w.db().query_value("SELECT state FROM tenders WHERE id = '" + t + "'") ==
+               "opening";
+      },
+      30s))
+      << s.w.server().log();
+  EXPECT_EQ(status_of(silent), "revoked");
+  EXPECT_EQ(status_of(kept), "valid");
+  EXPECT_EQ(s.w.db().query_value(
+                "SELECT count(*) FROM audit_events WHERE action = 'guarantee.rechecked'"),
+            "1");
 }
 
 }  // namespace

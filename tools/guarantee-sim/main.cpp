@@ -84,7 +84,9 @@ Admin endpoints (no authentication: run the simulator on loopback only):
   GET  /admin/guarantees                 every guarantee with its status
   POST /admin/guarantees/{number}/revoke|claim|release
                                          change the status and send the signed callback to
-                                         {platform}/api/v1/guarantee-callbacks
+                                         {platform}/api/v1/guarantee-callbacks; with the body
+                                         {"notify": false} no callback is sent (the platform
+                                         then learns it from its next live status query)
 Options:
 )";
 
@@ -347,6 +349,22 @@ std::shared_ptr<tender::net::router> routes(std::shared_ptr<issuer_state> st,
            if (status.empty()) {
              co_return error(404, "route.not_found", "actions are revoke, claim and release");
            }
+           // {"notify": false}: change the status without telling the platform (the platform
+           // then learns it from its next live status query, e.g. before the opening).
+           bool notify = true;
+           if (!req.body.empty()) {
+             boost::system::error_code ec;
+             const auto v = json::parse(req.body, ec);
+             if (ec || !v.is_object()) {
+               co_return error(400, "request.bad_json", "the body must be a JSON object or empty");
+             }
+             if (const auto* n = v.get_object().if_contains("notify"); n != nullptr) {
+               if (!n->is_bool()) {
+                 co_return error(400, "request.bad_json", "'notify' must be a boolean");
+               }
+               notify = n->get_bool();
+             }
+           }
            g::event ev;
            {
              std::lock_guard lock(st->mutex);
@@ -364,7 +382,13 @@ std::shared_ptr<tender::net::router> routes(std::shared_ptr<issuer_state> st,
            ev.occurred_at = now_utc();
            const auto body = json::serialize(g::sign_event(ev, st->key));
            // The callback is a blocking HTTP call: on a worker, never on an I/O thread.
-           json::object callback;
+           json::object callback{{"sent", false}, {"error", "not notified (notify: false)"}};
+           if (!notify) {
+             co_return ok(200, json::object{{"number", ev.number},
+                                            {"status", status},
+                                            {"event_id", ev.event_id},
+                                            {"callback", callback}});
+           }
            auto send = [st, body, &callback]() -> asio::awaitable<void> {
              callback = st->post_platform("/api/v1/guarantee-callbacks", body);
              co_return;
