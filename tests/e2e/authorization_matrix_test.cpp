@@ -465,6 +465,56 @@ const std::vector<row>& table() {
         [](matrix&, const fixture&) { return get("/api/v1/feed?limit=5"); });
     // ---- bids ----
     add_bid_rows(r);
+    // ---- guarantees and bonds (the issuer simulator's flows are in guarantees_test.cpp) ----
+    add("POST", "/api/v1/issuers", "", "UFFFFFFFE", [](matrix& m, const fixture&) {
+      const auto& is = *m.actors[issuer];
+      return post("/api/v1/issuers", json::serialize(json::object{
+                                         {"org_id", is.org_id},
+                                         {"base_url", "http://127.0.0.1:9"},
+                                         {"key_fingerprint", is.key.public_part().fingerprint()}}));
+    });
+    add("GET", "/api/v1/issuers", "", "U++++++++",
+        [](matrix&, const fixture&) { return get("/api/v1/issuers"); });
+    // The bidder passes the role check; its empty body is then refused (V).
+    add("POST", "/api/v1/tenders/{id}/lots/{lot}/guarantees", "published", "UVFFFFFFF",
+        [](matrix&, const fixture& f) {
+          return post(tender_path(f) + "/lots/1/guarantees", "{}");
+        });
+    for (const auto& [variant, expect] :
+         variants{{"draft", "UN+NNNNNN"}, {"published", "U++F+FF++"}}) {
+      add("GET", "/api/v1/tenders/{id}/lots/{lot}/guarantees", variant, expect,
+          [](matrix&, const fixture& f) { return get(tender_path(f) + "/lots/1/guarantees"); });
+    }
+    add("POST", "/api/v1/tenders/{id}/lots/{lot}/guarantee-applications", "published", "UVFFFFFFF",
+        [](matrix&, const fixture& f) {
+          return post(tender_path(f) + "/lots/1/guarantee-applications", "{}");
+        });
+    add("GET", "/api/v1/guarantee-applications/{app}", "", "UNFFFFFFF",
+        [](matrix&, const fixture&) {
+          return get("/api/v1/guarantee-applications/ga-0000000000000000");
+        });
+    // Issuers' endpoints: no token; a body that is not a signed message is refused for anyone.
+    add("POST", "/api/v1/guarantee-pushes", "", "VVVVVVVVV",
+        [](matrix&, const fixture&) { return post("/api/v1/guarantee-pushes", "{}"); });
+    add("POST", "/api/v1/guarantee-callbacks", "", "VVVVVVVVV",
+        [](matrix&, const fixture&) { return post("/api/v1/guarantee-callbacks", "{}"); });
+    for (const auto& [variant, expect] :
+         variants{{"draft", "UFFFFFFNF"}, {"published", "UFFFFFFEF"}}) {
+      add("POST", "/api/v1/tenders/{id}/lots/{lot}/bonds", variant, expect,
+          [](matrix& m, const fixture& f) {
+            return post(tender_path(f) + "/lots/1/bonds",
+                        json::serialize(json::object{{"bidder", m.actors[bidder]->org_id},
+                                                     {"amount", 1'000'000},
+                                                     {"payer_account", "6222 0001"},
+                                                     {"payer_name", "Matrix Payer"},
+                                                     {"paid_at", "2026-11-20T10:00:00Z"}}));
+          });
+    }
+    for (const auto& [variant, expect] :
+         variants{{"draft", "UNFNNNNNN"}, {"published", "UFFF+FF++"}}) {
+      add("GET", "/api/v1/tenders/{id}/lots/{lot}/bonds", variant, expect,
+          [](matrix&, const fixture& f) { return get(tender_path(f) + "/lots/1/bonds"); });
+    }
     return r;
   }();
   return rows;

@@ -255,4 +255,30 @@ std::optional<int> tenderd_process::stop(std::chrono::milliseconds timeout) {
   return process_->wait(timeout);
 }
 
+guarantee_sim_process::guarantee_sim_process(const std::string& issuer_org,
+                                             const std::string& platform_url,
+                                             const std::string& key_file) {
+  dir_ = make_temp_dir("guarantee-sim");
+  log_path_ = dir_ + "/guarantee-sim.log";
+  const std::string port_file = dir_ + "/port";
+  process_ = std::make_unique<child_process>(
+      std::vector<std::string>{TENDER_GUARANTEE_SIM_PATH, "--issuer", issuer_org, "--platform",
+                               platform_url, "--key", key_file, "--port", "0", "--port-file",
+                               port_file, "--state", dir_ + "/state.json"},
+      std::map<std::string, std::string>{}, log_path_);
+  const bool bound = wait_until([&] { return fs::exists(port_file) || !process_->running(); },
+                                std::chrono::seconds(30));
+  if (!bound || !fs::exists(port_file)) {
+    throw std::runtime_error("guarantee-sim did not start; its log:\n" + log());
+  }
+  port_ = static_cast<std::uint16_t>(std::stoi(read_file(port_file)));
+}
+
+guarantee_sim_process::~guarantee_sim_process() {
+  if (process_ && process_->running()) {
+    process_->send_signal(SIGTERM);
+    process_->wait(std::chrono::seconds(10));
+  }
+}
+
 }  // namespace tender::test

@@ -101,4 +101,25 @@ private:
   std::unique_ptr<child_process> process_;
 };
 
+// The guarantee issuer simulator (tools/guarantee-sim) as a process of its own on a free port,
+// signing with the PEM private key in `key_file`, sending pushes and callbacks to `platform_url`.
+class guarantee_sim_process {
+public:
+  guarantee_sim_process(const std::string& issuer_org, const std::string& platform_url,
+                        const std::string& key_file);
+  ~guarantee_sim_process();
+  guarantee_sim_process(const guarantee_sim_process&) = delete;
+  guarantee_sim_process& operator=(const guarantee_sim_process&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string log() const { return read_file(log_path_); }
+
+private:
+  std::string dir_;
+  std::string log_path_;
+  std::uint16_t port_ = 0;
+  std::unique_ptr<child_process> process_;
+};
+
 }  // namespace tender::test

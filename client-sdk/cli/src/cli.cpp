@@ -82,6 +82,7 @@ std::vector<command> all_commands() {
   add_sealed_commands(all);
   add_identity_commands(all);
   add_document_commands(all);
+  add_guarantee_commands(all);
   add_tender_commands(all);
   add_feed_commands(all);
   add_bid_commands(all);

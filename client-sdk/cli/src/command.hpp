@@ -100,6 +100,8 @@ void add_tender_commands(std::vector<command>& out);
 void add_feed_commands(std::vector<command>& out);
 // upload, withdraw, bid show, rehearse, verify-receipt, verify-seal
 void add_bid_commands(std::vector<command>& out);
+// guarantee attach|apply|status|issuers|issuer-register, bond record|list
+void add_guarantee_commands(std::vector<command>& out);
 
 std::vector<command> all_commands();
 

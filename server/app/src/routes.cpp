@@ -87,7 +87,8 @@ std::shared_ptr<net::router> make_routes(const service_info& info, db::database&
                                          audit_service& audit, feed_service& feed,
                                          std::size_t default_body_limit,
                                          std::shared_ptr<const crypto::x509::trust_store> ca_roots,
-                                         const bid_settings& bids) {
+                                         const bid_settings& bids,
+                                         std::chrono::milliseconds guarantee_status_timeout) {
   auto r = std::make_shared<net::router>(net::router::options{default_body_limit});
   r->add("GET", "/healthz", healthz(info));
   r->add("GET", "/readyz", readyz(database, audit));
@@ -98,6 +99,7 @@ std::shared_ptr<net::router> make_routes(const service_info& info, db::database&
   add_tender_routes(*r, database, audit);
   add_feed_routes(*r, database, feed);
   add_bid_routes(*r, database, audit, bids);
+  add_guarantee_routes(*r, database, guarantee_status_timeout);
   return r;
 }
 

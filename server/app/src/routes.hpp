@@ -1,6 +1,7 @@
 #pragma once
 
 #include <tender/crypto/x509.hpp>
+#include <tender/db/guarantees.hpp>
 #include <tender/net/http.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -44,7 +45,8 @@ std::shared_ptr<net::router> make_routes(
     const service_info& info, db::database& database, audit_service& audit, feed_service& feed,
     std::size_t default_body_limit,
     std::shared_ptr<const crypto::x509::trust_store> ca_roots = nullptr,
-    const bid_settings& bids = {});
+    const bid_settings& bids = {},
+    std::chrono::milliseconds guarantee_status_timeout = std::chrono::milliseconds(5000));
 
 // /api/v1/log/*: the audit log's checkpoint, key, events and proofs (routes_log.cpp).
 void add_log_routes(net::router& r, db::database& database, audit_service& audit);
@@ -67,5 +69,14 @@ void add_bid_routes(net::router& r, db::database& database, audit_service& audit
 
 // /api/v1/feed and /ws/feed: the public change feed (routes_feed.cpp).
 void add_feed_routes(net::router& r, db::database& database, feed_service& feed);
+
+// Guarantee issuers, electronic guarantees (open and integrated flows), issuer callbacks and
+// cash bonds (routes_guarantees.cpp). `status_timeout`: guarantee.status_timeout_ms.
+void add_guarantee_routes(net::router& r, db::database& database,
+                          std::chrono::milliseconds status_timeout);
+
+// The live status query to a guarantee issuer (blocking, with `timeout`), for the re-check of
+// every attached guarantee before the opening (db::with_guarantee_recheck).
+db::guarantee_status_query make_guarantee_status_query(std::chrono::milliseconds timeout);
 
 }  // namespace tender::app

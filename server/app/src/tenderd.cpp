@@ -12,6 +12,7 @@
 #include <tender/crypto/x509.hpp>
 #include <tender/db/database.hpp>
 #include <tender/db/error.hpp>
+#include <tender/db/guarantees.hpp>
 #include <tender/db/identity.hpp>
 #include <tender/db/migrations.hpp>
 #include <tender/db/scheduler.hpp>
@@ -240,6 +241,11 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   sco.seal_bids = true;
   sco.ready = [&database] { return database.readiness().ready; };
   db::scheduler scheduler(ioc.get_executor(), database.connections(), std::move(sco));
+  // Before a tender opens, every attached guarantee is asked of its issuer again.
+  scheduler.set_handler(
+      "tender.opening",
+      db::with_guarantee_recheck(db::tender_opening_handler(db::scheduler::options{}.actor),
+                                 make_guarantee_status_query(cfg.guarantee_status_timeout)));
   if (cfg.scheduler_enabled) {
     scheduler.start();
     life.started("scheduler", [&](auto deadline) { scheduler.stop(deadline); });
@@ -275,8 +281,9 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   bs.max_upload_bytes = cfg.submission_max_upload_bytes;
   bs.bidder_quota_bytes = cfg.submission_bidder_quota_bytes;
   bs.io = ioc.get_executor();
-  net::http_server server(
-      ioc, so, make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots, bs));
+  net::http_server server(ioc, so,
+                          make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots,
+                                      bs, cfg.guarantee_status_timeout));
 
   // I/O threads run from here on; the main thread only waits for a signal and then shuts down.
   std::vector<std::thread> threads;

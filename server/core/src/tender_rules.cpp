@@ -127,7 +127,9 @@ rule_pack parse_rule_pack(std::string_view text) {
                                                            "default_decryption_window_s",
                                                            "default_confirmation_window_s",
                                                            "evaluation_methods",
-                                                           "kinds"};
+                                                           "kinds",
+                                                           "bid_validity_days",
+                                                           "bond_refund"};
   for (const auto& kv : o) {
     if (known.find(std::string_view(kv.key().data(), kv.key().size())) == known.end()) {
       bad_pack("unknown field '" + std::string(kv.key()) + "'");
@@ -154,7 +156,41 @@ rule_pack parse_rule_pack(std::string_view text) {
   for (const auto& k : p.kinds) {
     if (k != "works" && k != "goods" && k != "services") bad_pack("unknown kind '" + k + "'");
   }
+  if (o.contains("bid_validity_days")) p.bid_validity_days = pack_int(o, "bid_validity_days", 1);
+  if (const auto* r = o.if_contains("bond_refund")) {
+    if (!r->is_object()) bad_pack("'bond_refund' must be an object");
+    const auto& ro = r->get_object();
+    for (const auto& kv : ro) {
+      const std::string_view k(kv.key().data(), kv.key().size());
+      if (k != "trigger" && k != "days" && k != "working_days") {
+        bad_pack("unknown field 'bond_refund." + std::string(k) + "'");
+      }
+    }
+    p.bond_refund.trigger = pack_string(ro, "trigger");
+    if (p.bond_refund.trigger != "contract_signed" && p.bond_refund.trigger != "award_notice") {
+      bad_pack("'bond_refund.trigger' must be contract_signed or award_notice");
+    }
+    p.bond_refund.days = pack_int(ro, "days", 0);
+    const auto* w = ro.if_contains("working_days");
+    if (w == nullptr || !w->is_bool()) bad_pack("'bond_refund.working_days' must be a boolean");
+    p.bond_refund.working_days = w->get_bool();
+  }
   return p;
+}
+
+std::int64_t bond_refund_deadline(const rule_pack& pack, std::int64_t trigger_at) {
+  constexpr std::int64_t day = 86400;
+  if (!pack.bond_refund.working_days) return trigger_at + pack.bond_refund.days * day;
+  // Working days: Monday to Friday (no holiday calendar). 1970-01-01 was a Thursday.
+  std::int64_t t = trigger_at;
+  std::int64_t left = pack.bond_refund.days;
+  while (left > 0) {
+    t += day;
+    const auto days_since_epoch = (t >= 0 ? t : t - day + 1) / day;
+    const auto weekday = ((days_since_epoch % 7) + 7 + 3) % 7;  // 0 = Monday
+    if (weekday < 5) --left;
+  }
+  return t;
 }
 
 const rule_pack* find_rule_pack(std::string_view name) {

@@ -251,3 +251,35 @@ TEST(rule_pack, discount_rates) {
   EXPECT_FALSE(core::valid_rate("0.5x"));
   EXPECT_FALSE(core::valid_rate("5"));
 }
+
+TEST(rule_pack, bid_validity_and_bond_refund_rules) {
+  using tender::core::bond_refund_deadline;
+  using tender::core::find_rule_pack;
+  using tender::core::parse_rfc3339;
+  const auto* eng = find_rule_pack("engineering");
+  const auto* gov = find_rule_pack("gov_procurement");
+  const auto* sandbox = find_rule_pack("sandbox");
+  ASSERT_TRUE(eng != nullptr && gov != nullptr && sandbox != nullptr);
+  EXPECT_EQ(eng->bid_validity_days, 90);
+  EXPECT_EQ(sandbox->bid_validity_days, 1);
+  EXPECT_EQ(eng->bond_refund.trigger, "contract_signed");
+  EXPECT_EQ(gov->bond_refund.trigger, "award_notice");
+  EXPECT_TRUE(gov->bond_refund.working_days);
+  // Engineering: 5 calendar days after the contract is signed.
+  const auto signed_at = *parse_rfc3339("2026-11-20T10:00:00Z");  // a Friday
+  EXPECT_EQ(bond_refund_deadline(*eng, signed_at), *parse_rfc3339("2026-11-25T10:00:00Z"));
+  // Government procurement: 5 working days after the award notice, weekends skipped.
+  EXPECT_EQ(bond_refund_deadline(*gov, signed_at), *parse_rfc3339("2026-11-27T10:00:00Z"));
+  const auto saturday = *parse_rfc3339("2026-11-21T10:00:00Z");
+  EXPECT_EQ(bond_refund_deadline(*gov, saturday), *parse_rfc3339("2026-11-27T10:00:00Z"));
+  // A pack without the fields gets the defaults; a wrong trigger is refused.
+  const std::string minimal =
+      R"({"name":"x","title":"x","min_seconds_to_deadline":1,
+          "amendment_min_seconds_before_deadline":1,"max_bond_ratio":0.02,"min_bids":1,
+          "default_decryption_window_s":1,"default_confirmation_window_s":1,
+          "evaluation_methods":["lowest_price"],"kinds":["works"]})";
+  EXPECT_EQ(tender::core::parse_rule_pack(minimal).bid_validity_days, 90);
+  auto bad = minimal;
+  bad.insert(bad.size() - 1, R"(,"bond_refund":{"trigger":"never","days":5,"working_days":false})");
+  EXPECT_THROW(tender::core::parse_rule_pack(bad), std::invalid_argument);
+}

@@ -27,7 +27,23 @@ struct rule_pack {
   std::int64_t default_confirmation_window_s = 0;
   std::vector<std::string> evaluation_methods;  // the first is the default
   std::vector<std::string> kinds;               // works | goods | services
+  // How long a bid stays valid after the deadline (投标有效期), in days: a guarantee must be
+  // valid at least until deadline + bid_validity_days. Default 90.
+  std::int64_t bid_validity_days = 90;
+  // When cash bonds are refunded: `days` (working days, Monday to Friday, when working_days)
+  // after the triggering date — contract_signed (engineering: 5 days after the contract is
+  // signed) or award_notice (government procurement: 5 working days after the award notice).
+  struct refund_rule {
+    std::string trigger = "contract_signed";  // contract_signed | award_notice
+    std::int64_t days = 5;
+    bool working_days = false;
+  } bond_refund;
 };
+
+// The refund deadline of a cash bond when the pack's triggering date is `trigger_at` (seconds
+// since the epoch): `days` calendar days later, or `days` working days later (weekends skipped;
+// holidays are not known to the platform).
+std::int64_t bond_refund_deadline(const rule_pack& pack, std::int64_t trigger_at);
 
 // The pack of that name, nullptr when there is none. Packs are parsed once, on first use; a
 // malformed embedded pack is a build mistake and throws std::logic_error.
