@@ -1,7 +1,8 @@
-// Acceptance 1 of issue 5, through the `tender` binary against the real tenderd: bidders seal,
-// upload (one upload interrupted and resumed by running the same command again), replace,
-// withdraw, rehearse, verify their receipts offline, and after the deadline verify that the lot's
-// seal contains exactly the bids that count.
+// Acceptance 1 of issue 5, through the `tender` binary against the real tenderd and the guarantee
+// issuer simulator: bidders seal, upload (one upload interrupted and resumed by running the same
+// command again), replace, withdraw, rehearse, attach guarantees (open and integrated flows),
+// verify their receipts offline, and after the deadline verify that the lot's seal contains
+// exactly the bids that count; nothing changes after the deadline.
 #include <world.hpp>
 
 #include <tender/client/tenders.hpp>
@@ -283,9 +284,57 @@ TEST_F(submission_cli, seal_upload_resume_replace_withdraw_rehearse_verify_and_s
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(str(last_json(r.output), "ciphertext_digest"), acme_digest);
 
-  // TODO(issue 5, guarantees): attach an electronic guarantee per bidder through
-  // `tender guarantee apply|attach|status` (branch wt-guar) against the issuer simulator, and
-  // check it in the list of bids after the deadline.
+  // --- guarantees: the issuer simulator as its own process; the open flow (a file attached)
+  // and the integrated flow (applied for through the platform, pushed by the issuer) ----------
+  auto& bank = w.user("bank-ops", "bank-a", "issuer", {"issuer"});
+  const std::string bank_key = dir + "/bank.pem";
+  {
+    const auto pem = bank.key.to_pem();
+    std::ofstream(bank_key) << std::string_view(reinterpret_cast<const char*>(pem.data()),
+                                                pem.size());
+  }
+  tender::test::guarantee_sim_process sim("bank-a", w.url(), bank_key);
+  r = cli({"guarantee", "issuer-register", "--org", "bank-a", "--url", sim.url(), "--fingerprint",
+           bank.key.public_part().fingerprint()},
+          &w.admin());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  tender::client::options sim_options;
+  sim_options.server = sim.url();
+  tender::client::client sim_admin(sim_options);
+  const std::string valid_until = w.db().query_value(
+      "SELECT to_char((deadline_at + interval '30 days') AT TIME ZONE 'UTC', "
+      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM tenders WHERE id = '" +
+      t + "'");
+  for (const actor* a : {&acme, &brick}) {
+    const auto issued =
+        sim_admin.request("POST", "/admin/guarantees",
+                          json::serialize(json::object{{"applicant", a->org_id},
+                                                       {"beneficiary", host.org_id},
+                                                       {"tender_code", "SBX-BID-1"},
+                                                       {"lot", 1},
+                                                       {"amount", 3'000'000},
+                                                       {"valid_until", valid_until}}));
+    ASSERT_EQ(issued.status, 201u) << issued.body;
+    const std::string file = dir + "/" + a->user_id + "-guarantee.json";
+    std::ofstream(file) << issued.body;
+    r = cli({"guarantee", "attach", t, file, "--lot", "1"}, a);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "valid")) << r.output;
+  }
+  r = cli({"guarantee", "apply", t, "--lot", "1", "--issuer", "bank-a", "--code", "PAID-GLASS-1",
+           "--wait", "30", "--json"},
+          &glass);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(str(last_json(r.output), "state"), "issued") << r.output;
+  r = cli({"guarantee", "status", t, "--lot", "1", "--json"}, &glass);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  {
+    const auto mine = last_json(r.output);
+    ASSERT_TRUE(mine.contains("guarantees")) << r.output;
+    ASSERT_EQ(mine.at("guarantees").as_array().size(), 1u) << r.output;
+    EXPECT_EQ(str(mine.at("guarantees").at(0).as_object(), "status"), "valid") << r.output;
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM guarantees WHERE tender_id = '" + t + "'"), 3);
 
   // --- the deadline (sandbox clock: brought forward to now)
   // ---------------------------------------
@@ -339,6 +388,22 @@ TEST_F(submission_cli, seal_upload_resume_replace_withdraw_rehearse_verify_and_s
   r = cli(with_lot({"withdraw"}), &acme);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "[bid.deadline_passed]")) << r.output;
+  {
+    const auto issued =
+        sim_admin.request("POST", "/admin/guarantees",
+                          json::serialize(json::object{{"applicant", steel.org_id},
+                                                       {"beneficiary", host.org_id},
+                                                       {"tender_code", "SBX-BID-1"},
+                                                       {"lot", 1},
+                                                       {"amount", 3'000'000},
+                                                       {"valid_until", valid_until}}));
+    ASSERT_EQ(issued.status, 201u) << issued.body;
+    std::ofstream(dir + "/late-guarantee.json") << issued.body;
+    r = cli({"guarantee", "attach", t, dir + "/late-guarantee.json", "--lot", "1"}, &steel);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "[bid.deadline_passed]")) << r.output;
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM guarantees WHERE tender_id = '" + t + "'"), 3);
   EXPECT_EQ(count("SELECT count(*) FROM bids"), bids_before);
   EXPECT_EQ(count("SELECT count(*) FROM bids WHERE status = 'current'"), 3);
 }
