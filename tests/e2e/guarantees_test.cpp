@@ -397,7 +397,7 @@ TEST(guarantees_e2e, cli_attach_apply_status_and_bonds) {
 // Before the opening every attached guarantee is asked of its issuer again: a guarantee revoked
 // at the issuer without a callback is found out then, and recorded once.
 TEST(guarantees_e2e, guarantees_are_rechecked_with_the_issuer_before_the_opening) {
-  setup s({{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"}});
+  setup s(std::map<std::string, std::string>{{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"}});
   const auto t = s.tender("f1", "date_trunc('second', clock_timestamp()) + interval '6 seconds'",
                           "date_trunc('second', clock_timestamp()) + interval '7 seconds'");
   for (const char* kind : {"tender.deadline", "tender.opening"}) {
