@@ -158,7 +158,9 @@ TEST(scheduler_e2e, deadlines_fire_once_across_kill_and_restart) {
   wait_until([] { return false; }, 500ms);
   EXPECT_EQ(count(w, "SELECT count(*) FROM audit_events WHERE action LIKE 'tender.%'"),
             audit_before);
-  EXPECT_EQ(count(w, "SELECT count(*) FROM feed_events"), 3);
+  // Three transitions, and the bid seal of each tender's lot at its deadline.
+  EXPECT_EQ(count(w, "SELECT count(*) FROM feed_events"), 5);
+  EXPECT_EQ(count(w, "SELECT count(*) FROM feed_events WHERE kind = 'bids.sealed'"), 2);
 }
 
 TEST(scheduler_e2e, a_disabled_scheduler_fires_nothing) {

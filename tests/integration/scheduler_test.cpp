@@ -246,8 +246,10 @@ TEST_F(scheduler_fixture, a_failing_transition_rolls_back_whole_and_is_retried_t
   s.start();
   const bool parked = wait_until(
       [&] {
+        // The counter is bumped after the round's commit: wait for both.
         return value("SELECT attempts || '/' || (due_at = 'infinity') FROM scheduled_jobs") ==
-               "3/true";
+                   "3/true" &&
+               s.failed() >= 3u;
       },
       20s, 20ms);
   ASSERT_TRUE(parked) << value("SELECT attempts || ' ' || due_at FROM scheduled_jobs");
