@@ -175,8 +175,8 @@ TEST_F(submission_cli, seal_upload_resume_replace_withdraw_rehearse_verify_and_s
   // --- acme: an upload interrupted after 1.5 MB, resumed by running the same command again ----
   const std::vector<std::string> acme_upload =
       with_lot({"upload", "--chunk-size", "1048576", "--json", acme_file});
-  auto stopped = acme_upload;
-  stopped.insert(stopped.end() - 1, {"--stop-after", "1500000"});
+  const auto stopped =
+      with_lot({"upload", "--chunk-size", "1048576", "--stop-after", "1500000", acme_file});
   auto r = cli(stopped, &acme);
   ASSERT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "[cli.upload_interrupted]")) << r.output;
