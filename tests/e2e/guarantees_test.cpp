@@ -406,6 +406,7 @@ TEST(guarantees_e2e, guarantees_are_rechecked_with_the_issuer_before_the_opening
                   (std::string(kind) == "tender.deadline" ? "deadline_at" : "opening_at") +
                   " FROM tenders WHERE id = '" + t + "'");
   }
+  tender::test::add_bid_rows(s.w, t);  // enough bids for the deadline to close, not fail
   const auto kept = s.issue(t);
   ASSERT_EQ(s.attach(s.bidder, t, kept).status, 201U);
   auto silent = s.issue(t, {{"applicant", s.bidder2.org_id}});

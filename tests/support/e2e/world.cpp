@@ -155,4 +155,29 @@ std::string error_code_of(const client::http_response& r) {
   return code != nullptr && code->is_string() ? std::string(code->get_string()) : "";
 }
 
+void add_bid_rows(world& w, const std::string& tender_id) {
+  auto& db = w.db();
+  for (int i = 1; i <= 3; ++i) {
+    const std::string n = std::to_string(i);
+    const std::string org = "bidder-" + n;
+    const std::string upload = "u-" + tender_id.substr(tender_id.size() - 2) + "0000000000000" + n;
+    db.exec("INSERT INTO organisations (id, kind, name) VALUES ('" + org + "', 'bidder', 'Bidder " +
+            n + "') ON CONFLICT DO NOTHING");
+    db.exec("INSERT INTO users (id, org_id, name, roles) VALUES ('" + org + "-user', '" + org +
+            "', 'User " + n + "', '{bidder}') ON CONFLICT DO NOTHING");
+    db.exec(
+        "INSERT INTO uploads (id, tender_id, lot_no, bidder_org, user_id, length, \"offset\", "
+        "state, source_ip) VALUES ('" +
+        upload + "', '" + tender_id + "', 1, '" + org + "', '" + org +
+        "-user', 100, 100, 'complete', '127.0.0.1')");
+    db.exec(
+        "INSERT INTO bids (tender_id, lot_no, bidder_org, upload_id, blob_digest, "
+        "ciphertext_digest, header_digest, size, suite, policy, signer_fingerprint, "
+        "rehearsal_public_key, header, received_at, log_index, source_ip) VALUES ('" +
+        tender_id + "', 1, '" + org + "', '" + upload + "', md5('" + upload + "') || md5('" +
+        upload + "'), md5('c" + upload + "') || md5('d" + upload + "'), 'aa', 100, 'sodium', " +
+        "'bidder', 'x', '\\x00', '\\x00', clock_timestamp(), 0, '127.0.0.1')");
+  }
+}
+
 }  // namespace tender::test

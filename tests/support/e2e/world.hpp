@@ -105,4 +105,9 @@ private:
 // The stable error code of a JSON error body ("" when the body is not one).
 std::string error_code_of(const client::http_response& r);
 
+// Three current bids in lot 1 of `tender_id` (database rows only, no files), from organisations
+// bidder-1..3: enough for the deadline to close the tender instead of failing it for too few bids
+// (min_bids), in tests about what happens after the deadline rather than about bids.
+void add_bid_rows(world& w, const std::string& tender_id);
+
 }  // namespace tender::test
