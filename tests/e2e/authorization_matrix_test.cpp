@@ -9,10 +9,12 @@
 // docs/AUTHORIZATION.md shows this very table.
 #include <world.hpp>
 
+#include <tender/client/bids.hpp>
 #include <tender/client/client.hpp>
 #include <tender/core/tender_rules.hpp>
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/keys.hpp>
+#include <tender/crypto/sealed_bid.hpp>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -25,6 +27,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace {
 
@@ -61,7 +64,8 @@ constexpr const char* role_short[role_count] = {"anon",   "bidder", "owner", "ot
 
 // What a cell expects. Refusals (U F N C V) must change no row of any table.
 //   +  2xx, no audit event, no row changed (a read)
-//   T  2xx, no audit event (a login challenge: a short-lived row, not a change of record)
+//   T  2xx, no audit event (a login or rehearsal challenge, upload bookkeeping: not a change of
+//      record; only what becomes a bid is audited)
 //   E  2xx and exactly one new audit event (a mutation)
 //   U  401 auth.required
 //   F  403 auth.forbidden
@@ -260,6 +264,8 @@ call with_version(matrix& m, call c, const fixture& f) {
 
 using variants = std::vector<std::pair<std::string, std::string>>;
 
+void add_bid_rows(std::vector<row>& r);
+
 const std::vector<row>& table() {
   static const std::vector<row> rows = [] {
     std::vector<row> r;
@@ -457,9 +463,127 @@ const std::vector<row>& table() {
     // ---- feed ----
     add("GET", "/api/v1/feed", "", "+++++++++",
         [](matrix&, const fixture&) { return get("/api/v1/feed?limit=5"); });
+    // ---- bids ----
+    add_bid_rows(r);
     return r;
   }();
   return rows;
+}
+
+// ---- bids: the matrix bidder's sealed bid for lot 1 of a tender, made on demand --------------
+
+struct matrix_bid {
+  std::string upload_id;
+  std::string header;  // the sealed file's header bytes
+  tender::crypto::private_key encryption;
+};
+
+// Seals and uploads a small bid of the matrix bidder for lot 1 of `tender` unless it has one.
+const matrix_bid& bid_of(matrix& m, const std::string& tender) {
+  static std::map<std::string, matrix_bid> made;
+  namespace tc = tender::crypto;
+  namespace ts = tender::crypto::sealed;
+  const auto current =
+      m.w.db().query_value("SELECT count(*) FROM bids WHERE tender_id = '" + tender +
+                           "' AND bidder_org = 'm-bidco' AND status = 'current'");
+  if (current != "0" && made.count(tender) != 0) return made.at(tender);
+  matrix_bid b;
+  b.encryption = tc::private_key::generate(tc::key_type::x25519);
+  ts::seal_params p;
+  p.tender_id = tender + "/1";
+  p.bidder_id = "m-bidco";
+  p.bidder_keys = {b.encryption.public_part()};
+  p.signing_key = m.actors[bidder]->key;
+  std::istringstream body(std::string(3000, 'b'));
+  std::ostringstream out;
+  const auto sealed = ts::seal(p, R"({"price":"100.00"})", body, out);
+  b.header.assign(sealed.hdr.encoded.begin(), sealed.hdr.encoded.end());
+  const std::string file = out.str();
+  auto& api = m.api(bidder);
+  const auto created = tender::client::bids::create_upload(api, tender, 1, file.size());
+  tender::client::bids::patch(api, created.upload_id, 0, file);
+  b.upload_id = created.upload_id;
+  return made[tender] = std::move(b);
+}
+
+// An open upload of the matrix bidder (3 bytes announced, none sent).
+std::string open_upload(matrix& m, const std::string& tender) {
+  return tender::client::bids::create_upload(m.api(bidder), tender, 1, 3).upload_id;
+}
+
+call tus(call c) {
+  c.headers.emplace_back("Tus-Resumable", "1.0.0");
+  return c;
+}
+
+void add_bid_rows(std::vector<row>& r) {
+  auto add = [&](std::string method, std::string route, std::string variant, std::string expect,
+                 std::function<call(matrix&, const fixture&)> build) {
+    r.push_back({std::move(method), std::move(route), std::move(variant), std::move(expect),
+                 std::move(build)});
+  };
+  const std::string lot = "/api/v1/tenders/{id}/lots/{lot}";
+  add("OPTIONS", "/api/v1/uploads", "", "+++++++++", [](matrix&, const fixture&) {
+    return call{"OPTIONS", "/api/v1/uploads"};
+  });
+  // Creating, sending to and terminating an upload change rows but are not audited (only what
+  // becomes a bid is).
+  add("POST", lot + "/uploads", "published", "UTFFFFFFF", [](matrix&, const fixture& f) {
+    call c = tus(post(tender_path(f) + "/lots/1/uploads", ""));
+    c.headers.emplace_back("Upload-Length", "100");
+    return c;
+  });
+  add("HEAD", "/api/v1/uploads/{uid}", "published", "U+FFFFFFF", [](matrix& m, const fixture& f) {
+    return tus(call{"HEAD", "/api/v1/uploads/" + open_upload(m, f.tender)});
+  });
+  add("GET", "/api/v1/uploads/{uid}", "published", "U+FFFFFFF", [](matrix& m, const fixture& f) {
+    return tus(get("/api/v1/uploads/" + open_upload(m, f.tender)));
+  });
+  add("PATCH", "/api/v1/uploads/{uid}", "published", "UTFFFFFFF", [](matrix& m, const fixture& f) {
+    call c = tus(call{"PATCH", "/api/v1/uploads/" + open_upload(m, f.tender), "ab",
+                      "application/offset+octet-stream"});
+    c.headers.emplace_back("Upload-Offset", "0");
+    return c;
+  });
+  add("DELETE", "/api/v1/uploads/{uid}", "published", "UTFFFFFFF", [](matrix& m, const fixture& f) {
+    return tus(call{"DELETE", "/api/v1/uploads/" + open_upload(m, f.tender)});
+  });
+  add("GET", "/api/v1/uploads/{uid}/receipt", "published", "U+FFFFFFF",
+      [](matrix& m, const fixture& f) {
+        return get("/api/v1/uploads/" + bid_of(m, f.tender).upload_id + "/receipt");
+      });
+  add("GET", lot + "/bids/mine", "published", "U+FFFFFFF", [](matrix& m, const fixture& f) {
+    bid_of(m, f.tender);
+    return get(tender_path(f) + "/lots/1/bids/mine");
+  });
+  add("DELETE", lot + "/bids/mine", "published", "UEFFFFFFF", [](matrix& m, const fixture& f) {
+    bid_of(m, f.tender);
+    return call{"DELETE", tender_path(f) + "/lots/1/bids/mine"};
+  });
+  add("POST", lot + "/bids/mine/rehearsal-challenge", "published", "UTFFFFFFF",
+      [](matrix& m, const fixture& f) {
+        bid_of(m, f.tender);
+        return post(tender_path(f) + "/lots/1/bids/mine/rehearsal-challenge", "");
+      });
+  add("POST", lot + "/bids/mine/rehearsal", "published", "UEFFFFFFF",
+      [](matrix& m, const fixture& f) {
+        namespace tc = tender::crypto;
+        namespace ts = tender::crypto::sealed;
+        const auto& b = bid_of(m, f.tender);
+        const auto ch = tender::client::bids::rehearsal_challenge_for(m.api(bidder), f.tender, 1);
+        const auto h = ts::parse_header(tc::as_bytes(b.header));
+        const auto key = ts::derive_rehearsal_key(h, ts::unwrap_bidder(h, b.encryption).key.view());
+        const auto sig = ts::sign_rehearsal(key, tc::as_bytes(ch.challenge));
+        return post(tender_path(f) + "/lots/1/bids/mine/rehearsal",
+                    json::serialize(json::object{
+                        {"challenge_id", ch.challenge_id},
+                        {"signature", tc::base64_encode(tc::byte_view(sig.data(), sig.size()))}}));
+      });
+  add("GET", lot + "/bids", "published", "UF+F+FF++",
+      [](matrix&, const fixture& f) { return get(tender_path(f) + "/lots/1/bids"); });
+  // Sealed only at the deadline: before it, nobody finds a seal.
+  add("GET", lot + "/bid-seal", "published", "NNNNNNNNN",
+      [](matrix&, const fixture& f) { return get(tender_path(f) + "/lots/1/bid-seal"); });
 }
 
 std::string describe(const row& r, role who) {
@@ -542,7 +666,8 @@ TEST(authorization_matrix, every_endpoint_every_role) {
 TEST(authorization_matrix, covers_every_registered_route) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(TENDER_REPO_ROOT) / "server" / "app" / "src";
-  static const std::regex add(R"re(\br\s*(?:\.|->)\s*add\(\s*"([A-Z]+)"\s*,\s*"([^"]+)")re");
+  static const std::regex add(
+      R"re(\br\s*(?:\.|->)\s*add(?:_stream)?\(\s*"([A-Z]+)"\s*,\s*"([^"]+)")re");
   static const std::regex ws(R"re(\br\s*(?:\.|->)\s*add_websocket\(\s*"([^"]+)")re");
   std::set<std::pair<std::string, std::string>> registered;
   int files = 0;

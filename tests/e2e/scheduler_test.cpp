@@ -37,6 +37,33 @@ void add_published_tender(tender::test::world& w, const std::string& id, const s
       id + "' AND opening_at IS NOT NULL");
 }
 
+// Three current bids in lot 1 (rows only, no files), so the deadline closes the tender instead
+// of failing it for too few bids (min_bids of the sandbox pack).
+void add_three_bids(tender::test::world& w, const std::string& tender_id) {
+  auto& db = w.db();
+  for (int i = 1; i <= 3; ++i) {
+    const std::string n = std::to_string(i);
+    const std::string org = "bidder-" + n;
+    const std::string upload = "u-" + tender_id.substr(tender_id.size() - 2) + "0000000000000" + n;
+    db.exec("INSERT INTO organisations (id, kind, name) VALUES ('" + org + "', 'bidder', 'Bidder " +
+            n + "') ON CONFLICT DO NOTHING");
+    db.exec("INSERT INTO users (id, org_id, name, roles) VALUES ('" + org + "-user', '" + org +
+            "', 'User " + n + "', '{bidder}') ON CONFLICT DO NOTHING");
+    db.exec(
+        "INSERT INTO uploads (id, tender_id, lot_no, bidder_org, user_id, length, \"offset\", "
+        "state, source_ip) VALUES ('" +
+        upload + "', '" + tender_id + "', 1, '" + org + "', '" + org +
+        "-user', 100, 100, 'complete', '127.0.0.1')");
+    db.exec(
+        "INSERT INTO bids (tender_id, lot_no, bidder_org, upload_id, blob_digest, "
+        "ciphertext_digest, header_digest, size, suite, policy, signer_fingerprint, "
+        "rehearsal_public_key, header, received_at, log_index, source_ip) VALUES ('" +
+        tender_id + "', 1, '" + org + "', '" + upload + "', md5('" + upload + "') || md5('" +
+        upload + "'), md5('c" + upload + "') || md5('d" + upload + "'), 'aa', 100, 'sodium', " +
+        "'bidder', 'x', '\\x00', '\\x00', clock_timestamp(), 0, '127.0.0.1')");
+  }
+}
+
 long long count(tender::test::world& w, const std::string& sql) {
   return std::stoll(w.db().query_value(sql));
 }
@@ -50,6 +77,8 @@ TEST(scheduler_e2e, deadlines_fire_once_across_kill_and_restart) {
   add_published_tender(w, on_time, "E2E-A", "clock_timestamp() + interval '3 seconds'",
                        "clock_timestamp() + interval '4 seconds'");
   add_published_tender(w, missed, "E2E-B", "clock_timestamp() + interval '1 second'", "NULL");
+  add_three_bids(w, on_time);
+  add_three_bids(w, missed);
   ASSERT_EQ(count(w, "SELECT count(*) FROM tenders WHERE state = 'published'"), 2);
 
   // SIGKILL before either is due, and stay down until the second one's deadline has passed.

@@ -284,6 +284,10 @@ db::audit_log& audit_service::log() {
   return impl_->log;
 }
 
+std::shared_ptr<const crypto::note::ed25519_signer> audit_service::signer() const {
+  return impl_->key.signer;
+}
+
 const std::string& audit_service::verifier_key() const {
   return impl_->key.verifier_key;
 }

@@ -71,6 +71,8 @@ public:
 
   db::audit_log& log();
   const std::string& verifier_key() const;
+  // The checkpoint signer, which also signs bid receipts, rehearsal confirmations and bid seals.
+  std::shared_ptr<const crypto::note::ed25519_signer> signer() const;
   const std::string& origin() const;
 
   // For key moments (publication, deadline): a checkpoint over everything appended so far, signed

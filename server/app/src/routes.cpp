@@ -83,9 +83,11 @@ net::ws_handler ws_echo(service_info info) {
 
 }  // namespace
 
-std::shared_ptr<net::router> make_routes(
-    const service_info& info, db::database& database, audit_service& audit, feed_service& feed,
-    std::size_t default_body_limit, std::shared_ptr<const crypto::x509::trust_store> ca_roots) {
+std::shared_ptr<net::router> make_routes(const service_info& info, db::database& database,
+                                         audit_service& audit, feed_service& feed,
+                                         std::size_t default_body_limit,
+                                         std::shared_ptr<const crypto::x509::trust_store> ca_roots,
+                                         const bid_settings& bids) {
   auto r = std::make_shared<net::router>(net::router::options{default_body_limit});
   r->add("GET", "/healthz", healthz(info));
   r->add("GET", "/readyz", readyz(database, audit));
@@ -95,6 +97,7 @@ std::shared_ptr<net::router> make_routes(
   add_document_routes(*r, database);
   add_tender_routes(*r, database, audit);
   add_feed_routes(*r, database, feed);
+  add_bid_routes(*r, database, audit, bids);
   return r;
 }
 

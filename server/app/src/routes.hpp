@@ -3,8 +3,12 @@
 #include <tender/crypto/x509.hpp>
 #include <tender/net/http.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace tender::db {
@@ -22,13 +26,25 @@ struct service_info {
   std::chrono::steady_clock::time_point started;
 };
 
+// Bid submission settings (storage.*, submission.* of the configuration).
+struct bid_settings {
+  std::string data_dir = "var/data";  // blobs, partial uploads
+  std::uint64_t max_upload_bytes = 8ull << 30;
+  std::uint64_t bidder_quota_bytes = 16ull << 30;
+  // Where garbage collection of partial files and unreferenced blobs runs (at start and every
+  // gc_interval); none when unset.
+  std::optional<boost::asio::any_io_executor> io;
+  std::chrono::seconds gc_interval{300};
+};
+
 // Every HTTP and WebSocket endpoint of tenderd, registered on one router.
 // `ca_roots`: the roots user certificates must chain to (identity.ca_roots_file); null or empty:
 // every certificate is refused.
 std::shared_ptr<net::router> make_routes(
     const service_info& info, db::database& database, audit_service& audit, feed_service& feed,
     std::size_t default_body_limit,
-    std::shared_ptr<const crypto::x509::trust_store> ca_roots = nullptr);
+    std::shared_ptr<const crypto::x509::trust_store> ca_roots = nullptr,
+    const bid_settings& bids = {});
 
 // /api/v1/log/*: the audit log's checkpoint, key, events and proofs (routes_log.cpp).
 void add_log_routes(net::router& r, db::database& database, audit_service& audit);
@@ -43,6 +59,11 @@ void add_document_routes(net::router& r, db::database& database);
 // /api/v1/tenders: create, read, list, update, publish, amend, cancel, suspend, resume
 // (routes_tenders.cpp).
 void add_tender_routes(net::router& r, db::database& database, audit_service& audit);
+
+// tus uploads of sealed bids, receipts, the caller's bid, withdrawal, rehearsal, the list of bids
+// and the deadline seal (routes_bids.cpp).
+void add_bid_routes(net::router& r, db::database& database, audit_service& audit,
+                    const bid_settings& settings);
 
 // /api/v1/feed and /ws/feed: the public change feed (routes_feed.cpp).
 void add_feed_routes(net::router& r, db::database& database, feed_service& feed);

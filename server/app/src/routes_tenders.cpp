@@ -10,6 +10,7 @@
 #include <tender/core/log.hpp>
 #include <tender/core/tender_rules.hpp>
 #include <tender/crypto/error.hpp>
+#include <tender/crypto/escrow.hpp>
 #include <tender/crypto/keys.hpp>
 #include <tender/db/database.hpp>
 #include <tender/db/tenders.hpp>
@@ -115,7 +116,7 @@ json::array lots_of(const body_reader& r, bool partial) {
 }
 
 json::object escrow_of(const body_reader& r) {
-  const auto e = r.object("escrow", {"threshold", "custodians"});
+  const auto e = r.object("escrow", {"threshold", "custodians", "setup"});
   const auto threshold = e.integer("threshold", 1, 100);
   const auto& arr = e.array("custodians", 100);
   json::array custodians;
@@ -132,7 +133,19 @@ json::object escrow_of(const body_reader& r) {
     custodians.push_back(json::object{
         {"id", c.text("id", 64)}, {"org_id", c.text("org_id", 64)}, {"public_key", pem}});
   }
-  return {{"threshold", threshold}, {"custodians", std::move(custodians)}};
+  json::object out{{"threshold", threshold}, {"custodians", std::move(custodians)}};
+  if (e.has("setup")) {
+    // The threshold escrow key's public setup (protocol/docs/threshold-escrow.md), checked whole.
+    const auto& v = e.fields().at("setup");
+    if (!v.is_object()) refuse("field 'escrow.setup' must be an escrow setup object");
+    try {
+      (void)crypto::escrow::setup_from_json(json::serialize(v));
+    } catch (const crypto::error& err) {
+      refuse(std::string("field 'escrow.setup' is not a valid escrow setup: ") + err.what());
+    }
+    out["setup"] = v;
+  }
+  return out;
 }
 
 // The fields of a create (every required one) or a PATCH (those present).

@@ -237,6 +237,7 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   sco.poll_interval = cfg.scheduler_poll_interval;
   sco.origin = cfg.audit_origin();
   sco.signer = checkpoint_signer;
+  sco.seal_bids = true;
   sco.ready = [&database] { return database.readiness().ready; };
   db::scheduler scheduler(ioc.get_executor(), database.connections(), std::move(sco));
   if (cfg.scheduler_enabled) {
@@ -269,8 +270,13 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   so.websocket_queue_limit = cfg.limits_websocket_queue_messages;
   so.read_timeout = cfg.limits_read_timeout;
   so.idle_timeout = cfg.limits_idle_timeout;
-  net::http_server server(ioc, so,
-                          make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots));
+  bid_settings bs;
+  bs.data_dir = cfg.storage_data_dir;
+  bs.max_upload_bytes = cfg.submission_max_upload_bytes;
+  bs.bidder_quota_bytes = cfg.submission_bidder_quota_bytes;
+  bs.io = ioc.get_executor();
+  net::http_server server(
+      ioc, so, make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots, bs));
 
   // I/O threads run from here on; the main thread only waits for a signal and then shuts down.
   std::vector<std::thread> threads;

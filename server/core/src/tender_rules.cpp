@@ -257,6 +257,17 @@ std::vector<std::string> publication_violations(const rule_pack& pack, const ten
           v.push_back("escrow custodian id '" + c.id + "' is used twice");
         }
       }
+      if (!t.escrow->has_setup) {
+        v.push_back("key_policy '" + t.key_policy +
+                    "' needs escrow.setup, the public setup of the threshold escrow key that "
+                    "bids are sealed to");
+      } else if (t.escrow->setup_threshold != t.escrow->threshold ||
+                 t.escrow->setup_custodians != n) {
+        v.push_back("escrow.setup is a " + std::to_string(t.escrow->setup_threshold) + "-of-" +
+                    std::to_string(t.escrow->setup_custodians) +
+                    " key but the escrow names threshold " + std::to_string(t.escrow->threshold) +
+                    " and " + std::to_string(n) + " custodians");
+      }
     }
   } else if (t.escrow) {
     v.push_back("key_policy is bidder_only but an escrow is given; remove it or change the policy");

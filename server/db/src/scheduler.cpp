@@ -1,5 +1,6 @@
 #include <tender/db/scheduler.hpp>
 
+#include <tender/db/bids.hpp>
 #include <tender/db/error.hpp>
 
 #include "audit_tx.hpp"
@@ -192,11 +193,20 @@ struct round_result {
 
 }  // namespace
 
-job_handler tender_deadline_handler(std::string actor) {
-  return [actor = std::move(actor)](pqxx::transaction_base& tx, const scheduled_job& j) {
+job_handler tender_deadline_handler(std::string actor, bool seal_bids,
+                                    std::shared_ptr<const crypto::note::ed25519_signer> signer) {
+  return [actor = std::move(actor), seal_bids, signer = std::move(signer)](
+             pqxx::transaction_base& tx, const scheduled_job& j) {
     static const step s{lock_tender_deadline_sql, "published", "closed", "tender.deadline_reached",
                         "deadline_at"};
-    return run_step(tx, j, s, actor);
+    auto out = run_step(tx, j, s, actor);
+    // wants_checkpoint: the tender moved to closed in this transaction, so it is sealed in it too.
+    if (seal_bids && out.wants_checkpoint) {
+      if (seal_tender_bids(tx, j.subject, actor, signer.get())) {
+        out.note = "fewer bids than the rule pack's min_bids: the tender failed";
+      }
+    }
+    return out;
   };
 }
 
@@ -393,7 +403,8 @@ struct scheduler::impl : std::enable_shared_from_this<impl> {
 
 scheduler::scheduler(asio::any_io_executor io, pool& connections, options opts)
     : impl_(std::make_shared<impl>(std::move(io), connections, std::move(opts))) {
-  impl_->handlers["tender.deadline"] = tender_deadline_handler(impl_->opts.actor);
+  impl_->handlers["tender.deadline"] =
+      tender_deadline_handler(impl_->opts.actor, impl_->opts.seal_bids, impl_->opts.signer);
   impl_->handlers["tender.opening"] = tender_opening_handler(impl_->opts.actor);
 }
 

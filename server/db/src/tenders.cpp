@@ -269,6 +269,16 @@ core::tender_spec spec_of(const json::object& t) {
                                  str_of(c.get_object(), "public_key")});
       }
     }
+    if (const auto* su = eo.if_contains("setup"); su != nullptr && su->is_object()) {
+      const auto& so = su->get_object();
+      es.has_setup = true;
+      if (const auto* k = so.if_contains("threshold"); k != nullptr && k->is_int64()) {
+        es.setup_threshold = static_cast<int>(k->get_int64());
+      }
+      if (const auto* n = so.if_contains("custodians"); n != nullptr && n->is_int64()) {
+        es.setup_custodians = static_cast<int>(n->get_int64());
+      }
+    }
     s.escrow = std::move(es);
   }
   for (const auto& lv : t.at("lots").as_array()) {

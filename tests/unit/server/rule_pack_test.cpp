@@ -153,11 +153,18 @@ TEST(rule_pack, lots_kinds_and_escrow_thresholds) {
   t.key_policy = "bidder_and_escrow";
   t.escrow = core::escrow_spec{3, {{"c1", "center", "PEM"}, {"c2", "supervision", "PEM"}}};
   v = core::publication_violations(eng, t, now);
+  EXPECT_TRUE(mentions(v, "needs escrow.setup")) << all(v);
+  t.escrow->has_setup = true;
+  t.escrow->setup_threshold = 3;
+  t.escrow->setup_custodians = 2;
+  v = core::publication_violations(eng, t, now);
   ASSERT_EQ(v.size(), 1u) << all(v);
   EXPECT_NE(v[0].find("escrow.threshold 3 must be between 1 and the number of custodians (2)"),
             std::string::npos)
       << v[0];
   t.escrow->threshold = 2;
+  EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "escrow.setup is a 3-of-2 key"));
+  t.escrow->setup_threshold = 2;
   EXPECT_TRUE(core::publication_violations(eng, t, now).empty());
   t.escrow->custodians[1].id = "c1";
   EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "'c1' is used twice"));

@@ -62,6 +62,12 @@ struct custodian {
 struct escrow_spec {
   int threshold = 0;
   std::vector<custodian> custodians;
+  // The threshold escrow key's public setup (protocol/docs/threshold-escrow.md), needed to
+  // publish a tender whose key policy uses escrow: bidders seal to its public key. Its k and n
+  // must equal threshold and the number of custodians.
+  bool has_setup = false;
+  int setup_threshold = 0;
+  int setup_custodians = 0;
 };
 
 // What the rules look at in a tender. Times are seconds since the epoch.

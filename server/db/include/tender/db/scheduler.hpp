@@ -90,6 +90,10 @@ public:
     std::shared_ptr<const crypto::note::ed25519_signer> signer;
     // While this says false (database not ready yet), rounds are skipped.
     std::function<bool()> ready;
+    // The deadline also seals each lot's bids, voids open uploads and fails a tender with fewer
+    // bids than its rule pack's min_bids (db::seal_tender_bids; the seal notes are signed with
+    // `signer`). tenderd turns it on; tests of the bare transitions may leave it off.
+    bool seal_bids = false;
   };
 
   // Registers the built-in handlers (tender.deadline, tender.opening).
@@ -116,7 +120,10 @@ private:
 };
 
 // The built-in handlers, exposed for tests and for wrapping.
-job_handler tender_deadline_handler(std::string actor);
+// With `seal_bids`, the deadline seals the bids as well (see options::seal_bids).
+job_handler tender_deadline_handler(
+    std::string actor, bool seal_bids = false,
+    std::shared_ptr<const crypto::note::ed25519_signer> signer = nullptr);
 job_handler tender_opening_handler(std::string actor);
 
 }  // namespace tender::db
