@@ -53,9 +53,12 @@ bench="$root/build/release/bench/upload_surge_bench"
 work=$(mktemp -d /tmp/tender-upload-surge.XXXXXX)
 chmod 755 "$work"
 
-# Disk: the sealed files, tenderd's copies (blobs are kept) and nginx's (removed after each
-# request, but all in flight at once). Sealed files are ~0.02 % larger than their body.
-need_mib=$(( (files * mib + big_gib * 1024) * 3 + 1024 ))
+# Disk: the sealed files and tenderd's copies (blobs are kept), plus nginx's body files (each
+# removed when its request ends: at most one request of each upload in flight) and a margin.
+# Sealed files are ~0.02 % larger than their body.
+inflight=$files
+[ "$concurrency" != 0 ] && [ "$concurrency" -lt "$files" ] && inflight=$concurrency
+need_mib=$(( (files * mib + big_gib * 1024) * 2 + inflight * (piece_mib < mib ? piece_mib : mib) + 1024 ))
 avail_mib=$(df -Pm "$work" | awk 'NR==2 {print $4}')
 if [ "$avail_mib" -lt "$need_mib" ]; then
   echo "upload_surge.sh: $files × $mib MiB (+ $big_gib GiB) needs about $need_mib MiB under /tmp, only $avail_mib MiB free;" >&2
