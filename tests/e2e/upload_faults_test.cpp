@@ -271,8 +271,8 @@ struct faults_e2e {
   }
 
   // The deadline voids what is still open; garbage collection (at the next start) then leaves
-  // no partial file of an upload that is not open and no blob without a bid row. Blob files are
-  // aged past the collector's one-hour grace first (as if the hour had passed).
+  // no partial file of an upload that is not open and no blob without a bid row. Blob and partial
+  // files are aged past the collector's grace periods first (as if the time had passed).
   void deadline_then_collect() {
     auto& db = w->db();
     db.exec(
@@ -288,6 +288,9 @@ struct faults_e2e {
     const auto old = fs::file_time_type::clock::now() - 2h;
     for (const auto& d : blob_files())
       fs::last_write_time(blob_path(d), old);
+    // Partial files too: the collector leaves those touched in the last minute.
+    for (const auto& id : partial_files())
+      fs::last_write_time(fs::path(data_dir) / "uploads" / (id + ".part"), old);
     w->restart_server();  // collects at start
     std::set<std::string> referenced;
     const auto rows = std::stoi(db.query_value("SELECT count(DISTINCT blob_digest) FROM bids"));

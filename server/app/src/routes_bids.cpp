@@ -32,10 +32,10 @@
 
 #include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
-#include <filesystem>
 #include <set>
 
 namespace tender::app {
@@ -574,7 +574,8 @@ asio::awaitable<void> gc_loop(std::shared_ptr<bid_state> s, db::database& databa
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer timer(ex);
   for (;;) {
-    if (database.readiness().ready) {
+    const bool ready = database.readiness().ready;
+    if (ready) {
       try {
         const auto r = co_await collect_garbage(s);
         if (r.partials + r.blobs > 0) {
@@ -585,7 +586,13 @@ asio::awaitable<void> gc_loop(std::shared_ptr<bid_state> s, db::database& databa
         core::log::warn("storage garbage collection failed", {{"error", e.what()}});
       }
     }
-    timer.expires_after(interval);
+    // Not ready yet (start, database down): try again soon rather than a whole interval later, so
+    // the collection at start does happen.
+    if (ready) {
+      timer.expires_after(interval);
+    } else {
+      timer.expires_after(std::chrono::seconds(1));
+    }
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
