@@ -97,20 +97,21 @@ std::string with_dbname(const std::string& conninfo, const std::string& dbname) 
   return out + "dbname=" + dbname;
 }
 
-fresh_database::fresh_database(const std::string& hint, bool migrate) {
+fresh_database::fresh_database(const std::string& hint, bool migrate, std::string cluster)
+    : cluster_(cluster.empty() ? cluster_conninfo() : std::move(cluster)) {
   name_ = "t_" + sanitize(hint) + "_" + random_suffix();
   {
-    pqxx::connection admin(cluster_conninfo());
+    pqxx::connection admin(cluster_);
     pqxx::nontransaction tx(admin);
     tx.exec("CREATE DATABASE " + tx.quote_name(name_));
   }
-  conninfo_ = with_dbname(cluster_conninfo(), name_);
+  conninfo_ = with_dbname(cluster_, name_);
   if (migrate) db::migrate(conninfo_);
 }
 
 fresh_database::~fresh_database() {
   try {
-    pqxx::connection admin(cluster_conninfo());
+    pqxx::connection admin(cluster_);
     pqxx::nontransaction tx(admin);
     tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(name_) + " WITH (FORCE)");
   } catch (const std::exception& e) {

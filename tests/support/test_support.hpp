@@ -24,10 +24,12 @@ std::string cluster_conninfo();
 // `conninfo` with its dbname replaced.
 std::string with_dbname(const std::string& conninfo, const std::string& dbname);
 
-// A database of its own for one test, dropped afterwards. Migrated unless told otherwise.
+// A database of its own for one test, dropped afterwards. Migrated unless told otherwise. In the
+// shared throwaway cluster, or in the cluster of `cluster` (a maintenance conninfo) when given.
 class fresh_database {
 public:
-  explicit fresh_database(const std::string& hint = "t", bool migrate = true);
+  explicit fresh_database(const std::string& hint = "t", bool migrate = true,
+                          std::string cluster = {});
   ~fresh_database();
   fresh_database(const fresh_database&) = delete;
   fresh_database& operator=(const fresh_database&) = delete;
@@ -39,6 +41,7 @@ public:
   void exec(const std::string& sql) const;
 
 private:
+  std::string cluster_;
   std::string name_;
   std::string conninfo_;
 };

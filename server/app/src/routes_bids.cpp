@@ -32,6 +32,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -464,10 +465,19 @@ private:
                                     v.layout.hdr.rehearsal_public_key.end());
     bid.header.assign(v.layout.hdr.encoded.begin(), v.layout.hdr.encoded.end());
     // The blob first: a crash after it and before the commit leaves an unreferenced blob, which
-    // garbage collection removes; never a bid without its file.
+    // garbage collection removes; never a bid without its file. The store adopts a hard link of
+    // the partial file, not the partial file itself: until the commit the upload is still open
+    // with every byte stored, and a completion retried after a crash (or a database failure in
+    // record()) must find its file again. The partial file goes once the bid is recorded.
     auto* blobs = s_->blobs.get();
     const auto digest = file.sha256;
-    auto adopt = [blobs, path, digest] { return blobs->adopt(path, digest); };
+    const auto staged =
+        std::filesystem::path(s_->settings.data_dir) / "tmp" / (upload_.id + ".adopt");
+    auto adopt = [blobs, path, staged, digest] {
+      std::filesystem::remove(staged);
+      std::filesystem::create_hard_link(path, staged);
+      return blobs->adopt(staged, digest);
+    };
     co_await on_workers(*s_, std::move(adopt));
     db::recorded_bid recorded;
     std::optional<std::pair<std::string, std::string>> late;  // code, message
@@ -483,6 +493,20 @@ private:
       co_await s_->repo->reject(upload_id, late->first, late->second);
       const auto code = *protocol::errc_from_name(late->first);
       co_return with_tus(net::response::error(code, late->second));
+    }
+    {
+      // Recorded: the partial file is no longer needed (garbage collection would remove it too).
+      auto* area = &s_->area;
+      const auto id = upload_.id;
+      auto remove = [area, id] {
+        area->remove(id);
+        return true;
+      };
+      try {
+        co_await on_workers(*s_, std::move(remove));
+      } catch (const std::exception& e) {
+        core::log::warn("partial file not removed", {{"upload", upload_.id}, {"error", e.what()}});
+      }
     }
     const auto receipt = co_await build_receipt(*s_, recorded);
     co_await s_->repo->store_receipt(recorded.bid_id, receipt);
@@ -550,7 +574,8 @@ asio::awaitable<void> gc_loop(std::shared_ptr<bid_state> s, db::database& databa
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer timer(ex);
   for (;;) {
-    if (database.readiness().ready) {
+    const bool ready = database.readiness().ready;
+    if (ready) {
       try {
         const auto r = co_await collect_garbage(s);
         if (r.partials + r.blobs > 0) {
@@ -561,7 +586,13 @@ asio::awaitable<void> gc_loop(std::shared_ptr<bid_state> s, db::database& databa
         core::log::warn("storage garbage collection failed", {{"error", e.what()}});
       }
     }
-    timer.expires_after(interval);
+    // Not ready yet (start, database down): try again soon rather than a whole interval later, so
+    // the collection at start does happen.
+    if (ready) {
+      timer.expires_after(interval);
+    } else {
+      timer.expires_after(std::chrono::seconds(1));
+    }
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;

@@ -41,12 +41,13 @@ client::login_signer signer_of(const crypto::private_key& key) {
 
 }  // namespace
 
-world::world(const std::string& hint, std::map<std::string, std::string> tenderd_env)
+world::world(const std::string& hint, std::map<std::string, std::string> tenderd_env,
+             const std::string& cluster)
     : conformance_(std::make_shared<api_conformance>(openapi_validator::project())),
       env_(std::move(tenderd_env)) {
   crypto::init();
   dir_ = make_temp_dir(hint);
-  db_ = std::make_unique<fresh_database>(hint);
+  db_ = std::make_unique<fresh_database>(hint, true, cluster);
   admin_ = std::make_unique<actor>();
   admin_->user_id = "root";
   admin_->org_id = "platform";

@@ -36,8 +36,10 @@ struct actor {
 
 class world {
 public:
-  // `tenderd_env`: extra environment for tenderd (TENDERD_* settings).
-  explicit world(const std::string& hint, std::map<std::string, std::string> tenderd_env = {});
+  // `tenderd_env`: extra environment for tenderd (TENDERD_* settings). `cluster`: the maintenance
+  // conninfo of a PostgreSQL cluster of the test's own (default: the shared throwaway cluster).
+  explicit world(const std::string& hint, std::map<std::string, std::string> tenderd_env = {},
+                 const std::string& cluster = {});
   ~world();
   world(const world&) = delete;
   world& operator=(const world&) = delete;
