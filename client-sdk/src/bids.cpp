@@ -165,12 +165,16 @@ upload_offset head(client& c, const std::string& upload_id) {
   constexpr std::string_view what = "HEAD /api/v1/uploads/{id}";
   const auto r = c.request("HEAD", upload_path(upload_id), {}, "application/json", tus_headers());
   if (r.status != 200) {
-    // A HEAD answer has no body: name the status.
-    const char* code = r.status == 404   ? "upload.not_found"
-                       : r.status == 410 ? "upload.gone"
-                       : r.status == 412 ? "upload.unsupported_version"
-                       : r.status == 401 ? "auth.required"
-                                         : "client.bad_response";
+    // A HEAD answer has no body: the code is in a header (or, from another server, only the
+    // status says what went wrong).
+    std::string code = r.header("Tender-Error-Code");
+    if (code.empty()) {
+      code = r.status == 404   ? "upload.not_found"
+             : r.status == 410 ? "upload.gone"
+             : r.status == 412 ? "upload.unsupported_version"
+             : r.status == 401 ? "auth.required"
+                               : "client.bad_response";
+    }
     throw error(code, "HEAD of upload '" + upload_id + "' answered " + std::to_string(r.status),
                 r.status);
   }

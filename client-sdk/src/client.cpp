@@ -132,6 +132,8 @@ struct client::impl {
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_response_body);
+    // The answer to HEAD has the headers of a GET and no body, whatever Content-Length says.
+    if (req.method() == http::verb::head) parser.skip(true);
     auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (rec) throw transport("reading the response", rec);
     auto& res = parser.get();

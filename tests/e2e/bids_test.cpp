@@ -418,6 +418,7 @@ TEST_F(bids_e2e, resumable_upload_receipt_replace_rehearse_withdraw) {
     ADD_FAILURE() << "HEAD of a terminated upload";
   } catch (const tender::client::error& e) {
     EXPECT_EQ(e.http_status(), 410u);
+    EXPECT_EQ(e.code(), "upload.gone");  // from the Tender-Error-Code header: HEAD has no body
   }
   EXPECT_EQ(patch_code(b1, u3.upload_id, 10, "more"), "upload.gone");
 }

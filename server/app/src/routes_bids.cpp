@@ -536,32 +536,32 @@ asio::awaitable<gc_result> collect_garbage(std::shared_ptr<bid_state> s) {
   const auto referenced = co_await s->repo->referenced_blobs();
   bid_state* st = s.get();  // never the last owner on a worker thread
   auto sweep = [st, open, referenced] {
-    auto* s = st;
+    auto* state = st;
     gc_result r;
     const std::set<std::string> live(open.begin(), open.end());
     const auto now = std::filesystem::file_time_type::clock::now();
-    for (const auto& id : s->area.list()) {
+    for (const auto& id : state->area.list()) {
       // A file touched in the last minute may belong to an upload created after the list of
       // open uploads was read: leave it for the next run.
       std::error_code ec;
-      const auto touched = std::filesystem::last_write_time(s->area.path_of(id), ec);
+      const auto touched = std::filesystem::last_write_time(state->area.path_of(id), ec);
       if (ec || now - touched < std::chrono::minutes(1)) continue;
       if (live.count(id) == 0) {
-        std::lock_guard lock(s->busy_mutex);
-        if (s->busy.count(id) != 0) continue;
-        s->area.remove(id);
+        std::lock_guard lock(state->busy_mutex);
+        if (state->busy.count(id) != 0) continue;
+        state->area.remove(id);
         ++r.partials;
       }
     }
     const std::set<std::string> keep(referenced.begin(), referenced.end());
-    const auto root = std::filesystem::path(s->settings.data_dir) / "blobs" / "sha256";
-    for (const auto& d : s->blobs->list()) {
+    const auto root = std::filesystem::path(state->settings.data_dir) / "blobs" / "sha256";
+    for (const auto& d : state->blobs->list()) {
       if (keep.count(d) != 0) continue;
       std::error_code ec;
       const auto file = root / d.substr(0, 2) / d;
       const auto t = std::filesystem::last_write_time(file, ec);
       if (!ec && now - t < std::chrono::hours(1)) continue;
-      s->blobs->remove(d);
+      state->blobs->remove(d);
       ++r.blobs;
     }
     return r;

@@ -457,9 +457,45 @@ net::awaitable<bool> bids::signer_belongs_to(std::string org, std::string finger
   co_return out;
 }
 
+namespace {
+
+// Holds the advisory lock that orders bid completions for as long as it lives (see record()).
+// When the connection breaks, PostgreSQL drops the lock with the session.
+class completion_queue {
+public:
+  explicit completion_queue(pqxx::connection_base& c) : c_(c) {
+    pqxx::nontransaction n(c_);
+    n.exec(lock_sql);
+  }
+  ~completion_queue() {
+    try {
+      pqxx::nontransaction n(c_);
+      n.exec(unlock_sql);
+    } catch (...) {
+      // A broken connection released the lock already; the pool replaces the connection.
+    }
+  }
+  completion_queue(const completion_queue&) = delete;
+  completion_queue& operator=(const completion_queue&) = delete;
+
+private:
+  static constexpr const char* lock_sql =
+      "SELECT pg_advisory_lock(hashtext('tenderhall/bid-completion'))";
+  static constexpr const char* unlock_sql =
+      "SELECT pg_advisory_unlock(hashtext('tenderhall/bid-completion'))";
+  pqxx::connection_base& c_;
+};
+
+}  // namespace
+
 net::awaitable<recorded_bid> bids::record(principal who, verified_bid bid) {
   recorded_bid out;
   pool::job job = [&](pqxx::connection_base& c) {
+    // Completions queue on a session-level advisory lock taken BEFORE the serializable
+    // transaction begins, so each one's snapshot already sees the previous one's commit. They all
+    // serialize on audit_head anyway; without this queue a surge of completions on one tender made
+    // SSI abort most of them (500 concurrent completions ran out of retries in the bench).
+    completion_queue queue(c);
     for (int attempt = 1;; ++attempt) {
       try {
         pqxx::transaction<pqxx::serializable> tx(c);

@@ -46,11 +46,15 @@ response response::json(unsigned status, std::string body) {
 }
 
 response response::error(protocol::errc code, std::string_view message) {
-  return json(protocol::http_status(code), protocol::error_body(code, message));
+  return error(protocol::http_status(code), protocol::error_code_name(code), message);
 }
 
+// The code is also a header, so that the answer to a HEAD request (which has no body) still
+// names it.
 response response::error(unsigned status, std::string_view code, std::string_view message) {
-  return json(status, protocol::error_body(code, message));
+  auto r = json(status, protocol::error_body(code, message));
+  r.headers.emplace_back("Tender-Error-Code", std::string(code));
+  return r;
 }
 
 router::router() : router(options{}) {}

@@ -366,7 +366,8 @@ private:
                          {{"method", req.method}, {"path", req.path}, {"error", e.what()}});
         res = response::error(protocol::errc::internal, "internal error");
       }
-      if (!co_await write(res, body_parser->get().version(), keep_alive && !closing_)) break;
+      const bool head = req.method == "HEAD";
+      if (!co_await write(res, body_parser->get().version(), keep_alive && !closing_, head)) break;
       if (!keep_alive || closing_) break;
     }
     if (upgraded_) co_return;
@@ -515,8 +516,16 @@ private:
     }
   }
 
-  asio::awaitable<bool> write(const response& r, unsigned version, bool keep_alive) {
+  // `head`: the answer to a HEAD request: the headers of the full answer (Content-Length
+  // included) and no body bytes.
+  asio::awaitable<bool> write(const response& r, unsigned version, bool keep_alive,
+                              bool head = false) {
     auto res = make_response(r, version == 10 ? 10 : 11, keep_alive, opts().server_name);
+    if (head) {
+      const auto length = res.body().size();
+      res.body().clear();
+      res.content_length(length);
+    }
     beast::get_lowest_layer(stream_).expires_after(opts().read_timeout);
     auto [ec, n] = co_await http::async_write(stream_, res, use_tuple);
     co_return !ec;

@@ -456,6 +456,11 @@ std::vector<std::string> openapi_validator::check(std::string_view method, std::
   const auto& response = resolve(*doc, ref_problems);
   for (const auto& p : ref_problems)
     fail(p);
+  if (m == "head") {
+    // The answer to HEAD is the headers of the documented answer without its body.
+    if (!r.body.empty()) fail("a HEAD answer carries a body");
+    return out;
+  }
   const auto* content =
       response.is_object() ? response.get_object().if_contains("content") : nullptr;
   if (content == nullptr || !content->is_object() || content->get_object().empty()) {

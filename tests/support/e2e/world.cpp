@@ -147,6 +147,8 @@ long long world::rows(const std::string& table) const {
 }
 
 std::string error_code_of(const client::http_response& r) {
+  // HEAD answers have no body; every error answer names its code in a header too.
+  if (r.body.empty()) return r.header("Tender-Error-Code");
   boost::system::error_code ec;
   const auto v = boost::json::parse(r.body, ec);
   if (ec || !v.is_object()) return "";
