@@ -8,6 +8,8 @@
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/error.hpp>
 
+#include "answer_fields.hpp"
+
 #include <boost/json.hpp>
 
 #include <charconv>
@@ -18,45 +20,12 @@ namespace json = boost::json;
 
 namespace {
 
-[[noreturn]] void bad_shape(std::string_view what) {
-  throw error("client.bad_response", "unexpected answer from " + std::string(what));
-}
-
-json::object object_of(std::string_view body, std::string_view what) {
-  boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec || !v.is_object()) bad_shape(what);
-  return std::move(v.get_object());
-}
-
-const json::value& field(const json::object& o, std::string_view key, std::string_view what) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr) bad_shape(what);
-  return *v;
-}
-
-std::string str(const json::object& o, std::string_view key, std::string_view what) {
-  const auto& v = field(o, key, what);
-  if (!v.is_string()) bad_shape(what);
-  return std::string(v.get_string());
-}
-
-std::optional<std::string> opt_str(const json::object& o, std::string_view key,
-                                   std::string_view what) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) return std::nullopt;
-  if (!v->is_string()) bad_shape(what);
-  return std::string(v->get_string());
-}
-
-std::int64_t num(const json::object& o, std::string_view key, std::string_view what) {
-  const auto& v = field(o, key, what);
-  if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-    return static_cast<std::int64_t>(v.get_uint64());
-  }
-  bad_shape(what);
-}
+using detail::bad_shape;
+using detail::field;
+using detail::num;
+using detail::object_of;
+using detail::opt_str;
+using detail::str;
 
 std::uint64_t unum(const json::object& o, std::string_view key, std::string_view what) {
   const auto v = num(o, key, what);
