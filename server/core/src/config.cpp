@@ -76,104 +76,111 @@ struct key_setter {
 constexpr std::uint64_t kib = 1024;
 constexpr std::uint64_t gib = 1024 * 1024 * 1024;
 
-const key_setter setters[] = {
-    {"listen.address",
-     [](config& c, const std::string&, const std::string& v) { c.listen_address = v; }},
-    {"listen.port",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.listen_port = static_cast<std::uint16_t>(parse_unsigned(k, v, 0, 65535));
-     }},
-    {"tls.certificate",
-     [](config& c, const std::string&, const std::string& v) { c.tls_certificate = v; }},
-    {"tls.private_key",
-     [](config& c, const std::string&, const std::string& v) { c.tls_private_key = v; }},
-    {"database.conninfo",
-     [](config& c, const std::string&, const std::string& v) { c.database_conninfo = v; }},
-    {"database.pool_size",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.database_pool_size = static_cast<unsigned>(parse_unsigned(k, v, 1, 256));
-     }},
-    {"database.retry_interval_ms",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.database_retry_interval = std::chrono::milliseconds(parse_unsigned(k, v, 50, 60000));
-     }},
-    {"io.threads",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.io_threads = static_cast<unsigned>(parse_unsigned(k, v, 1, 256));
-     }},
-    {"limits.header_bytes",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.limits_header_bytes = parse_unsigned(k, v, 1 * kib, 1024 * kib);
-     }},
-    {"limits.body_bytes",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.limits_body_bytes = parse_unsigned(k, v, 1 * kib, 64 * gib);
-     }},
-    {"limits.connections",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.limits_connections = parse_unsigned(k, v, 1, 1000000);
-     }},
-    {"limits.websocket_message_bytes",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.limits_websocket_message_bytes = parse_unsigned(k, v, 1 * kib, 64 * 1024 * kib);
-     }},
-    {"limits.websocket_queue_messages",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.limits_websocket_queue_messages = parse_unsigned(k, v, 1, 1000000);
-     }},
-    {"limits.read_timeout_seconds",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.limits_read_timeout = std::chrono::seconds(parse_unsigned(k, v, 1, 3600));
-     }},
-    {"limits.idle_timeout_seconds",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.limits_idle_timeout = std::chrono::seconds(parse_unsigned(k, v, 1, 86400));
-     }},
-    {"shutdown.grace_seconds",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.shutdown_grace = std::chrono::seconds(parse_unsigned(k, v, 1, 600));
-     }},
-    {"log.level",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.log_level = one_of(k, v, {"debug", "info", "warn", "error"});
-     }},
-    {"mode",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.mode = one_of(k, v, {"development", "production"});
-     }},
-    {"audit.signing_key_file",
-     [](config& c, const std::string&, const std::string& v) { c.audit_signing_key_file = v; }},
-    {"audit.log_name", [](config& c, const std::string& k,
-                          const std::string& v) { c.audit_log_name = log_name(k, v); }},
-    {"audit.checkpoint_interval_seconds",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.audit_checkpoint_interval = std::chrono::seconds(parse_unsigned(k, v, 1, 86400));
-     }},
-    {"identity.ca_roots_file",
-     [](config& c, const std::string&, const std::string& v) { c.identity_ca_roots_file = v; }},
-    {"scheduler.enabled", [](config& c, const std::string& k,
-                             const std::string& v) { c.scheduler_enabled = parse_bool(k, v); }},
-    {"scheduler.poll_interval_ms",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.scheduler_poll_interval = std::chrono::milliseconds(parse_unsigned(k, v, 10, 60000));
-     }},
-    {"storage.data_dir",
-     [](config& c, const std::string& k, const std::string& v) {
-       if (v.empty()) throw config_error("'" + k + "' must not be empty");
-       c.storage_data_dir = v;
-     }},
-    {"submission.max_upload_bytes",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.submission_max_upload_bytes = parse_unsigned(k, v, 1024, 1024 * gib);
-     }},
-    {"submission.bidder_quota_bytes",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.submission_bidder_quota_bytes = parse_unsigned(k, v, 1024, 4096 * gib);
-     }},
-    {"guarantee.status_timeout_ms",
-     [](config& c, const std::string& k, const std::string& v) {
-       c.guarantee_status_timeout = std::chrono::milliseconds(parse_unsigned(k, v, 100, 120000));
-     }},
+const key_setter
+    setters[] =
+        {
+            {"listen.address",
+             [](config& c, const std::string&, const std::string& v) { c.listen_address = v; }},
+            {"listen.port",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.listen_port = static_cast<std::uint16_t>(parse_unsigned(k, v, 0, 65535));
+             }},
+            {"tls.certificate",
+             [](config& c, const std::string&, const std::string& v) { c.tls_certificate = v; }},
+            {"tls.private_key",
+             [](config& c, const std::string&, const std::string& v) { c.tls_private_key = v; }},
+            {"database.conninfo",
+             [](config& c, const std::string&, const std::string& v) { c.database_conninfo = v; }},
+            {"database.pool_size",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.database_pool_size = static_cast<unsigned>(parse_unsigned(k, v, 1, 256));
+             }},
+            {"database.retry_interval_ms",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.database_retry_interval =
+                   std::chrono::milliseconds(parse_unsigned(k, v, 50, 60000));
+             }},
+            {"io.threads",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.io_threads = static_cast<unsigned>(parse_unsigned(k, v, 1, 256));
+             }},
+            {"limits.header_bytes",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.limits_header_bytes = parse_unsigned(k, v, 1 * kib, 1024 * kib);
+             }},
+            {"limits.body_bytes",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.limits_body_bytes = parse_unsigned(k, v, 1 * kib, 64 * gib);
+             }},
+            {"limits.connections",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.limits_connections = parse_unsigned(k, v, 1, 1000000);
+             }},
+            {"limits.websocket_message_bytes",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.limits_websocket_message_bytes = parse_unsigned(k, v, 1 * kib, 64 * 1024 * kib);
+             }},
+            {"limits.websocket_queue_messages",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.limits_websocket_queue_messages = parse_unsigned(k, v, 1, 1000000);
+             }},
+            {"limits.read_timeout_seconds",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.limits_read_timeout = std::chrono::seconds(parse_unsigned(k, v, 1, 3600));
+             }},
+            {"limits.idle_timeout_seconds",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.limits_idle_timeout = std::chrono::seconds(parse_unsigned(k, v, 1, 86400));
+             }},
+            {"shutdown.grace_seconds",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.shutdown_grace = std::chrono::seconds(parse_unsigned(k, v, 1, 600));
+             }},
+            {"log.level",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.log_level = one_of(k, v, {"debug", "info", "warn", "error"});
+             }},
+            {"mode",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.mode = one_of(k, v, {"development", "production"});
+             }},
+            {"audit.signing_key_file", [](config& c, const std::string&,
+                                          const std::string& v) { c.audit_signing_key_file = v; }},
+            {"audit.log_name", [](config& c, const std::string& k,
+                                  const std::string& v) { c.audit_log_name = log_name(k, v); }},
+            {"audit.checkpoint_interval_seconds",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.audit_checkpoint_interval = std::chrono::seconds(parse_unsigned(k, v, 1, 86400));
+             }},
+            {"identity.ca_roots_file", [](config& c, const std::string&,
+                                          const std::string& v) { c.identity_ca_roots_file = v; }},
+            {"scheduler.enabled",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.scheduler_enabled = parse_bool(k, v);
+             }},
+            {"scheduler.poll_interval_ms",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.scheduler_poll_interval =
+                   std::chrono::milliseconds(parse_unsigned(k, v, 10, 60000));
+             }},
+            {"storage.data_dir",
+             [](config& c, const std::string& k, const std::string& v) {
+               if (v.empty()) throw config_error("'" + k + "' must not be empty");
+               c.storage_data_dir = v;
+             }},
+            {"submission.max_upload_bytes",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.submission_max_upload_bytes = parse_unsigned(k, v, 1024, 1024 * gib);
+             }},
+            {"submission.bidder_quota_bytes",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.submission_bidder_quota_bytes = parse_unsigned(k, v, 1024, 4096 * gib);
+             }},
+            {"guarantee.status_timeout_ms",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.guarantee_status_timeout =
+                   std::chrono::milliseconds(parse_unsigned(k, v, 100, 120000));
+             }},
 };
 
 const key_setter* find_setter(const std::string& key) {

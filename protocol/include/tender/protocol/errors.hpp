@@ -67,39 +67,55 @@ enum class errc {
   // feed.* — the public change feed
   feed_bad_cursor,  // feed.bad_cursor: the cursor is not a sequence number the feed can use
   // upload.* — resumable (tus 1.0) uploads of sealed bids
-  upload_bad_request,  // upload.bad_request: a tus header is missing or malformed (Upload-Length, Upload-Offset, Tus-Resumable...)
-  upload_unsupported_version,  // upload.unsupported_version: Tus-Resumable names a protocol version this server does not speak
-  upload_not_found,  // upload.not_found: no such upload for this caller
-  upload_offset_mismatch,  // upload.offset_mismatch: Upload-Offset is not the upload's current offset
-  upload_too_large,  // upload.too_large: Upload-Length above the maximum, or more bytes than declared
+  upload_bad_request,  // upload.bad_request: a tus header is missing or malformed (Upload-Length,
+                       // Upload-Offset, Tus-Resumable...)
+  upload_unsupported_version,  // upload.unsupported_version: Tus-Resumable names a protocol version
+                               // this server does not speak
+  upload_not_found,            // upload.not_found: no such upload for this caller
+  upload_offset_mismatch,      // upload.offset_mismatch: Upload-Offset is not the upload's current
+                               // offset
+  upload_too_large,       // upload.too_large: Upload-Length above the maximum, or more bytes than
+                          // declared
   upload_quota_exceeded,  // upload.quota_exceeded: the bidder's open uploads would exceed its quota
-  upload_gone,  // upload.gone: the upload was terminated, voided at the deadline, or rejected
+  upload_gone,        // upload.gone: the upload was terminated, voided at the deadline, or rejected
   upload_incomplete,  // upload.incomplete: the upload has not received all its bytes yet
   // bid.* — submitted bids, receipts, rehearsal
   bid_deadline_passed,  // bid.deadline_passed: the submission deadline has passed (database clock)
-  bid_not_accepting,  // bid.not_accepting: the tender does not take bids now (draft, suspended, cancelled...)
-  bid_bad_file,  // bid.bad_file: not a well-formed sealed bid (truncated, malformed; the sealed.* cause is in the message)
-  bid_bad_signature,  // bid.bad_signature: the bidder's signature over the sealed file does not verify
-  bid_unknown_signer,  // bid.unknown_signer: the file is signed by a key that is not an active key of the bidder
-  bid_wrong_tender,  // bid.wrong_tender: the file is sealed for another tender or lot
-  bid_wrong_bidder,  // bid.wrong_bidder: the file names another bidder than the uploader's organisation
-  bid_wrong_policy,  // bid.wrong_policy: suite or key policy is not the one the tender requires
-  bid_wrong_escrow_key,  // bid.wrong_escrow_key: the escrow recipient is not the tender's escrow key
-  bid_not_found,  // bid.not_found: no current bid of the caller's organisation
-  bid_rehearsal_failed,  // bid.rehearsal_failed: the rehearsal signature does not verify with the bid's rehearsal key
+  bid_not_accepting,    // bid.not_accepting: the tender does not take bids now (draft, suspended,
+                        // cancelled...)
+  bid_bad_file,  // bid.bad_file: not a well-formed sealed bid (truncated, malformed; the sealed.*
+                 // cause is in the message)
+  bid_bad_signature,   // bid.bad_signature: the bidder's signature over the sealed file does not
+                       // verify
+  bid_unknown_signer,  // bid.unknown_signer: the file is signed by a key that is not an active key
+                       // of the bidder
+  bid_wrong_tender,    // bid.wrong_tender: the file is sealed for another tender or lot
+  bid_wrong_bidder,    // bid.wrong_bidder: the file names another bidder than the uploader's
+                       // organisation
+  bid_wrong_policy,    // bid.wrong_policy: suite or key policy is not the one the tender requires
+  bid_wrong_escrow_key,  // bid.wrong_escrow_key: the escrow recipient is not the tender's escrow
+                         // key
+  bid_not_found,         // bid.not_found: no current bid of the caller's organisation
+  bid_rehearsal_failed,  // bid.rehearsal_failed: the rehearsal signature does not verify with the
+                         // bid's rehearsal key
   // guarantee.* — electronic guarantees (电子保函)
   guarantee_malformed,  // guarantee.malformed: not a guarantee document (shape, fields, encoding)
   guarantee_not_found,  // guarantee.not_found: no such guarantee or application
-  guarantee_unknown_issuer,  // guarantee.unknown_issuer: the issuer is not a registered guarantee issuer
-  guarantee_bad_signature,  // guarantee.bad_signature: the issuer's signature does not verify
+  guarantee_unknown_issuer,  // guarantee.unknown_issuer: the issuer is not a registered guarantee
+                             // issuer
+  guarantee_bad_signature,   // guarantee.bad_signature: the issuer's signature does not verify
   guarantee_wrong_beneficiary,  // guarantee.wrong_beneficiary: the beneficiary is not the tenderer
-  guarantee_wrong_applicant,  // guarantee.wrong_applicant: the applicant is not the caller's organisation
-  guarantee_wrong_tender,  // guarantee.wrong_tender: the tender code or lot is not this one
+  guarantee_wrong_applicant,    // guarantee.wrong_applicant: the applicant is not the caller's
+                                // organisation
+  guarantee_wrong_tender,       // guarantee.wrong_tender: the tender code or lot is not this one
   guarantee_under_amount,  // guarantee.under_amount: the amount is below the lot's required bond
-  guarantee_expired,  // guarantee.expired: the guarantee is no longer valid, or its validity does not cover the bid validity
+  guarantee_expired,  // guarantee.expired: the guarantee is no longer valid, or its validity does
+                      // not cover the bid validity
   guarantee_issued_late,  // guarantee.issued_late: issued after the submission deadline
-  guarantee_revoked,  // guarantee.revoked: the issuer reports the guarantee revoked, claimed or released
-  guarantee_issuer_unreachable,  // guarantee.issuer_unreachable: the issuer's status service did not answer
+  guarantee_revoked,      // guarantee.revoked: the issuer reports the guarantee revoked, claimed or
+                          // released
+  guarantee_issuer_unreachable,  // guarantee.issuer_unreachable: the issuer's status service did
+                                 // not answer
   // bond.* — cash bid bonds (投标保证金)
   bond_bad_input,  // bond.bad_input: a cash bond record breaks the rules (amount, account, bidder)
   bond_not_found,  // bond.not_found: no such bond record

@@ -56,8 +56,9 @@ struct config {
   std::string storage_data_dir = "var/data";
 
   // submission.* — resumable bid uploads (tus 1.0)
-  std::uint64_t submission_max_upload_bytes = 8ull * 1024 * 1024 * 1024;    // Tus-Max-Size
-  std::uint64_t submission_bidder_quota_bytes = 16ull * 1024 * 1024 * 1024;  // open uploads, per org
+  std::uint64_t submission_max_upload_bytes = 8ull * 1024 * 1024 * 1024;  // Tus-Max-Size
+  std::uint64_t submission_bidder_quota_bytes =
+      16ull * 1024 * 1024 * 1024;  // open uploads, per org
 
   // guarantee.* — live status queries to guarantee issuers
   std::chrono::milliseconds guarantee_status_timeout{5000};
