@@ -93,40 +93,6 @@ private:
   std::string what_;
 };
 
-void write_canonical(const json::value& v, std::string& out) {
-  if (v.is_object()) {
-    const auto& o = v.get_object();
-    std::vector<const json::key_value_pair*> kvs;
-    kvs.reserve(o.size());
-    for (const auto& kv : o)
-      kvs.push_back(&kv);
-    std::sort(kvs.begin(), kvs.end(), [](const auto* a, const auto* b) {
-      return std::string_view(a->key()) < std::string_view(b->key());
-    });
-    out += '{';
-    bool first = true;
-    for (const auto* kv : kvs) {
-      if (!first) out += ',';
-      first = false;
-      out += json::serialize(json::value(kv->key()));
-      out += ':';
-      write_canonical(kv->value(), out);
-    }
-    out += '}';
-  } else if (v.is_array()) {
-    out += '[';
-    bool first = true;
-    for (const auto& e : v.get_array()) {
-      if (!first) out += ',';
-      first = false;
-      write_canonical(e, out);
-    }
-    out += ']';
-  } else {
-    out += json::serialize(v);
-  }
-}
-
 bytes signed_bytes(std::string_view domain, const json::object& inner) {
   const auto text = std::string(domain) + canonical_json(inner);
   return bytes(text.begin(), text.end());
@@ -259,12 +225,6 @@ event parse_event(const json::value& v) {
   }
   e.occurred_at = r.time("occurred_at");
   return e;
-}
-
-std::string canonical_json(const json::value& v) {
-  std::string out;
-  write_canonical(v, out);
-  return out;
 }
 
 json::object seal(std::string_view field, std::string_view domain, const json::object& inner,

@@ -1,15 +1,11 @@
 #pragma once
 
-// The canonical text of a JSON value that the db layer hashes into audit payload digests: object
-// keys sorted (by bytes) at every level, no whitespace, values as Boost.JSON serialises them.
-// Private to the db layer.
+// The db layer hashes audit payloads in the canonical JSON form of tender::crypto.
 
-#include <boost/json/value.hpp>
-
-#include <string>
+#include <tender/crypto/canonical_json.hpp>
 
 namespace tender::db {
 
-std::string canonical_json(const boost::json::value& v);
+using crypto::canonical_json;
 
 }  // namespace tender::db

@@ -10,6 +10,7 @@
 // followed by the canonical JSON of the inner object (keys sorted by bytes at every level, no
 // whitespace). Times are UTC, "YYYY-MM-DDTHH:MM:SSZ"; money is in fen.
 
+#include <tender/crypto/canonical_json.hpp>
 #include <tender/crypto/keys.hpp>
 
 #include <boost/json/object.hpp>
@@ -85,8 +86,8 @@ document parse_document(const boost::json::value& v);
 status_answer parse_status(const boost::json::value& v);
 event parse_event(const boost::json::value& v);
 
-// Keys sorted by bytes at every level, no whitespace.
-std::string canonical_json(const boost::json::value& v);
+// Keys sorted by bytes at every level, no whitespace (tender/crypto/canonical_json.hpp).
+using crypto::canonical_json;
 
 // An envelope as received, not verified yet.
 struct envelope {

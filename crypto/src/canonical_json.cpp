@@ -1,4 +1,4 @@
-#include "canonical_json.hpp"
+#include <tender/crypto/canonical_json.hpp>
 
 #include <boost/json.hpp>
 
@@ -7,13 +7,11 @@
 #include <utility>
 #include <vector>
 
-namespace tender::db {
+namespace tender::crypto {
 namespace json = boost::json;
 
 namespace {
 
-// JSON with object keys sorted at every level and no whitespace: the canonical form hashed into
-// the audit payload digest.
 void canonical_into(const json::value& v, std::string& out) {
   if (v.is_object()) {
     std::vector<std::pair<std::string_view, const json::value*>> items;
@@ -51,4 +49,4 @@ std::string canonical_json(const json::value& v) {
   return out;
 }
 
-}  // namespace tender::db
+}  // namespace tender::crypto
