@@ -158,6 +158,54 @@ std::string_view error_code_name(errc code) {
       return "bond.bad_input";
     case errc::bond_not_found:
       return "bond.not_found";
+    case errc::hall_hello_required:
+      return "hall.hello_required";
+    case errc::hall_already_joined:
+      return "hall.already_joined";
+    case errc::hall_bad_message:
+      return "hall.bad_message";
+    case errc::hall_bad_cursor:
+      return "hall.bad_cursor";
+    case errc::hall_duplicate_id:
+      return "hall.duplicate_id";
+    case errc::hall_wrong_phase:
+      return "hall.wrong_phase";
+    case errc::hall_forbidden:
+      return "hall.forbidden";
+    case errc::hall_already_done:
+      return "hall.already_done";
+    case errc::hall_challenge_used:
+      return "hall.challenge_used";
+    case errc::hall_bad_signature:
+      return "hall.bad_signature";
+    case errc::hall_not_public_yet:
+      return "hall.not_public_yet";
+    case errc::hall_window_closed:
+      return "hall.window_closed";
+    case errc::hall_paused:
+      return "hall.paused";
+    case errc::hall_suspended:
+      return "hall.suspended";
+    case errc::hall_not_listed:
+      return "hall.not_listed";
+    case errc::hall_too_many_attempts:
+      return "hall.too_many_attempts";
+    case errc::hall_commitment_mismatch:
+      return "hall.commitment_mismatch";
+    case errc::hall_backup_mismatch:
+      return "hall.backup_mismatch";
+    case errc::hall_no_backup:
+      return "hall.no_backup";
+    case errc::hall_no_escrow:
+      return "hall.no_escrow";
+    case errc::hall_bad_share:
+      return "hall.bad_share";
+    case errc::hall_too_early:
+      return "hall.too_early";
+    case errc::hall_not_found:
+      return "hall.not_found";
+    case errc::hall_record_not_ready:
+      return "hall.record_not_ready";
   }
   return "service.internal";
 }
@@ -316,12 +364,60 @@ unsigned http_status(errc code) {
       return 400;
     case errc::bond_not_found:
       return 404;
+    case errc::hall_hello_required:
+      return 400;
+    case errc::hall_already_joined:
+      return 409;
+    case errc::hall_bad_message:
+      return 400;
+    case errc::hall_bad_cursor:
+      return 400;
+    case errc::hall_duplicate_id:
+      return 409;
+    case errc::hall_wrong_phase:
+      return 409;
+    case errc::hall_forbidden:
+      return 403;
+    case errc::hall_already_done:
+      return 409;
+    case errc::hall_challenge_used:
+      return 409;
+    case errc::hall_bad_signature:
+      return 401;
+    case errc::hall_not_public_yet:
+      return 403;
+    case errc::hall_window_closed:
+      return 409;
+    case errc::hall_paused:
+      return 409;
+    case errc::hall_suspended:
+      return 409;
+    case errc::hall_not_listed:
+      return 409;
+    case errc::hall_too_many_attempts:
+      return 429;
+    case errc::hall_commitment_mismatch:
+      return 422;
+    case errc::hall_backup_mismatch:
+      return 422;
+    case errc::hall_no_backup:
+      return 409;
+    case errc::hall_no_escrow:
+      return 409;
+    case errc::hall_bad_share:
+      return 422;
+    case errc::hall_too_early:
+      return 409;
+    case errc::hall_not_found:
+      return 404;
+    case errc::hall_record_not_ready:
+      return 404;
   }
   return 500;
 }
 
 std::optional<errc> errc_from_name(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(errc::bond_not_found); ++i) {
+  for (int i = 0; i <= static_cast<int>(errc::hall_record_not_ready); ++i) {
     const auto c = static_cast<errc>(i);
     if (error_code_name(c) == name) return c;
   }

@@ -181,6 +181,19 @@ const key_setter
                c.guarantee_status_timeout =
                    std::chrono::milliseconds(parse_unsigned(k, v, 100, 120000));
              }},
+            {"hall.heartbeat_ms",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_heartbeat = std::chrono::milliseconds(parse_unsigned(k, v, 100, 60000));
+             }},
+            {"hall.outage_threshold_ms",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_outage_threshold =
+                   std::chrono::milliseconds(parse_unsigned(k, v, 500, 600000));
+             }},
+            {"hall.decrypt_threads",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_decrypt_threads = static_cast<unsigned>(parse_unsigned(k, v, 1, 64));
+             }},
 };
 
 const key_setter* find_setter(const std::string& key) {
@@ -298,6 +311,9 @@ std::map<std::string, std::string> describe(const config& c) {
       {"submission.max_upload_bytes", std::to_string(c.submission_max_upload_bytes)},
       {"submission.bidder_quota_bytes", std::to_string(c.submission_bidder_quota_bytes)},
       {"guarantee.status_timeout_ms", std::to_string(c.guarantee_status_timeout.count())},
+      {"hall.heartbeat_ms", std::to_string(c.hall_heartbeat.count())},
+      {"hall.outage_threshold_ms", std::to_string(c.hall_outage_threshold.count())},
+      {"hall.decrypt_threads", std::to_string(c.hall_decrypt_threads)},
   };
 }
 

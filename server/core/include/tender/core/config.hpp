@@ -63,6 +63,13 @@ struct config {
   // guarantee.* — live status queries to guarantee issuers
   std::chrono::milliseconds guarantee_status_timeout{5000};
 
+  // hall.* — the opening hall (protocol/docs/hall-protocol.md): heartbeat period while a hall is
+  // decrypting, the heartbeat gap recorded as a platform outage, and the worker threads that open
+  // and verify submitted bids (never the I/O threads).
+  std::chrono::milliseconds hall_heartbeat{1000};
+  std::chrono::milliseconds hall_outage_threshold{5000};
+  unsigned hall_decrypt_threads = 2;
+
   bool tls_enabled() const { return !tls_certificate.empty() && !tls_private_key.empty(); }
   // The checkpoint origin line of this deployment's audit log.
   std::string audit_origin() const { return "tenderhall/" + audit_log_name; }
