@@ -156,6 +156,7 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
         if (h->stopped) break;
       }
       h->pending = false;
+      bool failed = false;
       try {
         if (!h->ready) {
           const auto tid = h->tender_id;
@@ -176,6 +177,9 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
       } catch (const std::exception& e) {
         core::log::debug("hall hub read failed; retrying",
                          {{"tender_id", h->tender_id}, {"error", e.what()}});
+        failed = true;
+      }
+      if (failed) {
         h->pending = true;
         if (!h->stopped) co_await sleep_on(h->timer, opts.retry_interval);
       }
@@ -220,8 +224,6 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
       } catch (const std::exception& e) {
         core::log::debug("hall catch-up read failed; retrying",
                          {{"tender_id", h->tender_id}, {"error", e.what()}});
-        co_await sleep_on(s->timer, opts.retry_interval);
-        continue;
       }
       if (page.empty()) {
         co_await sleep_on(s->timer, opts.retry_interval);

@@ -88,7 +88,7 @@ std::string utc_now() {
   const std::time_t secs = static_cast<std::time_t>(us.count() / 1000000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[40];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(us.count() % 1000000));
@@ -378,7 +378,7 @@ net::ws_handler hall_websocket(std::shared_ptr<hall_state> s) {
     } else {
       c->send(ws_error(
           null_id, errc::hall_bad_message,
-          "unknown message type '" + std::string(t.substr(0, 32)) + "' (hello, act, ping)"));
+          "unknown message type '" + std::string(t).substr(0, 32) + "' (hello, act, ping)"));
     }
   };
   h.on_close = [s](const std::shared_ptr<net::ws_connection>& c) {
