@@ -203,10 +203,6 @@ void require_not_held(const locked_hall& h) {
   if (h.paused_reason) fail("hall.paused", "the hall is paused: " + *h.paused_reason);
 }
 
-std::string now_text(pqxx::transaction_base& tx) {
-  return tx.exec("SELECT " TENDER_HALL_TIME("clock_timestamp()"))[0][0].as<std::string>();
-}
-
 std::string org_name(pqxx::transaction_base& tx, const std::string& org_id) {
   const auto r = tx.exec_params("SELECT name FROM organisations WHERE id = $1", org_id);
   return r.empty() ? org_id : r[0][0].as<std::string>();
@@ -521,12 +517,12 @@ struct act_context {
 };
 
 void schedule_job(pqxx::transaction_base& tx, const char* kind, const std::string& tender_id,
-                  const std::string& due_sql_expr) {
-  tx.exec_params0("INSERT INTO scheduled_jobs (kind, subject, due_at) VALUES ($1, $2, " +
-                      due_sql_expr +
-                      ") ON CONFLICT (kind, subject) DO UPDATE SET due_at = EXCLUDED.due_at, "
-                      "fired_at = NULL, attempts = 0, last_error = NULL",
-                  std::string(kind), tender_id);
+                  const std::string& due_at) {
+  tx.exec_params0(
+      "INSERT INTO scheduled_jobs (kind, subject, due_at) VALUES ($1, $2, $3::timestamptz) "
+      "ON CONFLICT (kind, subject) DO UPDATE SET due_at = EXCLUDED.due_at, fired_at = NULL, "
+      "attempts = 0, last_error = NULL",
+      std::string(kind), tender_id, due_at);
 }
 
 void act_challenge(act_context& c) {
@@ -731,7 +727,7 @@ void act_open_window(act_context& c) {
   const auto opens = r[0].as<std::string>();
   const auto closes = r[1].as<std::string>();
   schedule_job(c.tx, "hall.window_close", c.h.tender_id,
-               "'" + r[2].as<std::string>() + "'::timestamptz");
+               r[2].as<std::string>());
   c.out.seq = append_event(
       c.tx, c.h.tender_id, "window_opened", c.actor,
       {{"window_opens_at", opens}, {"window_closes_at", closes}, {"seconds", seconds}});
@@ -816,6 +812,11 @@ hall_work start_attempt(pqxx::transaction_base& tx, const locked_hall& h, int lo
   return w;
 }
 
+// The context bound into every decryption share of a bid (hall-protocol.md §9).
+std::string share_context(const std::string& tender_id, int lot, const std::string& org) {
+  return tender_id + "/lot/" + std::to_string(lot) + "/" + org;
+}
+
 // The combined escrow secret of a bid once `threshold` valid shares are in.
 std::optional<std::string> combined_secret(pqxx::transaction_base& tx, const std::string& tender_id,
                                            int lot, const std::string& org, const bid_row& b,
@@ -830,7 +831,8 @@ std::optional<std::string> combined_secret(pqxx::transaction_base& tx, const std
   }
   if (shares.size() < e.threshold) return std::nullopt;
   const auto eph = crypto::base64_decode(*b.escrow_r);
-  const auto s = crypto::escrow::combine(*e.setup, eph, shares, crypto::as_bytes(b.header_digest));
+  const auto context = share_context(tender_id, lot, org);
+  const auto s = crypto::escrow::combine(*e.setup, eph, shares, crypto::as_bytes(context));
   return std::string(reinterpret_cast<const char*>(s.data()), s.size());
 }
 
@@ -968,10 +970,10 @@ void act_share(act_context& c) {
   const auto custodian_id = e.custodians[share.index - 1].first.empty()
                                 ? std::to_string(share.index)
                                 : e.custodians[share.index - 1].first;
+  const auto context = share_context(c.h.tender_id, lot, org);
   try {
     const auto eph = crypto::base64_decode(*b->escrow_r);
-    crypto::escrow::verify_decryption_share(*e.setup, eph, share,
-                                            crypto::as_bytes(b->header_digest));
+    crypto::escrow::verify_decryption_share(*e.setup, eph, share, crypto::as_bytes(context));
   } catch (const crypto::error& ex) {
     fail("hall.bad_share", std::string("the share does not verify: ") + ex.what());
   }
@@ -1025,7 +1027,7 @@ void act_extend_window(act_context& c) {
       c.h.tender_id, static_cast<double>(seconds));
   const auto closes = r[0].as<std::string>();
   schedule_job(c.tx, "hall.window_close", c.h.tender_id,
-               "'" + r[1].as<std::string>() + "'::timestamptz");
+               r[1].as<std::string>());
   c.out.seq =
       append_event(c.tx, c.h.tender_id, "window_extended", c.actor,
                    {{"window_closes_at", closes}, {"seconds", seconds}, {"reason", reason}});
@@ -1268,7 +1270,7 @@ void act_announce(act_context& c) {
       c.h.tender_id, static_cast<double>(seconds), digest);
   const auto closes = r[0].as<std::string>();
   schedule_job(c.tx, "hall.confirm_close", c.h.tender_id,
-               "'" + r[1].as<std::string>() + "'::timestamptz");
+               r[1].as<std::string>());
   json::object data{{"lots", lots}, {"record_digest", digest}, {"confirm_closes_at", closes}};
   c.tx.exec_params0("UPDATE halls SET announcement = $2::jsonb WHERE tender_id = $1", c.h.tender_id,
                     json::serialize(data));
@@ -1440,6 +1442,10 @@ net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who
   hall_act_result out;
   pool::job job = [&](pqxx::connection_base& conn) {
     pqxx::work tx(conn);
+    const auto t = tx.exec_params("SELECT state FROM tenders WHERE id = $1", tender_id);
+    if (t.empty() || t[0][0].as<std::string>() == "draft") {
+      fail("tender.not_found", "no tender '" + tender_id + "'");
+    }
     hall_tx::ensure(tx, tender_id);
     auto h = hall_tx::lock(tx, tender_id);
     if (!h) fail("tender.not_found", "no tender '" + tender_id + "'");

@@ -78,15 +78,15 @@ net::awaitable<hall_snapshot> hall::snapshot(std::string tender_id, hall_viewer 
                         {"opening_at", text_or_null(r[24])},
                         {"lots", std::move(lots)}};
 
-    json::object hall{{"tender", std::move(tender)}, {"phase", phase}};
-    hall["paused"] = r[1].is_null() ? json::value(nullptr)
+    json::object view{{"tender", std::move(tender)}, {"phase", phase}};
+    view["paused"] = r[1].is_null() ? json::value(nullptr)
                                     : json::value(json::object{{"reason", r[1].as<std::string>()},
                                                                {"at", r[2].as<std::string>()}});
-    hall["suspended"] = r[3].is_null()
+    view["suspended"] = r[3].is_null()
                             ? json::value(nullptr)
                             : json::value(json::object{{"reason", r[3].as<std::string>()},
                                                        {"at", r[4].as<std::string>()}});
-    hall["times"] = json::object{{"server_time", r[5].as<std::string>()},
+    view["times"] = json::object{{"server_time", r[5].as<std::string>()},
                                  {"window_opens_at", text_or_null(r[6])},
                                  {"window_closes_at", text_or_null(r[7])},
                                  {"confirm_closes_at", text_or_null(r[8])}};
@@ -102,7 +102,7 @@ net::awaitable<hall_snapshot> hall::snapshot(std::string tender_id, hall_viewer 
                                         {"name", a[1].as<std::string>()},
                                         {"signed_in_at", a[2].as<std::string>()}});
     }
-    hall["attendance"] = std::move(attendance);
+    view["attendance"] = std::move(attendance);
 
     std::map<std::pair<int, std::string>, bool> has_help;
     json::array help;
@@ -166,17 +166,17 @@ net::awaitable<hall_snapshot> hall::snapshot(std::string tender_id, hall_viewer 
       }
       bidders.push_back(std::move(row));
     }
-    hall["bidders"] = std::move(bidders);
+    view["bidders"] = std::move(bidders);
 
-    hall["draw"] = json::object{{"host_commitment", text_or_null(r[9])},
+    view["draw"] = json::object{{"host_commitment", text_or_null(r[9])},
                                 {"host_nonce", text_or_null(r[10])},
                                 {"representative", text_or_null(r[11])},
                                 {"representative_draw", json_or_null(r[26])},
                                 {"representative_nonce", text_or_null(r[12])},
                                 {"draws", r[13].is_null() ? json::value(json::array{})
                                                           : json::parse(r[13].as<std::string>())}};
-    hall["announcement"] = json_or_null(r[14]);
-    hall["record_digest"] = text_or_null(r[15]);
+    view["announcement"] = json_or_null(r[14]);
+    view["record_digest"] = text_or_null(r[15]);
 
     json::array objections;
     for (const auto& o : tx.exec_params(
@@ -193,8 +193,8 @@ net::awaitable<hall_snapshot> hall::snapshot(std::string tender_id, hall_viewer 
                        {"raised_at", o[5].as<std::string>()},
                        {"answered_at", text_or_null(o[6])}});
     }
-    hall["objections"] = std::move(objections);
-    hall["help"] = std::move(help);
+    view["objections"] = std::move(objections);
+    view["help"] = std::move(help);
 
     json::array outages;
     for (const auto& o : tx.exec_params("SELECT " TENDER_HALL_TIME("from_at") ", " TENDER_HALL_TIME(
@@ -207,8 +207,8 @@ net::awaitable<hall_snapshot> hall::snapshot(std::string tender_id, hall_viewer 
                                      {"to", o[1].as<std::string>()},
                                      {"seconds", o[2].as<double>()}});
     }
-    hall["outages"] = std::move(outages);
-    hall["record"] =
+    view["outages"] = std::move(outages);
+    view["record"] =
         r[16].is_null()
             ? json::value(nullptr)
             : json::value(json::object{
@@ -237,8 +237,8 @@ net::awaitable<hall_snapshot> hall::snapshot(std::string tender_id, hall_viewer 
         escrow = json::object{{"threshold", threshold}, {"custodians", std::move(custodians)}};
       }
     }
-    hall["escrow"] = escrow;
-    out.hall = std::move(hall);
+    view["escrow"] = escrow;
+    out.hall = std::move(view);
   };
   co_await pool_.run(std::move(job));
   co_return out;
