@@ -353,7 +353,7 @@ void hall_on_deadline(pqxx::transaction_base& tx, const std::string& tender_id, 
         const auto eph = crypto::sealed::escrow_ephemeral(hdr);
         escrow_r = crypto::base64_encode(eph);
       }
-    } catch (const crypto::error&) {
+    } catch (const std::exception&) {
       // A header the bid checks accepted always parses; without R the escrow remedy is refused.
     }
     tx.exec_params0(
@@ -726,8 +726,7 @@ void act_open_window(act_context& c) {
       c.h.tender_id, static_cast<double>(seconds));
   const auto opens = r[0].as<std::string>();
   const auto closes = r[1].as<std::string>();
-  schedule_job(c.tx, "hall.window_close", c.h.tender_id,
-               r[2].as<std::string>());
+  schedule_job(c.tx, "hall.window_close", c.h.tender_id, r[2].as<std::string>());
   c.out.seq = append_event(
       c.tx, c.h.tender_id, "window_opened", c.actor,
       {{"window_opens_at", opens}, {"window_closes_at", closes}, {"seconds", seconds}});
@@ -1026,8 +1025,7 @@ void act_extend_window(act_context& c) {
           "window_closes_at") ", window_closes_at::text",
       c.h.tender_id, static_cast<double>(seconds));
   const auto closes = r[0].as<std::string>();
-  schedule_job(c.tx, "hall.window_close", c.h.tender_id,
-               r[1].as<std::string>());
+  schedule_job(c.tx, "hall.window_close", c.h.tender_id, r[1].as<std::string>());
   c.out.seq =
       append_event(c.tx, c.h.tender_id, "window_extended", c.actor,
                    {{"window_closes_at", closes}, {"seconds", seconds}, {"reason", reason}});
@@ -1225,7 +1223,8 @@ void act_announce(act_context& c) {
   if (const auto d =
           c.tx.exec_params1("SELECT draws::text FROM halls WHERE tender_id = $1", c.h.tender_id);
       !d[0].is_null()) {
-    for (const auto& x : json::parse(d[0].as<std::string>()).as_array()) {
+    const auto parsed = json::parse(d[0].as<std::string>());
+    for (const auto& x : parsed.as_array()) {
       draw_values[static_cast<int>(x.at("lot").as_int64())] =
           std::string(x.at("value").as_string());
     }
@@ -1269,8 +1268,7 @@ void act_announce(act_context& c) {
           "confirm_closes_at") ", confirm_closes_at::text",
       c.h.tender_id, static_cast<double>(seconds), digest);
   const auto closes = r[0].as<std::string>();
-  schedule_job(c.tx, "hall.confirm_close", c.h.tender_id,
-               r[1].as<std::string>());
+  schedule_job(c.tx, "hall.confirm_close", c.h.tender_id, r[1].as<std::string>());
   json::object data{{"lots", lots}, {"record_digest", digest}, {"confirm_closes_at", closes}};
   c.tx.exec_params0("UPDATE halls SET announcement = $2::jsonb WHERE tender_id = $1", c.h.tender_id,
                     json::serialize(data));
