@@ -115,6 +115,10 @@ private:
   bool timed_out_ = false;
 };
 
+std::string tail(const std::string& log) {
+  return log.size() > 6000 ? log.substr(log.size() - 6000) : log;
+}
+
 std::string code_of(const json::object& m) {
   if (m.at("type").as_string() != "error") return "(not an error: " + json::serialize(m) + ")";
   return std::string(m.at("error").at("code").as_string());
@@ -509,7 +513,9 @@ TEST_F(hall_e2e, a_slow_consumer_is_dropped_and_resumes_exactly) {
 
   // The resume from its last seq gets exactly the rest, redacted where it must be.
   auto back = joined(t, &b1, last);
-  ASSERT_TRUE(back->events_until(start + burst, 60s));
+  ASSERT_TRUE(back->events_until(start + burst, 60s))
+      << "got " << back->events.size() << " events, closed " << back->closed() << "\n"
+      << tail(w.server().log());
   expect_contiguous(back->events, last);
   EXPECT_EQ(back->events.back().at("seq").as_int64(), start + burst);
   for (const auto& e : back->events) {
@@ -525,18 +531,19 @@ TEST_F(hall_e2e, a_slow_consumer_is_dropped_and_resumes_exactly) {
 TEST_F(hall_e2e, an_action_on_one_node_reaches_a_watcher_on_another) {
   const auto t = make_tender("e1");
   tender::test::tenderd_process node_b(w.db().conninfo(), {{"TENDERD_SCHEDULER_ENABLED", "false"}});
+  // Node B is ready once its database is: a hello is then welcomed.
   ASSERT_TRUE(wait_until(
       [&] {
         try {
           hall_client probe(node_b.port(), t);
-          probe.send(R"({"type":"ping"})");
-          auto m = probe.next(2s);
-          return m.has_value();
+          probe.hello(b2.token);
+          auto m = probe.next(5s);
+          return m && m->at("type").as_string() == "welcome";
         } catch (const std::exception&) {
           return false;
         }
       },
-      20s))
+      30s, 200ms))
       << node_b.log();
   auto on_b = joined(t, &b2, std::nullopt, &node_b);
   const auto start = last_snapshot.at("seq").as_int64();

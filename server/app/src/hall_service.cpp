@@ -70,6 +70,7 @@ struct subscriber {
   std::int64_t cursor;  // the last seq this connection was sent (or had in its snapshot)
   bool live = false;    // caught up: the hub pushes to it directly
   bool closed = false;
+  std::optional<std::chrono::steady_clock::time_point> stalled_since;
   asio::steady_timer timer;
 };
 
@@ -127,7 +128,8 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
 
   // ---- hubs -------------------------------------------------------------------------------
 
-  void push(hub& h, db::hall_event e) {
+  void push(const std::shared_ptr<hub>& hp, db::hall_event e) {
+    hub& h = *hp;
     if (e.seq <= h.head) return;  // already have it
     if (e.seq != h.head + 1) {
       // Cannot happen (seqs are assigned under the hall's row lock); keep the ring contiguous.
@@ -143,6 +145,12 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
       h.ring.pop_front();
     for (auto& [id, s] : h.subs) {
       if (!s->live || s->closed || c->event.seq <= s->cursor) continue;
+      if (s->conn->queued() >= opts.queue_high_water) {
+        // Behind: back to the paced catch-up (from the ring) instead of a burst into its queue.
+        s->live = false;
+        asio::co_spawn(h.strand, catch_up(shared_from_this(), hp, s), asio::detached);
+        continue;
+      }
       s->conn->send(rendering(*c, s->viewer));
       s->cursor = c->event.seq;
     }
@@ -171,7 +179,7 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
           auto page = co_await hall.events(tid, after, opts.page_size);
           const auto n = page.size();
           for (auto& e : page)
-            push(*h, std::move(e));
+            push(h, std::move(e));
           if (n < opts.page_size || h->stopped) break;
         }
       } catch (const std::exception& e) {
@@ -184,6 +192,22 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
         if (!h->stopped) co_await sleep_on(h->timer, opts.retry_interval);
       }
     }
+  }
+
+  // Waits while the connection has queue_high_water messages queued. A connection that stays
+  // there for slow_timeout is not waited for any more: what is sent next fills its queue and the
+  // connection drops it as a slow consumer (it resumes with `after`).
+  asio::awaitable<void> paced(subscriber& s) {
+    while (!s.closed && s.conn->queued() >= opts.queue_high_water) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!s.stalled_since) {
+        s.stalled_since = now;
+      } else if (now - *s.stalled_since > opts.slow_timeout) {
+        co_return;
+      }
+      co_await sleep_on(s.timer, std::chrono::milliseconds(20));
+    }
+    s.stalled_since.reset();
   }
 
   // Sends `s` everything between its cursor and the hub's head, then marks it live.
@@ -201,10 +225,8 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
         if (s->cursor > h->head) h->wake();  // its snapshot is newer than what the hub has read
         co_return;
       }
-      if (s->conn->queued() >= opts.queue_high_water) {
-        co_await sleep_on(s->timer, pace);
-        continue;
-      }
+      co_await paced(*s);
+      if (s->closed || h->stopped) break;
       const std::int64_t next = s->cursor + 1;
       const std::int64_t first = h->first_in_ring();
       if (next >= first) {
@@ -230,8 +252,7 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
         continue;
       }
       for (const auto& e : page) {
-        while (!s->closed && s->conn->queued() >= opts.queue_high_water)
-          co_await sleep_on(s->timer, pace);
+        co_await paced(*s);
         if (s->closed) break;
         if (e.seq != s->cursor + 1) break;  // re-read from the cursor
         s->conn->send(db::hall_event_message(e, s->viewer));

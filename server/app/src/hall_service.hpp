@@ -44,6 +44,9 @@ public:
     std::size_t page_size = 200;   // events per database read
     std::size_t ring_size = 2048;  // recent events kept per hub
     std::chrono::milliseconds safety_poll{5000};
+    // A connection whose queue stays at the high water mark this long is no longer waited for:
+    // its queue fills and it is dropped as a slow consumer.
+    std::chrono::milliseconds slow_timeout{10000};
     std::chrono::milliseconds heartbeat{1000};
     unsigned decrypt_threads = 2;
   };
