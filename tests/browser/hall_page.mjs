@@ -259,6 +259,8 @@ try {
   await has(page, '#help', '证书读取失败', 'help request shown to the host');
   check(await page.locator('#outages tbody tr').count() === 1, 'outage listed');
   await has(page, '[data-testid="banner-paused"]', '网络检查', 'pause banner with its reason');
+  check(await page.locator('#host-box button[data-action="extend_window"]').isDisabled(), 'host steps disabled while paused');
+  check(await page.locator('#host-box button[data-action="resume"]').isEnabled(), 'resume enabled while paused');
   await shot(page, 'paused');
   hall.publish({ kind: 'resumed', data: { reason: '已恢复' } });
   await seqIs(page, 20, 'resumed');

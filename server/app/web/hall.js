@@ -694,6 +694,8 @@
         if (a === 'pause') ok = !!phase && !['waiting', 'failed', 'recorded'].includes(phase) && !(S.hall && S.hall.paused);
         if (a === 'resume') ok = !!(S.hall && S.hall.paused);
         if (a === 'commit_host') ok = ok && !(S.hall && S.hall.draw && S.hall.draw.host_commitment);
+        // While paused or suspended only pause/resume and answers are accepted (§3).
+        if (S.hall && (S.hall.paused || S.hall.suspended) && !['pause', 'resume', 'answer'].includes(a)) ok = false;
         b.disabled = !ok || S.conn !== 'open';
       }
     }
