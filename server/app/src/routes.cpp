@@ -102,6 +102,7 @@ std::shared_ptr<net::router> make_routes(const service_info& info, db::database&
   add_bid_routes(*r, database, audit, bids);
   add_guarantee_routes(*r, database, guarantee_status_timeout);
   if (hall != nullptr) add_hall_routes(*r, database, *hall, bids);
+  add_web_routes(*r);
   return r;
 }
 

@@ -76,6 +76,8 @@ void add_feed_routes(net::router& r, db::database& database, feed_service& feed)
 // the opening record (routes_hall.cpp).
 void add_hall_routes(net::router& r, db::database& database, hall_service& hall,
                      const bid_settings& settings);
+// GET /hall/{id}: the opening hall's web page (routes_web.cpp).
+void add_web_routes(net::router& r);
 
 // Guarantee issuers, electronic guarantees (open and integrated flows), issuer callbacks and
 // cash bonds (routes_guarantees.cpp). `status_timeout`: guarantee.status_timeout_ms.
