@@ -37,9 +37,10 @@ if [ "$build" = 1 ]; then
   cmake --build --preset release --target tenderd tender hall_load_bench >/dev/null
 fi
 (cd bench && npm ci --silent >/dev/null)
-tenderd="$root/build/release/server/tenderd"
-tender="$root/build/release/client-sdk/tender"
-bench="$root/build/release/bench/hall_load_bench"
+# The binaries can be overridden (e.g. to try another build): TENDERD, TENDER_CLI, HALL_LOAD_BENCH.
+tenderd="${TENDERD:-$root/build/release/server/tenderd}"
+tender="${TENDER_CLI:-$root/build/release/client-sdk/tender}"
+bench="${HALL_LOAD_BENCH:-$root/build/release/bench/hall_load_bench}"
 
 work=$(mktemp -d /tmp/tender-hall-bench.XXXXXX)
 chmod 755 "$work"
@@ -70,10 +71,10 @@ seed() {  # $1 = number of halls, $2 = first number; prints the comma-separated 
   psql "$conninfo" -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
 INSERT INTO tenders (id, project_code, title, kind, rule_pack, owner_org, created_by, state)
 SELECT id, 'BENCH-' || n, 'Hall bench ' || n, 'works', 'sandbox', 'platform', 'root', 'published'
-  FROM (SELECT unnest(ARRAY['$(IFS="','"; echo "${ids[*]}")']) AS id,
+  FROM (SELECT unnest(ARRAY[$(printf "'%s'," "${ids[@]}" | sed 's/,$//')]) AS id,
                generate_series($2, $(($2 + $1 - 1))) AS n) s;
-INSERT INTO halls (tender_id, phase, window_opens_at, window_closes_at)
-SELECT id, 'decrypting', clock_timestamp(), clock_timestamp() + interval '1 hour' FROM tenders
+INSERT INTO halls (tender_id, phase, last_seq, window_opens_at, window_closes_at)
+SELECT id, 'decrypting', 1, clock_timestamp(), clock_timestamp() + interval '1 hour' FROM tenders
  WHERE project_code LIKE 'BENCH-%';
 INSERT INTO hall_events (tender_id, seq, kind, data)
 SELECT id, 1, 'opened', '{"phase":"waiting"}' FROM tenders WHERE project_code LIKE 'BENCH-%';
@@ -108,7 +109,7 @@ run() {  # label tenders clients-per-hall
     > "$work/$label-baseline.json"
 }
 run one "$one_hall" "$clients"
-run many "$many" 100
+run many "$many" "$((clients < 100 ? clients : 100))"
 
 cores=$(nproc)
 ram=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)

@@ -10,10 +10,10 @@
 //
 // Injection: --inject-http POSTs URL/broadcast?hall=..&count=E&bytes=B&interval_ms=I (the
 // baseline); --inject-sql commits each event the way the hall's writers do (one transaction:
-// INSERT INTO hall_events + NOTIFY tenderhall_hall '<tender_id> <seq>'), so tenderd's hubs read
-// and fan it out exactly as they do an action's event. Reported: join time of all sessions,
-// fan-out latency p50/p99/max over every (event, viewer), events missed, and the server's CPU
-// time and peak RSS during the fan-out (from /proc/PID).
+// halls.last_seq + 1, INSERT INTO hall_events, NOTIFY tenderhall_hall '<tender_id> <seq>'), so
+// tenderd's hubs read and fan it out exactly as they do an action's event. Reported: join time of
+// all sessions, fan-out latency p50/p99/max over every (event, viewer), events missed, and the
+// server's CPU time and peak RSS during the fan-out (from /proc/PID).
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -231,7 +231,7 @@ void http_post(const std::string& url) {
   beast::http::read(s, b, res);
 }
 
-// Commits one event per hall the way db::hall's writers do (next seq, INSERT, NOTIFY).
+// Commits one event per hall the way db::hall's writers do (halls.last_seq, INSERT, NOTIFY).
 void inject_sql(const options& o) {
   pqxx::connection c(o.inject_sql);
   const std::string pad(static_cast<std::size_t>(std::max(0, o.bytes - 220)), 'x');
@@ -239,8 +239,8 @@ void inject_sql(const options& o) {
     for (const auto& t : o.tenders) {
       pqxx::work tx(c);
       const auto seq = tx.exec_params1(
-                             "SELECT coalesce(max(seq), 0) + 1 FROM hall_events "
-                             "WHERE tender_id = $1",
+                             "UPDATE halls SET last_seq = last_seq + 1 "
+                             "WHERE tender_id = $1 RETURNING last_seq",
                              t)[0]
                            .as<std::int64_t>();
       json::object data{{"lot", 1},        {"org_id", "o-bench"},  {"status", "done"},

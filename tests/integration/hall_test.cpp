@@ -9,6 +9,7 @@
 #include <tender/crypto/digest.hpp>
 #include <tender/crypto/draw.hpp>
 #include <tender/crypto/error.hpp>
+#include <tender/crypto/escrow.hpp>
 #include <tender/crypto/init.hpp>
 #include <tender/crypto/keys.hpp>
 #include <tender/crypto/opening_record.hpp>
@@ -102,7 +103,9 @@ struct hall_fixture : ::testing::Test {
   }
 
   // A published sandbox tender with one lot (no bond) and a current bid of each bidder.
-  std::string make_tender(const std::string& suffix, bool discount = true) {
+  std::string make_tender(const std::string& suffix, bool discount = true,
+                          const std::string& policy = "bidder_only",
+                          const std::string& escrow_json = {}) {
     const std::string id = "t-00000000000000" + suffix;
     db.exec(
         "INSERT INTO tenders (id, project_code, title, kind, rule_pack, owner_org, created_by, "
@@ -110,7 +113,11 @@ struct hall_fixture : ::testing::Test {
         "confirmation_window_s) VALUES ('" +
         id + "', 'H-" + suffix + "', 'Hall " + suffix +
         "', 'works', 'sandbox', 'acme', 'owner', 'published', now(), clock_timestamp() + "
-        "interval '1 hour', clock_timestamp() + interval '2 hours', 'bidder_only', 600, 600)");
+        "interval '1 hour', clock_timestamp() + interval '2 hours', '" +
+        policy + "', 600, 600)");
+    if (!escrow_json.empty()) {
+      db.exec("UPDATE tenders SET escrow = '" + escrow_json + "'::jsonb WHERE id = '" + id + "'");
+    }
     db.exec(
         "INSERT INTO lots (tender_id, lot_no, title, estimated_price, ceiling_price, "
         "summary_fields, discount_candidates) VALUES ('" +
@@ -171,7 +178,7 @@ struct hall_fixture : ::testing::Test {
         "|| (SELECT count(*) FROM hall_attendance) || '/' || (SELECT count(*) FROM hall_attempts) "
         "|| '/' || (SELECT string_agg(phase, ',' ORDER BY tender_id) FROM halls) || '/' || "
         "(SELECT count(*) FROM hall_challenges WHERE used_at IS NOT NULL) || '/' || "
-        "(SELECT count(*) FROM hall_confirmations)");
+        "(SELECT count(*) FROM hall_confirmations) || '/' || (SELECT count(*) FROM hall_shares)");
   }
 
   // The deadline job as tenderd runs it (seal_bids on), in one transaction.
@@ -491,6 +498,22 @@ TEST_F(hall_fixture, full_opening_with_causes_draw_confirmations_and_record) {
 TEST_F(hall_fixture, outage_during_the_window_is_the_platforms_fault) {
   const auto t = make_tender("02", false);
   to_decrypting(t);
+  {
+    const auto h = viewer(t, host);
+    EXPECT_EQ(refused(t, h, "extend_window", {{"seconds", 0}, {"reason", "x"}}),
+              "hall.bad_message");
+    const auto before =
+        db.query_value("SELECT window_closes_at FROM halls WHERE tender_id = '" + t + "'");
+    act(t, h, "extend_window", {{"seconds", 60}, {"reason", "network trouble"}});
+    EXPECT_EQ(db.query_value("SELECT window_closes_at - interval '60 seconds' = '" + before +
+                             "'::timestamptz FROM halls WHERE tender_id = '" + t + "'"),
+              "t");
+    EXPECT_EQ(
+        db.query_value(
+            "SELECT due_at = (SELECT window_closes_at FROM halls WHERE tender_id = '" + t +
+            "') FROM scheduled_jobs WHERE kind = 'hall.window_close' AND subject = '" + t + "'"),
+        "t");
+  }
   // No gap: nothing recorded.
   EXPECT_TRUE(run_on_io(hall.heartbeat("node-a")).empty());
   // The platform was down for a while: the next heartbeat records the gap.
@@ -528,6 +551,81 @@ TEST_F(hall_fixture, outage_during_the_window_is_the_platforms_fault) {
   EXPECT_EQ(db.query_value("SELECT phase FROM halls WHERE tender_id = '" + t + "'"), "recorded");
   const auto check = crypto::verify_record_file(run_on_io(hall.record_json(t)), signer->verifier());
   EXPECT_EQ(check.confirmations, 0u);
+}
+
+TEST_F(hall_fixture, platform_down_across_the_close_is_an_outage_too) {
+  const auto t = make_tender("04", false);
+  to_decrypting(t);
+  // No heartbeat since long before the close, and the clock job runs first after the restart.
+  db.exec(
+      "UPDATE halls SET last_heartbeat_at = clock_timestamp() - interval '60 seconds', "
+      "window_closes_at = clock_timestamp() - interval '1 millisecond' WHERE tender_id = '" +
+      t + "'");
+  run_job(db::hall_window_close_handler("test-scheduler"), "hall.window_close", t);
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM hall_outages WHERE tender_id = '" + t + "'"), "1");
+  EXPECT_EQ(db.query_value("SELECT string_agg(DISTINCT cause, ' ') FROM hall_bids WHERE "
+                           "tender_id = '" +
+                           t + "'"),
+            "platform_outage");
+}
+
+TEST_F(hall_fixture, escrow_shares_are_verified_and_combined_as_a_remedy) {
+  namespace escrow = crypto::escrow;
+  auto dealt = escrow::deal(escrow::group::ristretto255, 2, 3);
+  json::array custodians;
+  std::vector<member> keepers;
+  for (int i = 1; i <= 3; ++i) {
+    const auto n = std::to_string(i);
+    db.exec("INSERT INTO organisations (id, kind, name) VALUES ('k" + n + "', 'center', 'Keeper " +
+            n + "')");
+    keepers.push_back(add_member("kk" + n, "k" + n, "Keeper " + n, "expert"));
+    custodians.push_back(json::object{{"id", "c" + n}, {"org_id", "k" + n}});
+  }
+  const json::object escrow_json{{"threshold", 2},
+                                 {"custodians", custodians},
+                                 {"setup", json::parse(escrow::setup_to_json(dealt.pub))}};
+  const auto t = make_tender("05", false, "bidder_or_escrow", json::serialize(escrow_json));
+  to_decrypting(t);
+  // b3's sealed file carries an escrow stanza R; S is what the combined shares must give.
+  const auto enc = escrow::encapsulate(dealt.pub.key());
+  db.exec("UPDATE hall_bids SET escrow_r = '" + crypto::base64_encode(enc.ephemeral) +
+          "' WHERE tender_id = '" + t + "' AND org_id = 'b3'");
+  const std::string context = t + "/lot/1/b3";
+  auto share_of = [&](std::uint32_t index, const std::string& ctx) {
+    const auto ds = escrow::make_decryption_share(dealt.pub, dealt.shares[index - 1], enc.ephemeral,
+                                                  crypto::as_bytes(ctx));
+    return json::parse(escrow::decryption_share_to_json(ds));
+  };
+  std::vector<db::hall_viewer> kv;
+  for (const auto& k : keepers)
+    kv.push_back(viewer(t, k));
+  EXPECT_EQ(kv[0].role, "custodian");
+  const auto b1 = viewer(t, bidders[0]);
+  const json::object good1{{"lot", 1}, {"org_id", "b3"}, {"share", share_of(1, context)}};
+  EXPECT_EQ(refused(t, b1, "share", good1), "hall.forbidden");
+  auto before = counts();
+  // A share made for another bid's context, or another custodian's index, is refused.
+  EXPECT_EQ(refused(t, kv[0], "share",
+                    {{"lot", 1}, {"org_id", "b3"}, {"share", share_of(1, t + "/lot/1/b2")}}),
+            "hall.bad_share");
+  EXPECT_EQ(refused(t, kv[1], "share", good1), "hall.bad_share");
+  EXPECT_EQ(counts(), before);
+  const auto first = act(t, kv[0], "share", good1);
+  EXPECT_EQ(first.result.at("shares").as_int64(), 1);
+  EXPECT_FALSE(first.work);
+  EXPECT_EQ(refused(t, kv[0], "share", good1), "hall.already_done");
+  const auto second =
+      act(t, kv[1], "share", {{"lot", 1}, {"org_id", "b3"}, {"share", share_of(2, context)}});
+  ASSERT_TRUE(second.work);
+  EXPECT_EQ(second.work->source, "escrow");
+  EXPECT_EQ(second.work->policy, "bidder-or-escrow");
+  ASSERT_TRUE(second.work->escrow_secret);
+  EXPECT_EQ(*second.work->escrow_secret,
+            std::string(reinterpret_cast<const char*>(enc.shared.data()), enc.shared.size()));
+  run_on_io(hall.finish_decryption(second.work->attempt_id, {true, R"({"price":1})", "", ""}));
+  EXPECT_EQ(db.query_value("SELECT status || ':' || via FROM hall_bids WHERE tender_id = '" + t +
+                           "' AND org_id = 'b3'"),
+            "done:escrow");
 }
 
 TEST_F(hall_fixture, pause_and_suspend_hold_actions_and_too_few_valid_bids_fail) {

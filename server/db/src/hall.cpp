@@ -1019,6 +1019,7 @@ void act_extend_window(act_context& c) {
   // Extending is how the host makes up for a pause or suspension, so it is allowed while paused.
   if (c.h.suspended_reason)
     fail("hall.suspended", "the hall is suspended: " + *c.h.suspended_reason);
+  if (!c.h.window_open()) fail("hall.window_closed", "the decryption window is already closed");
   const auto r = c.tx.exec_params1(
       "UPDATE halls SET window_closes_at = window_closes_at + make_interval(secs => $2) "
       "WHERE tender_id = $1 RETURNING " TENDER_HALL_TIME(
@@ -1646,6 +1647,36 @@ net::awaitable<std::vector<hall_work>> hall::pending_work() {
   co_return out;
 }
 
+namespace hall_tx {
+
+bool record_gap(pqxx::transaction_base& tx, const std::string& tender_id,
+                const std::string& detected_by, double threshold_s) {
+  const auto gap = tx.exec_params1(
+      "SELECT extract(epoch FROM clock_timestamp() - last_heartbeat_at)::float8, " TENDER_HALL_TIME(
+          "last_heartbeat_at") ", " TENDER_HALL_TIME("clock_timestamp()") " FROM halls WHERE "
+                                                                          "tender_id = $1",
+      tender_id);
+  if (gap[0].is_null() || gap[0].as<double>() <= threshold_s) return false;
+  const auto from = gap[1].as<std::string>();
+  const auto to = gap[2].as<std::string>();
+  const double seconds = gap[0].as<double>();
+  tx.exec_params0(
+      "INSERT INTO hall_outages (tender_id, from_at, to_at, detected_by) SELECT $1, "
+      "last_heartbeat_at, clock_timestamp(), $2 FROM halls WHERE tender_id = $1",
+      tender_id, detected_by);
+  append_event(tx, tender_id, "outage_recorded", nullptr,
+               {{"from", from}, {"to", to}, {"seconds", seconds}, {"detected_by", detected_by}});
+  audit(tx, clock_actor, "system", "outage", tender_id,
+        {{"from", from}, {"to", to}, {"detected_by", detected_by}});
+  tx.exec_params0(
+      "UPDATE halls SET last_heartbeat_at = clock_timestamp(), last_heartbeat_node = $2 "
+      "WHERE tender_id = $1",
+      tender_id, detected_by);
+  return true;
+}
+
+}  // namespace hall_tx
+
 net::awaitable<std::vector<std::string>> hall::heartbeat(std::string node_id) {
   std::vector<std::string> out;
   const double threshold = static_cast<double>(opts_.outage_threshold.count()) / 1000.0;
@@ -1655,24 +1686,7 @@ net::awaitable<std::vector<std::string>> hall::heartbeat(std::string node_id) {
          tx.exec("SELECT tender_id FROM halls WHERE phase = 'decrypting' ORDER BY tender_id "
                  "FOR UPDATE SKIP LOCKED")) {
       const auto id = r[0].as<std::string>();
-      const auto gap = tx.exec_params1(
-          "SELECT extract(epoch FROM clock_timestamp() - last_heartbeat_at)::float8, "
-          TENDER_HALL_TIME("last_heartbeat_at") ", " TENDER_HALL_TIME("clock_timestamp()")
-          " FROM halls WHERE tender_id = $1", id);
-      if (!gap[0].is_null() && gap[0].as<double>() > threshold) {
-        const auto from = gap[1].as<std::string>();
-        const auto to = gap[2].as<std::string>();
-        const double seconds = gap[0].as<double>();
-        tx.exec_params0(
-            "INSERT INTO hall_outages (tender_id, from_at, to_at, detected_by) SELECT $1, "
-            "last_heartbeat_at, clock_timestamp(), $2 FROM halls WHERE tender_id = $1",
-            id, node_id);
-        append_event(tx, id, "outage_recorded", nullptr,
-                     {{"from", from}, {"to", to}, {"seconds", seconds}, {"detected_by", node_id}});
-        hall_tx::audit(tx, hall_tx::clock_actor, "system", "outage", id,
-                       {{"from", from}, {"to", to}, {"detected_by", node_id}});
-        out.push_back(id);
-      }
+      if (hall_tx::record_gap(tx, id, node_id, threshold)) out.push_back(id);
       tx.exec_params0(
           "UPDATE halls SET last_heartbeat_at = clock_timestamp(), last_heartbeat_node = $2 "
           "WHERE tender_id = $1",
@@ -1759,6 +1773,9 @@ namespace hall_tx {
 
 void close_window(pqxx::transaction_base& tx, locked_hall& h, const std::string& actor) {
   const bool and_escrow = h.key_policy == "bidder_and_escrow";
+  // The platform may have been down across the close (no heartbeat noticed it yet): the gap since
+  // the last heartbeat counts as an outage before the causes are assigned.
+  record_gap(tx, h.tender_id, actor, default_outage_threshold_s);
   const auto outage =
       !tx.exec_params(
              "SELECT 1 FROM hall_outages o JOIN halls h ON h.tender_id = o.tender_id "

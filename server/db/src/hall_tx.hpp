@@ -86,6 +86,12 @@ boost::json::value actor_of(const hall_viewer& v);
 
 std::string key_policy_name(const std::string& stored);  // bidder_or_escrow → bidder-or-escrow
 
+// Records the gap since the hall's last heartbeat as an outage (event outage_recorded, audit
+// hall.outage) when it is longer than threshold_s; moves the heartbeat forward then.
+bool record_gap(pqxx::transaction_base& tx, const std::string& tender_id,
+                const std::string& detected_by, double threshold_s);
+inline constexpr double default_outage_threshold_s = 5.0;
+
 // Closes the decryption window (clock or test): causes for bids not done, window_closed,
 // phase decrypted. The hall must be locked and decrypting.
 void close_window(pqxx::transaction_base& tx, locked_hall& h, const std::string& actor);
