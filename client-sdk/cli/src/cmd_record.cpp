@@ -123,10 +123,10 @@ int verify(context& ctx, const std::vector<std::string>& args) {
           continue;
         }
         // The key as base64 DER (what the server records) or PEM.
-        const std::string key_text(pk->get_string());
-        const auto pub = key_text.rfind("-----BEGIN", 0) == 0
-                             ? crypto::public_key::from_pem(key_text)
-                             : crypto::public_key::from_der(crypto::base64_decode(key_text));
+        const std::string pem_or_der(pk->get_string());
+        const auto pub = pem_or_der.rfind("-----BEGIN", 0) == 0
+                             ? crypto::public_key::from_pem(pem_or_der)
+                             : crypto::public_key::from_der(crypto::base64_decode(pem_or_der));
         const auto message = client::hall::signed_message(tender_id, "confirm", cid->get_string(),
                                                           ch->get_string(), record_digest);
         const auto sig = crypto::base64_decode(string_at(r, "signature"));
