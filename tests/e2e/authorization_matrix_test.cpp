@@ -281,6 +281,9 @@ const std::vector<row>& table() {
     add("GET", "/readyz", "", "+++++++++", [](matrix&, const fixture&) { return get("/readyz"); });
     r.push_back({"WS", "/ws", "", "+++++++++", nullptr, false});
     r.push_back({"WS", "/ws/feed", "", "+++++++++", nullptr, false});
+    // ---- the hall web page: the same document for everyone ----
+    add("GET", "/hall/{id}", "published", "+++++++++",
+        [](matrix&, const fixture& f) { return get("/hall/" + f.tender); });
     // ---- audit log ----
     add("GET", "/api/v1/log/checkpoint", "", "+++++++++",
         [](matrix&, const fixture&) { return get("/api/v1/log/checkpoint"); });

@@ -100,6 +100,7 @@ std::shared_ptr<net::router> make_routes(const service_info& info, db::database&
   add_feed_routes(*r, database, feed);
   add_bid_routes(*r, database, audit, bids);
   add_guarantee_routes(*r, database, guarantee_status_timeout);
+  add_web_routes(*r);
   return r;
 }
 

@@ -70,6 +70,9 @@ void add_bid_routes(net::router& r, db::database& database, audit_service& audit
 // /api/v1/feed and /ws/feed: the public change feed (routes_feed.cpp).
 void add_feed_routes(net::router& r, db::database& database, feed_service& feed);
 
+// GET /hall/{id}: the opening hall's web page (routes_web.cpp).
+void add_web_routes(net::router& r);
+
 // Guarantee issuers, electronic guarantees (open and integrated flows), issuer callbacks and
 // cash bonds (routes_guarantees.cpp). `status_timeout`: guarantee.status_timeout_ms.
 void add_guarantee_routes(net::router& r, db::database& database,

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Opening hall fan-out (issue 6): N public viewers per hall on tenderd next to the same load on a
+# Node.js `ws` server doing only the fan-out (bench/hall_baseline.js), in the same run. By hand:
+#
+#   bench/hall_bench.sh [--clients N] [--halls H] [--events E] [--bytes B] [--no-build]
+#
+# Defaults: one hall of 10,000 viewers, then 100 halls of 100. It builds the release preset
+# (unless --no-build), installs the baseline's `ws` (npm ci in bench/), starts a throwaway
+# PostgreSQL cluster and tenderd (deploy/config/tenderd.conf), seeds the halls by SQL (tender rows
+# and a `halls` row in phase `decrypting` with its first event: an honest shortcut, the viewers
+# only read), and runs build/release/bench/hall_load_bench against tenderd (events committed as
+# the hall's writers commit them: INSERT + NOTIFY) and against the baseline (events pushed by
+# POST /broadcast). Prints a Markdown table for docs/BENCHMARKS.md. Leaves nothing running.
+set -euo pipefail
+
+clients=10000
+halls=1
+events=20
+bytes=300
+build=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --clients) clients=$2; shift 2 ;;
+    --halls) halls=$2; shift 2 ;;
+    --events) events=$2; shift 2 ;;
+    --bytes) bytes=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "hall_bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+if [ "$build" = 1 ]; then
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target tenderd tender hall_load_bench >/dev/null
+fi
+(cd bench && npm ci --silent >/dev/null)
+tenderd="$root/build/release/server/tenderd"
+tender="$root/build/release/client-sdk/tender"
+bench="$root/build/release/bench/hall_load_bench"
+
+work=$(mktemp -d /tmp/tender-hall-bench.XXXXXX)
+chmod 755 "$work"
+pg_dir="$work/pg"
+cleanup() {
+  [ -f "$work/tenderd.pid" ] && kill "$(cat "$work/tenderd.pid")" 2>/dev/null || true
+  [ -f "$work/baseline.pid" ] && kill "$(cat "$work/baseline.pid")" 2>/dev/null || true
+  sleep 1
+  deploy/pg.sh stop --dir "$pg_dir" --remove >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+deploy/pg.sh start --dir "$pg_dir" --port auto --throwaway >/dev/null
+conninfo=$(deploy/pg.sh conninfo --dir "$pg_dir")
+"$tender" keygen --suite sodium --out-dir "$work/keys" --name admin >/dev/null
+TENDERD_DATABASE_CONNINFO="$conninfo" "$tenderd" migrate >/dev/null
+TENDERD_DATABASE_CONNINFO="$conninfo" "$tenderd" admin create-admin --org-name Bench \
+  --user-id root --name "Bench Admin" --public-key "$work/keys/admin-signing.pub.pem" >/dev/null
+
+# Seed H halls: tender t-<16 hex>, state opening, hall decrypting with event 1 (`opened`).
+seed() {  # $1 = number of halls, $2 = first number; prints the comma-separated tender ids
+  local ids=() i id
+  for i in $(seq "$2" $(($2 + $1 - 1))); do
+    id=$(printf 't-%016x' $((0xbe00000000 + i)))
+    ids+=("$id")
+  done
+  psql "$conninfo" -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+INSERT INTO tenders (id, project_code, title, kind, rule_pack, owner_org, created_by, state)
+SELECT id, 'BENCH-' || n, 'Hall bench ' || n, 'works', 'sandbox', 'platform', 'root', 'published'
+  FROM (SELECT unnest(ARRAY['$(IFS="','"; echo "${ids[*]}")']) AS id,
+               generate_series($2, $(($2 + $1 - 1))) AS n) s;
+INSERT INTO halls (tender_id, phase, window_opens_at, window_closes_at)
+SELECT id, 'decrypting', clock_timestamp(), clock_timestamp() + interval '1 hour' FROM tenders
+ WHERE project_code LIKE 'BENCH-%';
+INSERT INTO hall_events (tender_id, seq, kind, data)
+SELECT id, 1, 'opened', '{"phase":"waiting"}' FROM tenders WHERE project_code LIKE 'BENCH-%';
+SQL
+  (IFS=,; echo "${ids[*]}")
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+TENDERD_DATABASE_CONNINFO="$conninfo" TENDERD_LISTEN_PORT=$port TENDERD_LOG_LEVEL=warn \
+  TENDERD_STORAGE_DATA_DIR="$work/data" \
+  setsid "$tenderd" --config deploy/config/tenderd.conf 2>"$work/tenderd.log" &
+echo $! > "$work/tenderd.pid"
+for _ in $(seq 1 200); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+bport=$(free_port)
+setsid node bench/hall_baseline.js --port "$bport" >"$work/baseline.log" 2>&1 &
+echo $! > "$work/baseline.pid"
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$bport/stats" >/dev/null 2>&1 && break; sleep 0.1; done
+
+one_hall=$(seed 1 1)
+psql "$conninfo" -q -c "UPDATE tenders SET project_code = 'BENCH1-' || id WHERE id = '$one_hall'" >/dev/null
+many=$(seed 100 2)
+
+run() {  # label tenders clients-per-hall
+  local label=$1 tenders=$2 n=$3
+  "$bench" --ws "ws://127.0.0.1:$port" --tenders "$tenders" --clients "$n" --events "$events" \
+    --bytes "$bytes" --inject-sql "$conninfo" --server-pid "$(cat "$work/tenderd.pid")" \
+    > "$work/$label-tenderd.json"
+  "$bench" --ws "ws://127.0.0.1:$bport" --tenders "$tenders" --clients "$n" --events "$events" \
+    --bytes "$bytes" --inject-http "http://127.0.0.1:$bport" --server-pid "$(cat "$work/baseline.pid")" \
+    > "$work/$label-baseline.json"
+}
+run one "$one_hall" "$clients"
+run many "$many" 100
+
+cores=$(nproc)
+ram=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
+cpu=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//')
+echo "Machine: $cores cores ($cpu), $ram; $(date -u +%Y-%m-%d); loopback; load client, server and"
+echo "PostgreSQL on the same cores. $events events of ~$bytes bytes per hall, 50 ms apart."
+echo
+python3 - "$work" <<'PY'
+import json, sys
+w = sys.argv[1]
+print("| run | server | viewers | joined | join time | deliveries | p50 | p99 | max | server CPU | server peak RSS | p99 ratio to baseline |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for label, name in (("one", "1 hall"), ("many", "100 halls × 100")):
+    r = {s: json.load(open(f"{w}/{label}-{s}.json")) for s in ("tenderd", "baseline")}
+    for s in ("baseline", "tenderd"):
+        x = r[s]
+        ratio = x["latency_p99_ms"] / r["baseline"]["latency_p99_ms"] if r["baseline"]["latency_p99_ms"] else 0
+        print(f"| {name} | {s} | {x['halls'] * x['clients_per_hall']} | {x['joined']} | {x['join_s']:.1f} s | "
+              f"{x['deliveries']}/{x['deliveries_expected']} | {x['latency_p50_ms']:.1f} ms | {x['latency_p99_ms']:.1f} ms | "
+              f"{x['latency_max_ms']:.1f} ms | {x['server_cpu_s']:.1f} s | {x['server_peak_rss_mib']:.0f} MiB | {ratio:.2f} |")
+PY
