@@ -1,0 +1,215 @@
+// Every way a bid can fail to open in the hall (docs/HALL.md "Failure causes
+// and their treatment"), each with its cause, side and treatment, on the real
+// tenderd and PostgreSQL with SDK sessions: no attempt, a wrong key then a
+// retry, a wrong key to the end, a backup file of another bid refused,
+// bidder-and-escrow needing both the bidder's part and k shares, and fewer than
+// min_bids valid bids failing the tender (流标). The platform outage is in
+// hall_faults_test.cpp (it needs tenderd killed).
+#include <hall_world.hpp>
+
+#include <boost/json.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+namespace hall = tender::client::hall;
+namespace tc = tender::crypto;
+namespace json = boost::json;
+using tender::test::actor;
+using tender::test::data_of;
+using tender::test::hall_bidder;
+using tender::test::hall_world;
+using tender::test::world;
+
+class hall_failures : public ::testing::Test {
+protected:
+  hall_failures()
+      : w("hall_fail", {{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"}}),
+        host(w.user("hf-host", "hf-center", "center", {"center_staff"})),
+        owner(w.user("hf-owner", "hf-ownco", "tenderer", {"tenderer"})),
+        h(w, owner) {}
+
+  hall::act_result decrypt(hall::blocking_session& s, const hall_bidder& b, const std::string& key,
+                           const std::string& file = "primary") {
+    return s.signed_act("decrypt", hall::decrypt_params(1, file, key),
+                        hall::decrypt_payload(1, file, key), b.signer());
+  }
+
+  // Waits for the bid's decryption_status with `status` (done or failed).
+  json::object status_of(hall::blocking_session& s, const hall_bidder& b,
+                         const std::string& status) {
+    return data_of(s.wait_for(
+        [&](const hall::event& e) {
+          if (e.kind != "decryption_status") return false;
+          const auto d = data_of(e);
+          return d.at("org_id").as_string() == b.who->org_id &&
+                 d.at("status").as_string() == status;
+        },
+        30s));
+  }
+
+  world w;
+  actor& host;
+  actor& owner;
+  hall_world h;
+};
+
+std::string field(const json::object& o, const char* key) {
+  const auto& v = o.at(key);
+  return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+}
+
+TEST_F(hall_failures, bidder_side_causes_with_retry_and_a_refused_backup) {
+  const auto t = h.make_tender({.suffix = "f1"});
+  std::vector<hall_bidder*> b;
+  for (int i = 0; i < 4; ++i)
+    b.push_back(&h.add_bidder(t, 100 + i, /*backup=*/i == 3));
+  auto& other = h.add_bidder(t, 110, /*backup=*/true);  // its backup is another bid's
+  auto host_s = h.join(t, &host);
+  h.open_window(t, *host_s);
+  std::vector<std::unique_ptr<hall::blocking_session>> s;
+  for (auto* x : b)
+    s.push_back(h.join(t, x->who));
+
+  // b0: no attempt at all. b1: a wrong key, then the right one. b2: a wrong key
+  // to the end.
+  const std::string wrong(32, '\x5a');
+  ASSERT_TRUE(decrypt(*s[1], *b[1], wrong).ok);
+  auto first = status_of(*host_s, *b[1], "failed");
+  EXPECT_EQ(field(first, "cause"), "wrong_key");
+  ASSERT_TRUE(decrypt(*s[1], *b[1], b[1]->file_key()).ok);
+  const auto retried = status_of(*host_s, *b[1], "done");
+  EXPECT_EQ(retried.at("attempts").to_number<std::int64_t>(), 2);
+  ASSERT_TRUE(decrypt(*s[2], *b[2], wrong).ok);
+  status_of(*host_s, *b[2], "failed");
+
+  // b3 tries the backup of another bid: refused, nothing stored; then its own
+  // primary opens.
+  {
+    const auto before = h.w().rows("hall_backups");
+    const auto path = tender::test::temp_file_with("hf-other-backup.thsb", other.backup);
+    try {
+      hall::upload_backup(*b[3]->who->api, t, 1, path);
+      ADD_FAILURE() << "another bid's backup was accepted";
+    } catch (const tender::client::error& e) {
+      EXPECT_EQ(e.code(), "hall.backup_mismatch");
+    }
+    std::filesystem::remove(path);
+    EXPECT_EQ(h.w().rows("hall_backups"), before);
+    // Without an uploaded backup, decrypting "backup" is refused.
+    EXPECT_EQ(decrypt(*s[3], *b[3], b[3]->file_key(), "backup").code, "hall.no_backup");
+    ASSERT_TRUE(decrypt(*s[3], *b[3], b[3]->file_key()).ok);
+    status_of(*host_s, *b[3], "done");
+  }
+
+  h.close_window_now(t);
+  host_s->wait_for_kind("window_closed", 30s);
+  const auto final = h.final_status(*host_s);
+  const auto& f0 = final.at(b[0]->who->org_id);
+  EXPECT_EQ(field(f0, "cause"), "no_attempt");
+  EXPECT_EQ(field(f0, "side"), "bidder");
+  EXPECT_EQ(field(f0, "treatment"), "revoked");
+  EXPECT_EQ(field(final.at(b[1]->who->org_id), "status"), "done");
+  const auto& f2 = final.at(b[2]->who->org_id);
+  EXPECT_EQ(field(f2, "cause"), "wrong_key");
+  EXPECT_EQ(field(f2, "side"), "bidder");
+  EXPECT_EQ(field(f2, "treatment"), "revoked");
+  EXPECT_EQ(field(final.at(b[3]->who->org_id), "status"), "done");
+  // After the window a decrypt is refused.
+  EXPECT_EQ(decrypt(*s[0], *b[0], b[0]->file_key()).code, "hall.wrong_phase");
+}
+
+TEST_F(hall_failures, bidder_and_escrow_needs_both_parts) {
+  const auto dealt = tc::escrow::deal(tc::escrow::group::ristretto255, 2, 3);
+  std::vector<actor*> custodians;
+  json::array cust;
+  for (int i = 1; i <= 3; ++i) {
+    custodians.push_back(&w.user("hf-cust-" + std::to_string(i), "hf-custorg-" + std::to_string(i),
+                                 "center", {"expert"}));
+    cust.push_back(json::object{{"id", "c" + std::to_string(i)},
+                                {"org_id", custodians.back()->org_id},
+                                {"public_key", custodians.back()->key.public_part().to_pem()}});
+  }
+  const std::string setup_json = tc::escrow::setup_to_json(dealt.pub);
+  const json::object escrow{
+      {"threshold", 2}, {"custodians", cust}, {"setup", json::parse(setup_json)}};
+  const auto t = h.make_tender(
+      {.suffix = "f2", .key_policy = "bidder_and_escrow", .escrow_json = json::serialize(escrow)});
+  std::vector<hall_bidder*> b;
+  for (int i = 0; i < 3; ++i)
+    b.push_back(&h.add_bidder(t, 200 + i));
+  auto host_s = h.join(t, &host);
+  h.open_window(t, *host_s);
+  auto hall_now = json::parse(hall::state(*host.api, t)).at("hall").as_object();
+  std::map<std::string, std::string> escrow_r;
+  for (const auto& row : hall_now.at("bidders").as_array()) {
+    escrow_r[std::string(row.at("org_id").as_string())] =
+        std::string(row.at("escrow_r").as_string());
+  }
+  auto share = [&](int custodian, const hall_bidder& x) {
+    auto cs = h.join(t, custodians[custodian]);
+    const auto secret = tc::escrow::share_to_json(dealt.shares[custodian]);
+    const auto d = hall::make_share(
+        setup_json, std::string_view(reinterpret_cast<const char*>(secret.data()), secret.size()),
+        escrow_r.at(x.who->org_id), t, 1, x.who->org_id);
+    return cs->act("share", hall::share_params(1, x.who->org_id, d));
+  };
+
+  // b0: its part and two shares → done. b1: its part only → escrow_incomplete
+  // (platform side). b2: two shares only → no_attempt (the bidder's part is
+  // missing).
+  for (int i = 0; i < 2; ++i) {
+    auto s = h.join(t, b[i]->who);
+    const auto part = b[i]->file_key();  // the bidder's part under this policy
+    ASSERT_TRUE(s->signed_act("decrypt", hall::decrypt_params(1, "primary", part),
+                              hall::decrypt_payload(1, "primary", part), b[i]->signer())
+                    .ok);
+  }
+  EXPECT_TRUE(share(0, *b[0]).ok);
+  EXPECT_TRUE(share(1, *b[0]).ok);
+  EXPECT_TRUE(share(0, *b[2]).ok);
+  EXPECT_TRUE(share(2, *b[2]).ok);
+  host_s->wait_for(
+      [&](const hall::event& e) {
+        if (e.kind != "decryption_status") return false;
+        const auto d = data_of(e);
+        return d.at("org_id").as_string() == b[0]->who->org_id &&
+               d.at("status").as_string() == "done";
+      },
+      30s);
+  h.close_window_now(t);
+  host_s->wait_for_kind("window_closed", 30s);
+  const auto final = h.final_status(*host_s);
+  EXPECT_EQ(field(final.at(b[0]->who->org_id), "status"), "done");
+  EXPECT_EQ(field(final.at(b[0]->who->org_id), "via"), "escrow");
+  const auto& f1 = final.at(b[1]->who->org_id);
+  EXPECT_EQ(field(f1, "cause"), "escrow_incomplete");
+  EXPECT_EQ(field(f1, "side"), "platform");
+  EXPECT_EQ(field(f1, "treatment"), "withdrawn");
+  const auto& f2 = final.at(b[2]->who->org_id);
+  EXPECT_EQ(field(f2, "cause"), "no_attempt");
+  EXPECT_EQ(field(f2, "treatment"), "revoked");
+}
+
+TEST_F(hall_failures, fewer_than_min_bids_valid_fails_the_tender) {
+  const auto t = h.make_tender({.suffix = "f3", .bond = 1000});
+  std::vector<hall_bidder*> b;
+  for (int i = 0; i < 3; ++i)
+    b.push_back(&h.add_bidder(t, 300 + i));
+  h.add_cash_bond(t, *b[0], host);
+  h.add_cash_bond(t, *b[1], host);  // b2 has no bond: 2 valid bids < min_bids 3
+  auto host_s = h.join(t, &host);
+  const auto list = h.open_window(t, *host_s);
+  EXPECT_TRUE(list.at("failed").as_bool());
+  const auto failed = data_of(host_s->wait_for_kind("failed", 30s));
+  EXPECT_EQ(failed.at("lots").as_array()[0].at("valid").to_number<std::int64_t>(), 2);
+  EXPECT_EQ(h.phase(t), "failed");
+  EXPECT_EQ(w.db().query_value("SELECT state FROM tenders WHERE id = '" + t + "'"), "failed");
+  // Nothing more happens in a failed hall.
+  EXPECT_EQ(host_s->act("open_window").code, "hall.wrong_phase");
+}
+
+}  // namespace
