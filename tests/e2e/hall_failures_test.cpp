@@ -184,7 +184,9 @@ TEST_F(hall_failures, bidder_and_escrow_needs_both_parts) {
   host_s->wait_for_kind("window_closed", 30s);
   const auto final = h.final_status(*host_s);
   EXPECT_EQ(field(final.at(b[0]->who->org_id), "status"), "done");
-  EXPECT_EQ(field(final.at(b[0]->who->org_id), "via"), "escrow");
+  // Under bidder-and-escrow the shares are a required part, not a remedy: the bid opens by the
+  // bidder's key (protocol §9 keeps `via: escrow` for the bidder-or-escrow remedy).
+  EXPECT_EQ(field(final.at(b[0]->who->org_id), "via"), "bidder");
   const auto& f1 = final.at(b[1]->who->org_id);
   EXPECT_EQ(field(f1, "cause"), "escrow_incomplete");
   EXPECT_EQ(field(f1, "side"), "platform");
