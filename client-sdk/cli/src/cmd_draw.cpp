@@ -67,6 +67,10 @@ constexpr const char* verify_draw_usage =
 Usage:
   tender verify-draw [--json] RECORD.json
 
+RECORD.json may also be a draw as the opening hall publishes it: a hall event (the message or
+its data: representative_drawn, parameters_drawn), a draw object from the hall's snapshot, or
+the opening record file; every draw found in it is checked.
+
 Recomputes the seed and the selection from the record's inputs (seed materials, candidates,
 exclusions, count) with tenderhall/draw/v1 and compares them with the record's seed and
 selection, in order. Exit code 0 when they match; 1 when they do not (cli.draw_mismatch, naming
@@ -76,6 +80,8 @@ inputs break the draw rules (draw.*).
 Examples:
   tender verify-draw draw-experts.json
   tender verify-draw --json draw-experts.json
+  tender hall watch --tender t-0123456789abcdef --json | grep -m1 parameters_drawn > draws.json
+  tender verify-draw draws.json
 )";
 
 [[noreturn]] void bad_record(const std::string& why) {
@@ -287,8 +293,52 @@ int draw(context& ctx, const std::vector<std::string>& args) {
 
 // ---- verify-draw --------------------------------------------------------------------------------
 
+// The draws in a document as the opening hall publishes them (hall-protocol.md §11): a draw
+// object without "type"/"version", an event message or its data (representative_drawn,
+// parameters_drawn), or an opening record file. Each comes back as a draw record text.
+void collect_hall_draws(const json::value& v, std::vector<std::string>& out, int depth = 0) {
+  if (depth > 6 || !v.is_object()) return;
+  const auto& o = v.get_object();
+  if (o.contains("seed_materials")) {
+    json::object d = o;
+    if (!d.contains("type")) d["type"] = record_type;
+    if (!d.contains("version")) d["version"] = record_version;
+    if (!d.contains("algorithm")) d["algorithm"] = crypto::draw_domain;
+    out.push_back(json::serialize(d));
+    return;
+  }
+  for (const char* key : {"data", "record", "draw", "representative_draw"}) {
+    if (const auto* x = o.if_contains(key)) collect_hall_draws(*x, out, depth + 1);
+  }
+  if (const auto* draws = o.if_contains("draws"); draws != nullptr && draws->is_array()) {
+    for (const auto& d : draws->get_array())
+      collect_hall_draws(d, out, depth + 1);
+  }
+}
+
+int check_one(context& ctx, const fs::path& path, const std::string& text, bool as_json);
+
 int check_record(context& ctx, const fs::path& path, bool as_json) {
   const std::string text = read_file(path, max_large_file);
+  json::error_code ec;
+  const json::value doc = json::parse(text, ec);
+  const json::value* type = !ec && doc.is_object() ? doc.get_object().if_contains("type") : nullptr;
+  if (!ec && doc.is_object() &&
+      (type == nullptr || !type->is_string() || type->get_string() != record_type)) {
+    std::vector<std::string> draws;
+    collect_hall_draws(doc, draws);
+    if (!draws.empty()) {
+      for (const auto& d : draws) {
+        const int r = check_one(ctx, path, d, as_json);
+        if (r != exit_ok) return r;
+      }
+      return exit_ok;
+    }
+  }
+  return check_one(ctx, path, text, as_json);
+}
+
+int check_one(context& ctx, const fs::path& path, const std::string& text, bool as_json) {
   draw_record record;
   try {
     record = record_from_json(text);

@@ -103,6 +103,10 @@ void add_bid_commands(std::vector<command>& out);
 // guarantee attach|apply|status|issuers|issuer-register, bond record|list
 void add_guarantee_commands(std::vector<command>& out);
 
+// hall watch|sign-in|decrypt|backup|confirm|reveal|commit|... (the opening hall); record verify
+void add_hall_commands(std::vector<command>& out);
+void add_record_commands(std::vector<command>& out);
+
 std::vector<command> all_commands();
 
 }  // namespace tender::cli

@@ -300,13 +300,13 @@ db::tender_filter list_filter(std::string_view query) {
                              "query parameter '" + name + "' is longer than 64 characters"};
     }
     if (name == "state") {
-      static const std::set<std::string> states = {"draft",  "published", "closed",   "opening",
-                                                   "failed", "cancelled", "suspended"};
+      static const std::set<std::string> states = {"draft",  "published", "closed",    "opening",
+                                                   "opened", "failed",    "cancelled", "suspended"};
       if (states.count(value) == 0) {
         throw rejected_request{errc::request_bad_query,
                                "query parameter 'state' is '" + value +
                                    "'; it must be one of draft, published, closed, opening, "
-                                   "failed, cancelled, suspended"};
+                                   "opened, failed, cancelled, suspended"};
       }
       f.state = value;
     } else if (name == "owner") {

@@ -129,6 +129,7 @@ rule_pack parse_rule_pack(std::string_view text) {
                                                            "evaluation_methods",
                                                            "kinds",
                                                            "bid_validity_days",
+                                                           "draw_reveal_s",
                                                            "bond_refund"};
   for (const auto& kv : o) {
     if (known.find(std::string_view(kv.key().data(), kv.key().size())) == known.end()) {
@@ -156,6 +157,7 @@ rule_pack parse_rule_pack(std::string_view text) {
   for (const auto& k : p.kinds) {
     if (k != "works" && k != "goods" && k != "services") bad_pack("unknown kind '" + k + "'");
   }
+  if (o.contains("draw_reveal_s")) p.draw_reveal_s = pack_int(o, "draw_reveal_s", 1);
   if (o.contains("bid_validity_days")) p.bid_validity_days = pack_int(o, "bid_validity_days", 1);
   if (const auto* r = o.if_contains("bond_refund")) {
     if (!r->is_object()) bad_pack("'bond_refund' must be an object");
@@ -344,6 +346,8 @@ std::string_view action_name(tender_action a) {
       return "open";
     case tender_action::fail:
       return "fail";
+    case tender_action::record:
+      return "record";
   }
   return "?";
 }
@@ -368,6 +372,8 @@ std::optional<std::string> next_state(std::string_view state, tender_action acti
       {"closed", tender_action::open, "opening"},
       {"closed", tender_action::fail, "failed"},
       {"opening", tender_action::suspend, "suspended"},
+      {"opening", tender_action::fail, "failed"},
+      {"opening", tender_action::record, "opened"},
   };
   if (state == "suspended") {
     if (action == tender_action::resume && !suspended_from.empty()) {

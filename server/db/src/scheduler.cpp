@@ -1,5 +1,7 @@
 #include <tender/db/scheduler.hpp>
 
+#include <tender/db/hall.hpp>
+
 #include <tender/db/bids.hpp>
 #include <tender/db/error.hpp>
 
@@ -199,12 +201,25 @@ job_handler tender_deadline_handler(std::string actor, bool seal_bids,
              pqxx::transaction_base& tx, const scheduled_job& j) {
     static const step s{lock_tender_deadline_sql, "published", "closed", "tender.deadline_reached",
                         "deadline_at"};
+    if (seal_bids) {
+      // The hall row before the tender's audit events (lock order of hall.hpp); never waited for:
+      // a hall held by an action is simply tried again in the next round.
+      const auto held = tx.exec_params(
+          "SELECT 1 FROM halls WHERE tender_id = $1 FOR UPDATE SKIP LOCKED", j.subject);
+      if (held.empty() &&
+          !tx.exec_params("SELECT 1 FROM halls WHERE tender_id = $1", j.subject).empty()) {
+        job_outcome busy;
+        busy.busy = true;
+        return busy;
+      }
+    }
     auto out = run_step(tx, j, s, actor);
     // wants_checkpoint: the tender moved to closed in this transaction, so it is sealed in it too.
     if (seal_bids && out.wants_checkpoint) {
-      if (seal_tender_bids(tx, j.subject, actor, signer.get())) {
-        out.note = "fewer bids than the rule pack's min_bids: the tender failed";
-      }
+      const bool failed = seal_tender_bids(tx, j.subject, actor, signer.get());
+      if (failed) out.note = "fewer bids than the rule pack's min_bids: the tender failed";
+      // The opening hall: sealed (or failed), with one hall_bids row per current bid.
+      hall_on_deadline(tx, j.subject, failed);
     }
     return out;
   };

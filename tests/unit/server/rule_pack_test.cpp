@@ -58,6 +58,9 @@ TEST(rule_pack, embedded_packs_load_with_durations_in_seconds) {
   EXPECT_EQ(eng->amendment_min_seconds_before_deadline, 15 * day);
   EXPECT_EQ(eng->max_bond_ppm, 20000);
   EXPECT_EQ(eng->min_bids, 3);
+  EXPECT_EQ(eng->draw_reveal_s, 120);
+  EXPECT_EQ(core::find_rule_pack("gov_procurement")->draw_reveal_s, 120);
+  EXPECT_EQ(core::find_rule_pack("sandbox")->draw_reveal_s, 5);
   const auto* gov = core::find_rule_pack("gov_procurement");
   ASSERT_NE(gov, nullptr);
   EXPECT_EQ(gov->min_seconds_to_deadline, 20 * day);
@@ -218,6 +221,12 @@ TEST(rule_pack, state_transitions) {
   EXPECT_EQ(core::next_state("closed", a::amend), std::nullopt);
   EXPECT_EQ(core::next_state("opening", a::cancel), std::nullopt);
   EXPECT_EQ(core::next_state("opening", a::suspend), "suspended");
+  EXPECT_EQ(core::next_state("opening", a::fail), "failed");
+  EXPECT_EQ(core::next_state("opening", a::record), "opened");
+  EXPECT_EQ(core::next_state("closed", a::record), std::nullopt);
+  EXPECT_EQ(core::next_state("opened", a::record), std::nullopt);
+  EXPECT_EQ(core::next_state("opened", a::cancel), std::nullopt);
+  EXPECT_EQ(core::next_state("opened", a::fail), std::nullopt);
   EXPECT_EQ(core::next_state("suspended", a::resume, "published"), "published");
   EXPECT_EQ(core::next_state("suspended", a::resume, "opening"), "opening");
   EXPECT_EQ(core::next_state("suspended", a::cancel, "published"), "cancelled");

@@ -25,6 +25,9 @@ struct rule_pack {
   int min_bids = 3;               // fewer at the deadline: the tender fails
   std::int64_t default_decryption_window_s = 0;
   std::int64_t default_confirmation_window_s = 0;
+  // How long the opening hall waits for the representative's reveal before the host may draw
+  // without it (hall-protocol.md §11).
+  std::int64_t draw_reveal_s = 120;
   std::vector<std::string> evaluation_methods;  // the first is the default
   std::vector<std::string> kinds;               // works | goods | services
   // How long a bid stays valid after the deadline (投标有效期), in days: a guarantee must be
@@ -124,7 +127,8 @@ enum class tender_action {
   resume,    // suspended → the state it was suspended from
   deadline,  // published → closed (the scheduler)
   open,      // closed → opening (the scheduler)
-  fail,      // closed → failed (fewer bids than the pack's minimum)
+  fail,      // closed/opening → failed (fewer valid bids than the pack's minimum)
+  record,    // opening → opened (the opening hall published its record)
 };
 std::string_view action_name(tender_action a);
 
