@@ -88,7 +88,8 @@ std::shared_ptr<net::router> make_routes(const service_info& info, db::database&
                                          std::size_t default_body_limit,
                                          std::shared_ptr<const crypto::x509::trust_store> ca_roots,
                                          const bid_settings& bids,
-                                         std::chrono::milliseconds guarantee_status_timeout) {
+                                         std::chrono::milliseconds guarantee_status_timeout,
+                                         hall_service* hall) {
   auto r = std::make_shared<net::router>(net::router::options{default_body_limit});
   r->add("GET", "/healthz", healthz(info));
   r->add("GET", "/readyz", readyz(database, audit));
@@ -100,6 +101,7 @@ std::shared_ptr<net::router> make_routes(const service_info& info, db::database&
   add_feed_routes(*r, database, feed);
   add_bid_routes(*r, database, audit, bids);
   add_guarantee_routes(*r, database, guarantee_status_timeout);
+  if (hall != nullptr) add_hall_routes(*r, database, *hall, bids);
   add_web_routes(*r);
   return r;
 }

@@ -20,6 +20,7 @@ namespace tender::app {
 
 class audit_service;
 class feed_service;
+class hall_service;
 
 struct service_info {
   std::string node_id;
@@ -46,7 +47,8 @@ std::shared_ptr<net::router> make_routes(
     std::size_t default_body_limit,
     std::shared_ptr<const crypto::x509::trust_store> ca_roots = nullptr,
     const bid_settings& bids = {},
-    std::chrono::milliseconds guarantee_status_timeout = std::chrono::milliseconds(5000));
+    std::chrono::milliseconds guarantee_status_timeout = std::chrono::milliseconds(5000),
+    hall_service* hall = nullptr);
 
 // /api/v1/log/*: the audit log's checkpoint, key, events and proofs (routes_log.cpp).
 void add_log_routes(net::router& r, db::database& database, audit_service& audit);
@@ -70,6 +72,10 @@ void add_bid_routes(net::router& r, db::database& database, audit_service& audit
 // /api/v1/feed and /ws/feed: the public change feed (routes_feed.cpp).
 void add_feed_routes(net::router& r, db::database& database, feed_service& feed);
 
+// The opening hall: /ws/halls/{tender_id}, the hall snapshot and events, the backup upload and
+// the opening record (routes_hall.cpp).
+void add_hall_routes(net::router& r, db::database& database, hall_service& hall,
+                     const bid_settings& settings);
 // GET /hall/{id}: the opening hall's web page (routes_web.cpp).
 void add_web_routes(net::router& r);
 

@@ -2,6 +2,7 @@
 
 #include "audit_service.hpp"
 #include "feed_service.hpp"
+#include "hall_service.hpp"
 #include "routes.hpp"
 
 #include <tender/core/config.hpp>
@@ -13,6 +14,7 @@
 #include <tender/db/database.hpp>
 #include <tender/db/error.hpp>
 #include <tender/db/guarantees.hpp>
+#include <tender/db/hall.hpp>
 #include <tender/db/identity.hpp>
 #include <tender/db/migrations.hpp>
 #include <tender/db/scheduler.hpp>
@@ -246,6 +248,16 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
       "tender.opening",
       db::with_guarantee_recheck(db::tender_opening_handler(db::scheduler::options{}.actor),
                                  make_guarantee_status_query(cfg.guarantee_status_timeout)));
+  // The opening hall's state machine; its clock steps are scheduler jobs too.
+  db::hall::options hallo;
+  hallo.signer = checkpoint_signer;
+  hallo.origin = cfg.audit_origin();
+  hallo.outage_threshold = cfg.hall_outage_threshold;
+  db::hall hall(database.connections(), hallo);
+  scheduler.set_handler("hall.window_close",
+                        db::hall_window_close_handler(db::scheduler::options{}.actor));
+  scheduler.set_handler("hall.confirm_close",
+                        db::hall_confirm_close_handler(db::scheduler::options{}.actor, hallo));
   if (cfg.scheduler_enabled) {
     scheduler.start();
     life.started("scheduler", [&](auto deadline) { scheduler.stop(deadline); });
@@ -262,7 +274,21 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   feed.start();
   life.started("feed", [&](auto deadline) { feed.stop(deadline); });
 
-  // 5. HTTP + WebSocket
+  // 5. The opening hall: one LISTEN connection, a hub per hall, the decryption workers and the
+  // heartbeat. Stopped before the database (lifecycle stops in reverse order).
+  hall_service::options ho;
+  ho.conninfo = cfg.database_conninfo;
+  ho.node_id = node_id;
+  ho.data_dir = cfg.storage_data_dir;
+  ho.retry_interval = cfg.database_retry_interval;
+  ho.queue_high_water = std::max<std::size_t>(1, cfg.limits_websocket_queue_messages / 2);
+  ho.heartbeat = cfg.hall_heartbeat;
+  ho.decrypt_threads = cfg.hall_decrypt_threads;
+  hall_service halls(ioc.get_executor(), database, hall, ho);
+  halls.start();
+  life.started("hall", [&](auto deadline) { halls.stop(deadline); });
+
+  // 6. HTTP + WebSocket
   service_info si{node_id, std::string(protocol::product_version()),
                   std::chrono::steady_clock::now()};
   net::server_options so;
@@ -283,7 +309,7 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   bs.io = ioc.get_executor();
   net::http_server server(ioc, so,
                           make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots,
-                                      bs, cfg.guarantee_status_timeout));
+                                      bs, cfg.guarantee_status_timeout, &halls));
 
   // I/O threads run from here on; the main thread only waits for a signal and then shuts down.
   std::vector<std::thread> threads;

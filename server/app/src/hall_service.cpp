@@ -1,0 +1,546 @@
+#include "hall_service.hpp"
+
+#include <tender/core/log.hpp>
+#include <tender/crypto/bytes.hpp>
+#include <tender/crypto/error.hpp>
+#include <tender/crypto/sealed_bid.hpp>
+#include <tender/db/database.hpp>
+#include <tender/db/error.hpp>
+#include <tender/db/hall_listener.hpp>
+#include <tender/storage/blob_store.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+
+namespace tender::app {
+namespace asio = boost::asio;
+
+namespace {
+
+using strand_t = asio::strand<asio::any_io_executor>;
+
+asio::awaitable<void> sleep_on(asio::steady_timer& t, std::chrono::milliseconds d) {
+  t.expires_after(d);
+  boost::system::error_code ec;
+  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// One recent event and its renderings, made on first need and shared by every subscriber with
+// the same rendering key.
+struct cached_event {
+  db::hall_event event;
+  std::map<std::string, std::string> renders;
+};
+
+// Viewers whose messages are identical share a key: the redacted placeholder is one text for
+// everybody; otherwise role and organisation decide what hall_event_message shows.
+std::string render_key(const db::hall_event& e, const db::hall_viewer& v) {
+  if (!e.visible_to(v)) return "-";
+  return v.role + "|" + v.org_id;
+}
+
+const std::string& rendering(cached_event& c, const db::hall_viewer& v) {
+  auto key = render_key(c.event, v);
+  auto it = c.renders.find(key);
+  if (it == c.renders.end()) {
+    it = c.renders.emplace(std::move(key), db::hall_event_message(c.event, v)).first;
+  }
+  return it->second;
+}
+
+struct subscriber {
+  subscriber(strand_t& s, std::shared_ptr<net::ws_connection> c, db::hall_viewer v,
+             std::int64_t after)
+      : conn(std::move(c)), viewer(std::move(v)), cursor(after), timer(s) {}
+  std::shared_ptr<net::ws_connection> conn;
+  db::hall_viewer viewer;
+  std::int64_t cursor;  // the last seq this connection was sent (or had in its snapshot)
+  bool live = false;    // caught up: the hub pushes to it directly
+  bool closed = false;
+  std::optional<std::chrono::steady_clock::time_point> stalled_since;
+  asio::steady_timer timer;
+};
+
+// One hall on this node. Everything it does runs on its strand.
+struct hub : std::enable_shared_from_this<hub> {
+  hub(asio::any_io_executor io, std::string t)
+      : tender_id(std::move(t)), strand(asio::make_strand(io)), timer(strand) {}
+
+  void wake() {
+    asio::post(strand, [self = shared_from_this()] {
+      self->pending = true;
+      self->timer.cancel();
+    });
+  }
+
+  std::int64_t first_in_ring() const { return ring.empty() ? head + 1 : ring.front()->event.seq; }
+
+  std::string tender_id;
+  strand_t strand;
+  asio::steady_timer timer;
+  std::deque<std::shared_ptr<cached_event>> ring;  // contiguous seqs ending at head
+  std::int64_t head = 0;
+  bool ready = false;  // head read from the database
+  bool pending = true;
+  bool stopped = false;
+  std::map<std::uint64_t, std::shared_ptr<subscriber>> subs;
+};
+
+}  // namespace
+
+struct hall_service::impl : std::enable_shared_from_this<impl> {
+  impl(asio::any_io_executor io_, db::database& database_, db::hall& hall_, options o)
+      : io(std::move(io_)),
+        database(database_),
+        hall(hall_),
+        opts(std::move(o)),
+        blobs(storage::make_file_blob_store(opts.data_dir)),
+        workers(std::max(1u, opts.decrypt_threads)),
+        strand(asio::make_strand(io)),
+        heartbeat_timer(strand),
+        recovery_timer(strand),
+        listener({opts.conninfo, opts.retry_interval, std::chrono::milliseconds(500)},
+                 [this](std::optional<db::hall_notification> n) { notified(n); }) {}
+
+  void notified(const std::optional<db::hall_notification>& n) {
+    std::lock_guard lock(mutex);
+    if (n) {
+      const auto it = hubs.find(n->tender_id);
+      if (it != hubs.end()) it->second->wake();
+      return;
+    }
+    for (auto& [id, h] : hubs)
+      h->wake();
+  }
+
+  // ---- hubs -------------------------------------------------------------------------------
+
+  void push(const std::shared_ptr<hub>& hp, db::hall_event e) {
+    hub& h = *hp;
+    if (e.seq <= h.head) return;  // already have it
+    if (e.seq != h.head + 1) {
+      // Cannot happen (seqs are assigned under the hall's row lock); keep the ring contiguous.
+      core::log::warn("hall events not contiguous",
+                      {{"tender_id", h.tender_id}, {"head", h.head}, {"seq", e.seq}});
+      h.ring.clear();
+    }
+    auto c = std::make_shared<cached_event>();
+    c->event = std::move(e);
+    h.head = c->event.seq;
+    h.ring.push_back(c);
+    while (h.ring.size() > opts.ring_size)
+      h.ring.pop_front();
+    for (auto& [id, s] : h.subs) {
+      if (!s->live || s->closed || c->event.seq <= s->cursor) continue;
+      if (s->conn->queued() >= opts.queue_high_water) {
+        // Behind: back to the paced catch-up (from the ring) instead of a burst into its queue.
+        s->live = false;
+        asio::co_spawn(h.strand, catch_up(shared_from_this(), hp, s), asio::detached);
+        continue;
+      }
+      s->conn->send(rendering(*c, s->viewer));
+      s->cursor = c->event.seq;
+    }
+  }
+
+  asio::awaitable<void> run_hub(std::shared_ptr<impl> self, std::shared_ptr<hub> h) {
+    (void)self;
+    while (!h->stopped) {
+      if (!h->pending) {
+        co_await sleep_on(h->timer, opts.safety_poll);
+        if (h->stopped) break;
+      }
+      h->pending = false;
+      bool failed = false;
+      try {
+        if (!h->ready) {
+          const auto tid = h->tender_id;
+          h->head = co_await hall.head(tid);
+          h->ready = true;
+          for (auto& [id, s] : h->subs)
+            s->timer.cancel();
+        }
+        for (;;) {
+          const auto tid = h->tender_id;
+          const auto after = h->head;
+          auto page = co_await hall.events(tid, after, opts.page_size);
+          const auto n = page.size();
+          for (auto& e : page)
+            push(h, std::move(e));
+          if (n < opts.page_size || h->stopped) break;
+        }
+      } catch (const std::exception& e) {
+        core::log::debug("hall hub read failed; retrying",
+                         {{"tender_id", h->tender_id}, {"error", e.what()}});
+        failed = true;
+      }
+      if (failed) {
+        h->pending = true;
+        if (!h->stopped) co_await sleep_on(h->timer, opts.retry_interval);
+      }
+    }
+  }
+
+  // Waits while the connection has queue_high_water messages queued. A connection that stays
+  // there for slow_timeout is not waited for any more: what is sent next fills its queue and the
+  // connection drops it as a slow consumer (it resumes with `after`).
+  asio::awaitable<void> paced(subscriber& s) {
+    while (!s.closed && s.conn->queued() >= opts.queue_high_water) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!s.stalled_since) {
+        s.stalled_since = now;
+      } else if (now - *s.stalled_since > opts.slow_timeout) {
+        co_return;
+      }
+      co_await sleep_on(s.timer, std::chrono::milliseconds(20));
+    }
+    s.stalled_since.reset();
+  }
+
+  // Sends `s` everything between its cursor and the hub's head, then marks it live.
+  asio::awaitable<void> catch_up(std::shared_ptr<impl> self, std::shared_ptr<hub> h,
+                                 std::shared_ptr<subscriber> s) {
+    (void)self;
+    const std::chrono::milliseconds pace{20};
+    while (!s->closed && !h->stopped) {
+      if (!h->ready) {
+        co_await sleep_on(s->timer, pace);
+        continue;
+      }
+      if (s->cursor >= h->head) {
+        s->live = true;
+        if (s->cursor > h->head) h->wake();  // its snapshot is newer than what the hub has read
+        co_return;
+      }
+      co_await paced(*s);
+      if (s->closed || h->stopped) break;
+      const std::int64_t next = s->cursor + 1;
+      const std::int64_t first = h->first_in_ring();
+      if (next >= first) {
+        auto& c = *h->ring[static_cast<std::size_t>(next - first)];
+        s->conn->send(rendering(c, s->viewer));
+        s->cursor = next;
+        continue;
+      }
+      // Older than the ring: page from the database, up to the ring's start.
+      const auto limit =
+          static_cast<std::size_t>(std::min<std::int64_t>(opts.page_size, first - next));
+      std::vector<db::hall_event> page;
+      try {
+        const auto tid = h->tender_id;
+        const auto after = s->cursor;
+        page = co_await hall.events(tid, after, limit);
+      } catch (const std::exception& e) {
+        core::log::debug("hall catch-up read failed; retrying",
+                         {{"tender_id", h->tender_id}, {"error", e.what()}});
+      }
+      if (page.empty()) {
+        co_await sleep_on(s->timer, opts.retry_interval);
+        continue;
+      }
+      for (const auto& e : page) {
+        co_await paced(*s);
+        if (s->closed) break;
+        if (e.seq != s->cursor + 1) break;  // re-read from the cursor
+        s->conn->send(db::hall_event_message(e, s->viewer));
+        s->cursor = e.seq;
+      }
+    }
+  }
+
+  std::shared_ptr<hub> hub_for(const std::string& tender_id) {
+    // Called with `mutex` held.
+    auto it = hubs.find(tender_id);
+    if (it != hubs.end()) return it->second;
+    auto h = std::make_shared<hub>(io, tender_id);
+    hubs.emplace(tender_id, h);
+    asio::co_spawn(h->strand, run_hub(shared_from_this(), h), asio::detached);
+    return h;
+  }
+
+  // ---- decryption -------------------------------------------------------------------------
+
+  void submit(db::hall_work w) {
+    {
+      std::lock_guard lock(mutex);
+      if (stopped || !running.insert(w.attempt_id).second) return;
+    }
+    asio::post(workers, [self = shared_from_this(), w = std::move(w)] {
+      db::hall_work_outcome outcome;
+      try {
+        outcome = run_work(w, *self->blobs);
+      } catch (const std::exception& e) {
+        // The platform could not run it (blob missing, disk error): the attempt stays
+        // 'decrypting' and runs again at the next start.
+        core::log::error(
+            "hall decryption could not run",
+            {{"attempt_id", w.attempt_id}, {"tender_id", w.tender_id}, {"error", e.what()}});
+        std::lock_guard lock(self->mutex);
+        self->running.erase(w.attempt_id);
+        return;
+      }
+      asio::co_spawn(self->strand, self->report(self, w.attempt_id, std::move(outcome)),
+                     asio::detached);
+    });
+  }
+
+  asio::awaitable<void> report(std::shared_ptr<impl> self, std::int64_t attempt_id,
+                               db::hall_work_outcome outcome) {
+    (void)self;
+    asio::steady_timer t(strand);
+    for (int tries = 0; tries < 30 && !stopped; ++tries) {
+      try {
+        co_await hall.finish_decryption(attempt_id, outcome);
+        break;
+      } catch (const db::error& e) {
+        if (!e.code().starts_with("db.")) {
+          core::log::warn("hall decryption outcome refused",
+                          {{"attempt_id", attempt_id}, {"code", e.code()}, {"error", e.what()}});
+          break;
+        }
+      }
+      co_await sleep_on(t, opts.retry_interval);
+    }
+    std::lock_guard lock(mutex);
+    running.erase(attempt_id);
+  }
+
+  // Attempts left 'decrypting' by a crash or a stop: run them again once the database is ready.
+  asio::awaitable<void> recover(std::shared_ptr<impl> self) {
+    (void)self;
+    while (!stopped) {
+      if (database.readiness().ready) {
+        try {
+          auto work = co_await hall.pending_work();
+          if (!work.empty()) {
+            core::log::info("hall: resuming pending decryptions",
+                            {{"count", static_cast<std::int64_t>(work.size())}});
+          }
+          for (auto& w : work)
+            submit(std::move(w));
+          co_return;
+        } catch (const std::exception& e) {
+          core::log::debug("hall: pending work not read yet", {{"error", e.what()}});
+        }
+      }
+      co_await sleep_on(recovery_timer, opts.retry_interval);
+    }
+  }
+
+  asio::awaitable<void> heartbeats(std::shared_ptr<impl> self) {
+    (void)self;
+    while (!stopped) {
+      co_await sleep_on(heartbeat_timer, opts.heartbeat);
+      if (stopped) break;
+      if (!database.readiness().ready) continue;
+      try {
+        const auto node = opts.node_id;
+        const auto halls = co_await hall.heartbeat(node);
+        for (const auto& t : halls)
+          core::log::warn("hall: outage recorded", {{"tender_id", t}});
+      } catch (const std::exception& e) {
+        core::log::debug("hall heartbeat failed", {{"error", e.what()}});
+      }
+    }
+  }
+
+  asio::any_io_executor io;
+  db::database& database;
+  db::hall& hall;
+  options opts;
+  std::unique_ptr<storage::blob_store> blobs;
+  asio::thread_pool workers;
+  strand_t strand;  // heartbeat, recovery, reports
+  asio::steady_timer heartbeat_timer;
+  asio::steady_timer recovery_timer;
+  db::hall_listener listener;
+
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<hub>> hubs;
+  std::map<std::uint64_t, std::shared_ptr<hub>> by_connection;
+  std::set<std::int64_t> running;  // attempt ids on the workers or being reported
+  std::atomic<bool> stopped{false};
+};
+
+db::hall_work_outcome hall_service::run_work(const db::hall_work& w,
+                                             const storage::blob_store& blobs) {
+  namespace sealed = crypto::sealed;
+  db::hall_work_outcome out;
+  sealed::header h;
+  try {
+    h = sealed::parse_header(crypto::as_bytes(w.header));
+  } catch (const crypto::error& e) {
+    out.cause = "bad_file";
+    out.message = std::string("the sealed header cannot be read: ") + e.what();
+    return out;
+  }
+  const auto material = crypto::as_bytes(w.key_material);
+  const bool both = w.policy == "bidder-and-escrow";
+  crypto::secure_bytes key;
+  try {
+    if (w.source == "escrow") {
+      if (!w.escrow_secret) throw std::invalid_argument("escrow work without the escrow secret");
+      std::optional<crypto::byte_view> part;
+      if (both) part = material;
+      key = sealed::file_key_from_escrow(h, crypto::as_bytes(*w.escrow_secret), part);
+    } else if (both) {
+      // The bidder's part is checked by the rehearsal key it derives.
+      (void)sealed::derive_rehearsal_key(h, material);
+      if (!w.escrow_secret) {
+        out.cause = "escrow_incomplete";
+        out.message = "the bidder's part is right; the custodians' shares are still needed";
+        return out;
+      }
+      key = sealed::file_key_from_escrow(h, crypto::as_bytes(*w.escrow_secret), material);
+    } else {
+      sealed::check_file_key(h, material);
+      key = crypto::secure_bytes(material);
+    }
+  } catch (const crypto::error& e) {
+    out.cause = "wrong_key";
+    out.message = std::string("the key does not open this file [") + e.code() + "]";
+    return out;
+  }
+  auto in = blobs.open(w.blob_digest);
+  if (!in) throw std::runtime_error("blob " + w.blob_digest + " is missing from the blob store");
+  try {
+    // Every chunk authenticated, the trailer and signature checked and the commitment recomputed
+    // from the plaintext; the summary comes with it.
+    const auto r = sealed::verify_body(*in, key.view());
+    const auto commitment = crypto::hex_encode(r.verified.commitment);
+    if (!w.commitment_hex.empty() && commitment != w.commitment_hex) {
+      out.cause = "bad_file";
+      out.message = "the opened file's commitment is not the sealed bid's";
+      return out;
+    }
+    out.ok = true;
+    out.summary_json = r.summary.json;
+    out.message = "opened and verified";
+  } catch (const crypto::error& e) {
+    out.cause = "bad_file";
+    out.message =
+        std::string("the file does not open with its key [") + e.code() + "]: " + e.what();
+  }
+  return out;
+}
+
+hall_service::hall_service(asio::any_io_executor io, db::database& database, db::hall& hall,
+                           options opts)
+    : impl_(std::make_shared<impl>(std::move(io), database, hall, std::move(opts))) {}
+
+hall_service::~hall_service() {
+  impl_->listener.stop();
+  impl_->workers.stop();
+  impl_->workers.join();
+}
+
+void hall_service::start() {
+  impl_->listener.start();
+  asio::co_spawn(impl_->strand, impl_->heartbeats(impl_), asio::detached);
+  asio::co_spawn(impl_->strand, impl_->recover(impl_), asio::detached);
+}
+
+void hall_service::stop(std::chrono::steady_clock::time_point /*deadline*/) {
+  impl_->listener.stop();
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopped = true;
+    for (auto& [id, h] : impl_->hubs) {
+      asio::post(h->strand, [h] {
+        h->stopped = true;
+        h->timer.cancel();
+        for (auto& [cid, s] : h->subs) {
+          s->closed = true;
+          s->timer.cancel();
+        }
+        h->subs.clear();
+      });
+    }
+    impl_->by_connection.clear();
+  }
+  asio::post(impl_->strand, [i = impl_] {
+    i->heartbeat_timer.cancel();
+    i->recovery_timer.cancel();
+  });
+  // Decryptions in progress finish; queued ones are dropped and run again at the next start.
+  impl_->workers.stop();
+  impl_->workers.join();
+}
+
+db::hall& hall_service::hall() {
+  return impl_->hall;
+}
+
+storage::blob_store& hall_service::blobs() {
+  return *impl_->blobs;
+}
+
+void hall_service::subscribe(const std::shared_ptr<net::ws_connection>& c, std::string tender_id,
+                             db::hall_viewer viewer, std::int64_t after) {
+  std::shared_ptr<hub> h;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->stopped) {
+      c->close("server shutting down");
+      return;
+    }
+    h = impl_->hub_for(tender_id);
+    impl_->by_connection[c->id()] = h;
+  }
+  asio::post(h->strand, [i = impl_, h, c, viewer = std::move(viewer), after]() mutable {
+    if (h->stopped) return;
+    auto s = std::make_shared<subscriber>(h->strand, c, std::move(viewer), after);
+    h->subs[c->id()] = s;
+    asio::co_spawn(h->strand, i->catch_up(i, h, s), asio::detached);
+  });
+}
+
+void hall_service::unsubscribe(std::uint64_t connection_id) {
+  std::shared_ptr<hub> h;
+  {
+    std::lock_guard lock(impl_->mutex);
+    const auto it = impl_->by_connection.find(connection_id);
+    if (it == impl_->by_connection.end()) return;
+    h = it->second;
+    impl_->by_connection.erase(it);
+  }
+  asio::post(h->strand, [h, connection_id] {
+    const auto it = h->subs.find(connection_id);
+    if (it == h->subs.end()) return;
+    it->second->closed = true;
+    it->second->timer.cancel();
+    h->subs.erase(it);
+  });
+}
+
+void hall_service::submit(db::hall_work work) {
+  impl_->submit(std::move(work));
+}
+
+asio::awaitable<void> hall_service::on_workers(std::function<void()> f) {
+  auto task = [f = std::move(f)]() -> asio::awaitable<void> {
+    f();
+    co_return;
+  };
+  co_await asio::co_spawn(impl_->workers.get_executor(), std::move(task), asio::use_awaitable);
+}
+
+std::size_t hall_service::hub_count() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->hubs.size();
+}
+
+}  // namespace tender::app

@@ -1,0 +1,94 @@
+#pragma once
+
+// The opening hall's live service on one node (docs/design/hall-service.md):
+//  - one LISTEN connection on tenderhall_hall for the whole process;
+//  - one hub per hall with subscribers here: on a notification (or the safety poll) the hub reads
+//    the new events once, keeps them in a ring, and pushes each subscriber its rendering, cached
+//    per audience so a thousand viewers of one role cost one serialization;
+//  - a subscriber behind the hub (a resume) is caught up from the ring, or page by page from the
+//    database when its cursor is older than the ring, paced below its connection's queue;
+//  - the decryption workers (hall.decrypt_threads), crash recovery of pending attempts at start,
+//    and the heartbeat that records outages.
+
+#include <tender/db/hall.hpp>
+#include <tender/net/http.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace tender::db {
+class database;
+}
+namespace tender::storage {
+class blob_store;
+}
+
+namespace tender::app {
+
+class hall_service {
+public:
+  struct options {
+    std::string conninfo;
+    std::string node_id;
+    std::filesystem::path data_dir = "var/data";  // the blob store of sealed files
+    std::chrono::milliseconds retry_interval{1000};
+    // Catch-up pauses while a connection has this many messages queued (half the server limit).
+    std::size_t queue_high_water = 512;
+    std::size_t page_size = 200;   // events per database read
+    std::size_t ring_size = 2048;  // recent events kept per hub
+    std::chrono::milliseconds safety_poll{5000};
+    // A connection whose queue stays at the high water mark this long is no longer waited for:
+    // its queue fills and it is dropped as a slow consumer.
+    std::chrono::milliseconds slow_timeout{10000};
+    std::chrono::milliseconds heartbeat{1000};
+    unsigned decrypt_threads = 2;
+  };
+
+  hall_service(boost::asio::any_io_executor io, db::database& database, db::hall& hall,
+               options opts);
+  ~hall_service();
+  hall_service(const hall_service&) = delete;
+  hall_service& operator=(const hall_service&) = delete;
+
+  // Starts the listener, the heartbeat and the recovery of pending decryptions.
+  void start();
+  // Stops everything; must not be called from an I/O thread.
+  void stop(std::chrono::steady_clock::time_point deadline);
+
+  db::hall& hall();
+  storage::blob_store& blobs();
+
+  // Pushes every event after `after` of `tender_id` to `c`, rendered for `viewer`, then new ones
+  // as they commit, until unsubscribe(c->id()) or the connection ends.
+  void subscribe(const std::shared_ptr<net::ws_connection>& c, std::string tender_id,
+                 db::hall_viewer viewer, std::int64_t after);
+  void unsubscribe(std::uint64_t connection_id);
+
+  // Runs a decryption on the workers and reports it with db::hall::finish_decryption.
+  void submit(db::hall_work work);
+
+  // Runs `f` (blocking: file I/O, crypto) on the worker pool and resumes on the caller's
+  // executor with its result or exception.
+  boost::asio::awaitable<void> on_workers(std::function<void()> f);
+
+  // The decryption itself (blocking; exposed for tests): key check, summary, whole body with its
+  // commitment.
+  static db::hall_work_outcome run_work(const db::hall_work& w, const storage::blob_store& blobs);
+
+  // Counters for tests and logs.
+  std::size_t hub_count() const;
+
+  struct impl;
+
+private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace tender::app

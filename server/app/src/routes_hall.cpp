@@ -1,0 +1,631 @@
+// The opening hall (protocol/docs/hall-protocol.md): the WebSocket /ws/halls/{tender_id} (§4)
+// and the HTTP endpoints of §13 except the page itself: the snapshot, event pages, the backup
+// file upload and the published opening record.
+
+#include "auth.hpp"
+#include "guarded.hpp"
+#include "hall_service.hpp"
+#include "routes.hpp"
+
+#include <tender/core/log.hpp>
+#include <tender/crypto/bytes.hpp>
+#include <tender/crypto/error.hpp>
+#include <tender/crypto/sealed_bid.hpp>
+#include <tender/db/database.hpp>
+#include <tender/db/hall.hpp>
+#include <tender/db/identity.hpp>
+#include <tender/storage/blob_store.hpp>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace tender::app {
+namespace json = boost::json;
+namespace asio = boost::asio;
+using protocol::errc;
+
+namespace {
+
+constexpr std::size_t max_ids_per_connection = 100000;
+constexpr std::size_t max_event_page = 1000;
+constexpr std::size_t default_event_page = 100;
+
+const std::set<std::string, std::less<>> known_actions = {
+    "challenge",    "sign_in",       "commit_host", "check_guarantees",
+    "publish_list", "open_window",   "decrypt",     "help",
+    "share",        "extend_window", "reveal_host", "reveal_representative",
+    "draw",         "announce",      "confirm",     "finish",
+    "object",       "answer",        "pause",       "resume",
+    "suspend",      "unsuspend"};
+
+[[noreturn]] void refuse(errc code, std::string message) {
+  throw rejected_request{code, std::move(message)};
+}
+
+std::optional<std::int64_t> decimal(std::string_view text) {
+  if (text.empty() || text.size() > 18 || (text.size() > 1 && text.front() == '0')) {
+    return std::nullopt;
+  }
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 0) return std::nullopt;
+  return v;
+}
+
+int lot_param(const net::request& req) {
+  const auto v = decimal(req.params.at("lot"));
+  if (!v || *v < 1 || *v > 999) {
+    refuse(errc::tender_not_found,
+           "no lot '" + req.params.at("lot").substr(0, 20) + "' (lots are numbered 1 to 999)");
+  }
+  return static_cast<int>(*v);
+}
+
+void no_query(const net::request& req) {
+  if (!req.query.empty())
+    refuse(errc::request_bad_query, "this endpoint takes no query parameters");
+}
+
+// The server's clock, UTC with microseconds (the hall's times are the database's; this is for
+// the client's countdown offset only).
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch());
+  const std::time_t secs = static_cast<std::time_t>(us.count() / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(us.count() % 1000000));
+  return buf;
+}
+
+bool valid_act_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char ch) {
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+           ch == '.' || ch == '_' || ch == ':' || ch == '-';
+  });
+}
+
+// {"type":"error","id":...,"error":{"code","message"}}
+std::string ws_error(const json::value& id, std::string_view code, std::string_view message) {
+  json::object o;
+  o["type"] = "error";
+  o["id"] = id;
+  o["error"] = json::object{{"code", code}, {"message", message}};
+  return json::serialize(o);
+}
+std::string ws_error(const json::value& id, errc code, std::string_view message) {
+  return ws_error(id, protocol::error_code_name(code), message);
+}
+
+// The public code and message of an exception raised while serving the hall.
+std::pair<std::string, std::string> public_error(const std::exception_ptr& p) {
+  try {
+    std::rethrow_exception(p);
+  } catch (const rejected_request& e) {
+    return {std::string(protocol::error_code_name(e.code)), e.message};
+  } catch (const db::error& e) {
+    if (auto c = protocol::errc_from_name(e.code());
+        c && !e.code().starts_with("service.") && !e.code().starts_with("db.")) {
+      return {e.code(), e.what()};
+    }
+    if (e.code() == "db.unreachable" || e.code() == "db.stopped") {
+      return {std::string(protocol::error_code_name(errc::not_ready)),
+              std::string("database: ") + e.what()};
+    }
+    core::log::error("hall request failed", {{"code", e.code()}, {"error", e.what()}});
+    return {std::string(protocol::error_code_name(errc::internal)),
+            "the request failed [" + e.code() + "]"};
+  } catch (const std::exception& e) {
+    core::log::error("hall request failed", {{"error", e.what()}});
+    return {std::string(protocol::error_code_name(errc::internal)), "the request failed"};
+  }
+}
+
+net::response error_response(const std::exception_ptr& p) {
+  auto [code, message] = public_error(p);
+  auto res = net::response::error(*protocol::errc_from_name(code), message);
+  if (code == protocol::error_code_name(errc::not_ready)) {
+    res.headers.emplace_back("Retry-After", "1");
+  }
+  return res;
+}
+
+// What one WebSocket connection has said so far. on_message runs one at a time per connection,
+// so only the map needs the lock.
+struct connection_state {
+  bool joined = false;
+  std::string tender_id;
+  db::hall_viewer viewer;
+  std::set<std::string, std::less<>> ids;
+};
+
+struct hall_state {
+  hall_state(db::database& d, hall_service& s, const bid_settings& b)
+      : database(d),
+        service(s),
+        ids(std::make_shared<db::identity>(d.connections(), db::identity::options{})),
+        settings(b) {}
+
+  db::database& database;
+  hall_service& service;
+  std::shared_ptr<db::identity> ids;
+  bid_settings settings;
+  std::mutex mutex;
+  std::map<std::uint64_t, std::shared_ptr<connection_state>> connections;
+
+  std::shared_ptr<connection_state> state_of(std::uint64_t id) {
+    std::lock_guard lock(mutex);
+    auto& s = connections[id];
+    if (!s) s = std::make_shared<connection_state>();
+    return s;
+  }
+  void forget(std::uint64_t id) {
+    std::lock_guard lock(mutex);
+    connections.erase(id);
+  }
+
+  // The viewer of an HTTP request: the token is optional, but a token that is sent must be live.
+  asio::awaitable<db::hall_viewer> http_viewer(const net::request& req, std::string tender_id) {
+    std::optional<db::principal> who;
+    const std::string token = bearer_token(req);
+    if (!token.empty()) {
+      who = co_await ids->resolve(token);
+      if (!who) refuse(errc::auth_invalid_token, "the bearer token is unknown, expired or revoked");
+    } else if (req.header("Authorization")) {
+      refuse(errc::auth_invalid_token, "the Authorization header is not 'Bearer <token>'");
+    }
+    co_return co_await service.hall().viewer(std::move(tender_id), std::move(who));
+  }
+};
+
+// ---- WebSocket --------------------------------------------------------------------------------
+
+asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_connection>& c,
+                               connection_state& st, const json::object& o) {
+  const json::value null_id;
+  if (st.joined) {
+    c->send(ws_error(null_id, errc::hall_already_joined, "hello was already sent"));
+    co_return;
+  }
+  std::optional<std::string> token;
+  std::optional<std::int64_t> after;
+  for (const auto& [k, v] : o) {
+    if (k == "type") continue;
+    if (k == "token") {
+      if (v.is_string()) {
+        token = std::string(v.get_string());
+      } else if (!v.is_null()) {
+        c->send(ws_error(null_id, errc::hall_bad_message, "'token' must be a string or null"));
+        co_return;
+      }
+    } else if (k == "after") {
+      if (v.is_int64() && v.get_int64() >= 0) {
+        after = v.get_int64();
+      } else if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+        after = static_cast<std::int64_t>(v.get_uint64());
+      } else if (!v.is_null()) {
+        c->send(ws_error(null_id, errc::hall_bad_message,
+                         "'after' must be a sequence number (a whole number >= 0) or null"));
+        co_return;
+      }
+    } else {
+      c->send(ws_error(null_id, errc::hall_bad_message,
+                       "unknown field '" + std::string(k) + "' in hello (takes token, after)"));
+      co_return;
+    }
+  }
+  if (!s.database.readiness().ready) {
+    c->send(ws_error(null_id, errc::not_ready, "the database is not ready; try again shortly"));
+    c->close("not ready");
+    co_return;
+  }
+  const std::string tender_id = c->upgrade_request().params.at("tender_id");
+  try {
+    std::optional<db::principal> who;
+    if (token && !token->empty()) {
+      const std::string t = *token;
+      who = co_await s.ids->resolve(t);
+      if (!who) {
+        c->send(ws_error(null_id, errc::auth_invalid_token,
+                         "the token is unknown, expired or revoked; log in again"));
+        c->close("invalid token");
+        co_return;
+      }
+    }
+    auto viewer = co_await s.service.hall().viewer(tender_id, who);
+    std::int64_t cursor = 0;
+    std::optional<db::hall_snapshot> snap;
+    std::int64_t head = 0;
+    if (after) {
+      head = co_await s.service.hall().head(tender_id);
+      if (*after > head) {
+        c->send(ws_error(null_id, errc::hall_bad_cursor,
+                         "after " + std::to_string(*after) + " is beyond the hall's last event " +
+                             std::to_string(head)));
+        c->close("bad cursor");
+        co_return;
+      }
+      cursor = *after;
+    } else {
+      snap = co_await s.service.hall().snapshot(tender_id, viewer);
+      head = snap->seq;
+      cursor = snap->seq;
+    }
+    json::object who_json{{"role", viewer.role}};
+    who_json["user_id"] =
+        viewer.user_id.empty() ? json::value(nullptr) : json::value(viewer.user_id);
+    who_json["org_id"] = viewer.org_id.empty() ? json::value(nullptr) : json::value(viewer.org_id);
+    json::object welcome{{"type", "welcome"},
+                         {"tender_id", tender_id},
+                         {"viewer", std::move(who_json)},
+                         {"head", head},
+                         {"server_time", utc_now()}};
+    c->send(json::serialize(welcome));
+    if (snap) {
+      json::object m{{"type", "snapshot"}, {"seq", snap->seq}, {"hall", std::move(snap->hall)}};
+      c->send(json::serialize(m));
+    }
+    st.joined = true;
+    st.tender_id = tender_id;
+    st.viewer = viewer;
+    s.service.subscribe(c, tender_id, std::move(viewer), cursor);
+  } catch (...) {
+    auto [code, message] = public_error(std::current_exception());
+    c->send(ws_error(null_id, code, message));
+    c->close(code);
+  }
+}
+
+asio::awaitable<void> on_act(hall_state& s, const std::shared_ptr<net::ws_connection>& c,
+                             connection_state& st, const json::object& o) {
+  json::value id;  // null until known
+  const auto* idv = o.if_contains("id");
+  if (idv == nullptr || !idv->is_string() || !valid_act_id(idv->get_string())) {
+    c->send(ws_error(id, errc::hall_bad_message,
+                     "'id' must be a string of 1 to 64 characters [A-Za-z0-9._:-]"));
+    co_return;
+  }
+  id = *idv;
+  const std::string id_text(idv->get_string());
+  if (!st.joined) {
+    c->send(ws_error(id, errc::hall_hello_required, "send hello first"));
+    co_return;
+  }
+  if (st.ids.contains(id_text)) {
+    c->send(ws_error(id, errc::hall_duplicate_id,
+                     "the id '" + id_text + "' was already used on this connection"));
+    co_return;
+  }
+  if (st.ids.size() >= max_ids_per_connection) {
+    c->send(ws_error(id, errc::hall_bad_message, "too many actions on one connection; reconnect"));
+    co_return;
+  }
+  st.ids.insert(id_text);
+  const auto* av = o.if_contains("action");
+  if (av == nullptr || !av->is_string()) {
+    c->send(ws_error(id, errc::hall_bad_message, "'action' must be a string"));
+    co_return;
+  }
+  const std::string action(av->get_string());
+  if (!known_actions.contains(action)) {
+    c->send(ws_error(id, errc::hall_bad_message, "unknown action '" + action.substr(0, 64) + "'"));
+    co_return;
+  }
+  json::object params;
+  for (const auto& [k, v] : o) {
+    if (k == "type" || k == "id" || k == "action") continue;
+    params[k] = v;
+  }
+  try {
+    const auto tid = st.tender_id;
+    const auto who = st.viewer;
+    auto r = co_await s.service.hall().act(tid, who, action, std::move(params));
+    json::object ack{{"type", "ack"}, {"id", id}};
+    ack["seq"] = r.seq ? json::value(*r.seq) : json::value(nullptr);
+    ack["result"] = std::move(r.result);
+    c->send(json::serialize(ack));
+    if (r.work) s.service.submit(std::move(*r.work));
+  } catch (...) {
+    auto [code, message] = public_error(std::current_exception());
+    c->send(ws_error(id, code, message));
+  }
+}
+
+net::ws_handler hall_websocket(std::shared_ptr<hall_state> s) {
+  net::ws_handler h;
+  h.on_open = [s](const std::shared_ptr<net::ws_connection>& c) { (void)s->state_of(c->id()); };
+  h.on_message = [s](const std::shared_ptr<net::ws_connection>& c,
+                     std::string text) -> asio::awaitable<void> {
+    const json::value null_id;
+    boost::system::error_code ec;
+    const auto v = json::parse(text, ec);
+    if (ec || !v.is_object()) {
+      c->send(ws_error(null_id, errc::hall_bad_message, "a message is one JSON object"));
+      co_return;
+    }
+    const auto& o = v.get_object();
+    const auto* type = o.if_contains("type");
+    if (type == nullptr || !type->is_string()) {
+      c->send(ws_error(null_id, errc::hall_bad_message, "a message needs a string field 'type'"));
+      co_return;
+    }
+    auto st = s->state_of(c->id());
+    const auto t = type->get_string();
+    if (t == "ping") {
+      c->send("{\"type\":\"pong\"}");
+    } else if (t == "hello") {
+      co_await on_hello(*s, c, *st, o);
+    } else if (t == "act") {
+      co_await on_act(*s, c, *st, o);
+    } else {
+      c->send(ws_error(
+          null_id, errc::hall_bad_message,
+          "unknown message type '" + std::string(t).substr(0, 32) + "' (hello, act, ping)"));
+    }
+  };
+  h.on_close = [s](const std::shared_ptr<net::ws_connection>& c) {
+    s->service.unsubscribe(c->id());
+    s->forget(c->id());
+  };
+  return h;
+}
+
+// ---- HTTP ------------------------------------------------------------------------------------
+
+struct events_query {
+  std::int64_t after = 0;
+  std::size_t limit = default_event_page;
+};
+
+events_query parse_events_query(std::string_view query) {
+  events_query out;
+  bool seen_after = false;
+  bool seen_limit = false;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view part = query.substr(0, amp);
+    const auto eq = part.find('=');
+    if (eq == std::string_view::npos) {
+      refuse(errc::request_bad_query,
+             "query parameter '" + std::string(part.substr(0, 40)) + "' is not name=value");
+    }
+    const std::string name(part.substr(0, eq));
+    const std::string_view value = part.substr(eq + 1);
+    if (name == "after" && !seen_after) {
+      seen_after = true;
+      const auto v = decimal(value);
+      if (!v) {
+        refuse(errc::hall_bad_cursor, "'after' must be a hall sequence number (whole number >= 0)");
+      }
+      out.after = *v;
+    } else if (name == "limit" && !seen_limit) {
+      seen_limit = true;
+      const auto v = decimal(value);
+      if (!v || *v < 1) refuse(errc::request_bad_query, "'limit' must be a whole number >= 1");
+      out.limit = static_cast<std::size_t>(std::min<std::int64_t>(*v, max_event_page));
+    } else {
+      refuse(errc::request_bad_query,
+             "unknown or repeated query parameter '" + name.substr(0, 40) + "' (after, limit)");
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+std::string random_name() {
+  std::random_device rd;
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  return buf;
+}
+
+// The streamed backup file: written to a staging file, then checked against the sealed file on
+// the workers, stored in the blob store and recorded.
+class backup_sink final : public net::body_sink {
+public:
+  backup_sink(std::shared_ptr<hall_state> s, db::hall_viewer who, std::string tender_id, int lot,
+              std::string primary, std::filesystem::path path)
+      : s_(std::move(s)),
+        who_(std::move(who)),
+        tender_id_(std::move(tender_id)),
+        lot_(lot),
+        primary_(std::move(primary)),
+        path_(std::move(path)),
+        out_(path_, std::ios::binary | std::ios::trunc) {
+    if (!out_) throw std::runtime_error("cannot create the staging file " + path_.string());
+  }
+  ~backup_sink() override {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+
+  void write(const char* data, std::size_t size) override {
+    out_.write(data, static_cast<std::streamsize>(size));
+    size_ += size;
+  }
+
+  asio::awaitable<net::response> finish(bool complete) override {
+    try {
+      co_return co_await finish_impl(complete);
+    } catch (...) {
+      co_return error_response(std::current_exception());
+    }
+  }
+
+private:
+  asio::awaitable<net::response> finish_impl(bool complete) {
+    out_.close();
+    if (!complete) refuse(errc::upload_bad_request, "the backup file did not arrive whole");
+    if (!out_) throw std::runtime_error("writing the staging file failed");
+    auto* blobs = &s_->service.blobs();
+    const auto path = path_;
+    const auto primary = primary_;
+    std::string digest;
+    std::string commitment;
+    bool mismatch = false;
+    std::string why;
+    co_await s_->service.on_workers([&] {
+      auto sealed = blobs->open(primary);
+      if (!sealed) throw std::runtime_error("the sealed file " + primary + " is missing");
+      std::ifstream backup(path, std::ios::binary);
+      try {
+        const auto r = crypto::sealed::backup_check(*sealed, backup);
+        commitment = crypto::hex_encode(r.commitment);
+      } catch (const crypto::error& e) {
+        mismatch = true;
+        why = std::string(e.what()) + " [" + e.code() + "]";
+        return;
+      }
+      std::ifstream again(path, std::ios::binary);
+      digest = blobs->put(again);
+    });
+    if (mismatch) {
+      refuse(errc::hall_backup_mismatch,
+             "the backup file was not sealed together with the sealed bid: " + why);
+    }
+    db::hall_backup_request req;
+    req.tender_id = tender_id_;
+    req.lot = lot_;
+    req.blob_digest = digest;
+    req.size = size_;
+    req.commitment_hex = commitment;
+    const auto who = who_;
+    auto body = co_await s_->service.hall().store_backup(who, std::move(req));
+    co_return net::response::json(200, json::serialize(body));
+  }
+
+  std::shared_ptr<hall_state> s_;
+  db::hall_viewer who_;
+  std::string tender_id_;
+  int lot_;
+  std::string primary_;
+  std::filesystem::path path_;
+  std::ofstream out_;
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace
+
+void add_hall_routes(net::router& r, db::database& database, hall_service& service,
+                     const bid_settings& settings) {
+  auto s = std::make_shared<hall_state>(database, service, settings);
+
+  r.add_websocket("/ws/halls/{tender_id}", hall_websocket(s));
+
+  // GET /api/v1/tenders/{id}/hall → {"seq","hall"}
+  r.add("GET", "/api/v1/tenders/{id}/hall",
+        guarded(database, "hall snapshot", nullptr,
+                [s](net::request& req) -> asio::awaitable<net::response> {
+                  no_query(req);
+                  const auto tid = req.params.at("id");
+                  auto v = co_await s->http_viewer(req, tid);
+                  auto snap = co_await s->service.hall().snapshot(tid, std::move(v));
+                  json::object o{{"seq", snap.seq}, {"hall", std::move(snap.hall)}};
+                  co_return net::response::json(200, json::serialize(o));
+                }));
+
+  // GET /api/v1/tenders/{id}/hall/events?after=&limit= → {"events":[…],"head"}
+  r.add("GET", "/api/v1/tenders/{id}/hall/events",
+        guarded(database, "hall events", nullptr,
+                [s](net::request& req) -> asio::awaitable<net::response> {
+                  const auto q = parse_events_query(req.query);
+                  const auto tid = req.params.at("id");
+                  auto v = co_await s->http_viewer(req, tid);
+                  const auto head = co_await s->service.hall().head(tid);
+                  if (q.after > head) {
+                    refuse(errc::hall_bad_cursor, "after " + std::to_string(q.after) +
+                                                      " is beyond the hall's last event " +
+                                                      std::to_string(head));
+                  }
+                  const auto events = co_await s->service.hall().events(tid, q.after, q.limit);
+                  std::string body = "{\"events\":[";
+                  for (std::size_t i = 0; i < events.size(); ++i) {
+                    if (i != 0) body += ',';
+                    body += db::hall_event_message(events[i], v);
+                  }
+                  body += "],\"head\":" + std::to_string(std::max(head, q.after)) + "}";
+                  co_return net::response::json(200, std::move(body));
+                }));
+
+  // PUT /api/v1/tenders/{id}/lots/{lot}/hall/backup (body: the backup file)
+  net::stream_handler backup = [s](net::request& req) -> asio::awaitable<net::stream_start> {
+    net::stream_start out;
+    std::exception_ptr failure;
+    try {
+      no_query(req);
+      const auto ready = s->database.readiness();
+      if (!ready.ready) refuse(errc::not_ready, "the database is not ready: " + ready.reason);
+      const std::string token = bearer_token(req);
+      if (token.empty()) {
+        refuse(errc::auth_required, "uploading a backup file needs 'Authorization: Bearer'");
+      }
+      auto p = co_await s->ids->resolve(token);
+      if (!p) refuse(errc::auth_invalid_token, "the bearer token is unknown, expired or revoked");
+      if (!p->who.has_role("bidder")) {
+        refuse(errc::auth_forbidden, "uploading a backup file needs the 'bidder' role");
+      }
+      const auto tid = req.params.at("id");
+      const int lot = lot_param(req);
+      auto v = co_await s->service.hall().viewer(tid, *p);
+      if (v.role != "bidder") {
+        refuse(errc::hall_forbidden, "only a bidder of this tender uploads a backup file");
+      }
+      const auto primary = co_await s->service.hall().primary_blob(tid, v, lot);
+      const auto dir = std::filesystem::path(s->settings.data_dir) / "hall-backups";
+      std::filesystem::create_directories(dir);
+      out.sink = std::make_shared<backup_sink>(s, std::move(v), tid, lot, primary,
+                                               dir / (random_name() + ".part"));
+      co_return out;
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    out.immediate = error_response(failure);
+    co_return out;
+  };
+  r.add_stream("PUT", "/api/v1/tenders/{id}/lots/{lot}/hall/backup", std::move(backup),
+               static_cast<std::size_t>(settings.max_upload_bytes));
+
+  // GET /api/v1/tenders/{id}/opening-record → the record file (§12)
+  r.add("GET", "/api/v1/tenders/{id}/opening-record",
+        guarded(database, "opening record", nullptr,
+                [s](net::request& req) -> asio::awaitable<net::response> {
+                  no_query(req);
+                  const auto tid = req.params.at("id");
+                  auto body = co_await s->service.hall().record_json(tid);
+                  co_return net::response::json(200, std::move(body));
+                }));
+
+  // GET /api/v1/tenders/{id}/opening-record.html → the printable page
+  r.add("GET", "/api/v1/tenders/{id}/opening-record.html",
+        guarded(database, "opening record page", nullptr,
+                [s](net::request& req) -> asio::awaitable<net::response> {
+                  no_query(req);
+                  const auto tid = req.params.at("id");
+                  net::response res;
+                  res.status = 200;
+                  res.content_type = "text/html; charset=utf-8";
+                  res.body = co_await s->service.hall().record_html(tid);
+                  co_return res;
+                }));
+}
+
+}  // namespace tender::app
