@@ -2,6 +2,7 @@
 
 #include <tender/db/error.hpp>
 
+#include "channel_listener.hpp"
 #include "feed_tx.hpp"
 #include "pool.hpp"
 
@@ -88,103 +89,43 @@ net::awaitable<std::int64_t> feed::head() {
 
 namespace {
 
-class receiver final : public pqxx::notification_receiver {
-public:
-  receiver(pqxx::connection_base& c, const feed_listener::callback& cb)
-      : pqxx::notification_receiver(c, feed_tx::notify_channel), cb_(cb) {}
-
-  void operator()(const std::string& payload, int /*backend_pid*/) override {
-    std::int64_t seq = 0;
-    const auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), seq);
-    if (ec != std::errc() || end != payload.data() + payload.size()) {
-      cb_(std::nullopt);  // not ours to interpret: treat as "look again"
-      return;
-    }
-    cb_(seq);
-  }
-
-private:
-  const feed_listener::callback& cb_;
-};
+// "<seq>" → seq; anything else is not ours to interpret: nullopt ("look again").
+std::optional<std::int64_t> parse_seq(const std::string& payload) {
+  std::int64_t seq = 0;
+  const auto [end, ec] = std::from_chars(payload.data(), payload.data() + payload.size(), seq);
+  if (ec != std::errc() || end != payload.data() + payload.size()) return std::nullopt;
+  return seq;
+}
 
 }  // namespace
 
 struct feed_listener::impl {
-  options opts;
-  callback cb;
-  std::thread thread;
-  std::mutex mutex;
-  std::condition_variable wake;
-  std::atomic<bool> stopping{false};
-  std::atomic<bool> up{false};
-
-  // Sleeps up to `d` unless stop() is called meanwhile; false when stopping.
-  bool pause(std::chrono::milliseconds d) {
-    std::unique_lock lock(mutex);
-    wake.wait_for(lock, d, [this] { return stopping.load(); });
-    return !stopping;
-  }
-
-  void run() {
-    bool logged_down = false;
-    while (!stopping) {
-      try {
-        pqxx::connection c(opts.conninfo);
-        receiver r(c, cb);
-        // LISTEN is sent by the receiver's constructor; from now on nothing is missed, but
-        // anything committed while we were not listening must be re-read by the followers.
-        up = true;
-        if (logged_down) core::log::info("feed listener reconnected");
-        logged_down = false;
-        cb(std::nullopt);
-        const auto poll = opts.poll_interval.count();
-        while (!stopping) {
-          c.await_notification(static_cast<long>(poll / 1000),
-                               static_cast<long>(poll % 1000) * 1000);
-          // libpq may just mark the connection bad instead of making libpqxx throw.
-          if (!c.is_open()) throw std::runtime_error("the LISTEN connection was closed");
-        }
-        up = false;
-        return;
-      } catch (const std::exception& e) {
-        up = false;
-        if (!logged_down) {
-          core::log::warn("feed listener lost its connection; retrying",
-                          {{"error", one_line(e.what())}});
-          logged_down = true;
-        }
-      }
-      if (!pause(opts.retry_interval)) return;
-    }
-  }
+  impl(options o, callback cb)
+      : listener({std::move(o.conninfo), feed_tx::notify_channel, "feed listener", o.retry_interval,
+                  o.poll_interval},
+                 [cb = std::move(cb)](const std::optional<std::string>& payload) {
+                   cb(payload ? parse_seq(*payload) : std::nullopt);
+                 }) {}
+  channel_listener listener;
 };
 
-feed_listener::feed_listener(options opts, callback on_event) : impl_(std::make_shared<impl>()) {
-  impl_->opts = std::move(opts);
-  impl_->cb = std::move(on_event);
-}
+feed_listener::feed_listener(options opts, callback on_event)
+    : impl_(std::make_shared<impl>(std::move(opts), std::move(on_event))) {}
 
 feed_listener::~feed_listener() {
   stop();
 }
 
 void feed_listener::start() {
-  if (impl_->thread.joinable()) return;
-  impl_->stopping = false;
-  impl_->thread = std::thread([i = impl_] { i->run(); });
+  impl_->listener.start();
 }
 
 void feed_listener::stop() {
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->stopping = true;
-  }
-  impl_->wake.notify_all();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->listener.stop();
 }
 
 bool feed_listener::connected() const {
-  return impl_->up;
+  return impl_->listener.connected();
 }
 
 }  // namespace tender::db

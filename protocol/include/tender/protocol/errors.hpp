@@ -122,27 +122,32 @@ enum class errc {
   // hall.* — the opening hall (protocol/docs/hall-protocol.md)
   hall_hello_required,  // hall.hello_required: the first message on a hall connection must be hello
   hall_already_joined,  // hall.already_joined: hello was already sent on this connection
-  hall_bad_message,  // hall.bad_message: a hall message is malformed (not JSON, unknown type or action, bad parameter)
-  hall_bad_cursor,  // hall.bad_cursor: `after` is beyond the hall's last event
-  hall_duplicate_id,  // hall.duplicate_id: an act id already used on this connection
-  hall_wrong_phase,  // hall.wrong_phase: the hall's phase does not allow this action now
-  hall_forbidden,  // hall.forbidden: the viewer's hall role does not allow this action
-  hall_already_done,  // hall.already_done: a one-time action was already taken
-  hall_challenge_used,  // hall.challenge_used: the challenge of a signed action was used, expired or is unknown
-  hall_bad_signature,  // hall.bad_signature: the signature of a signed hall action does not verify
-  hall_not_public_yet,  // hall.not_public_yet: the public sees the hall only after the bidder list is published
-  hall_window_closed,  // hall.window_closed: the decryption window is closed (database clock)
-  hall_paused,  // hall.paused: the host paused the opening
-  hall_suspended,  // hall.suspended: a supervisor suspended the opening
-  hall_not_listed,  // hall.not_listed: the caller has no listed bid in that lot
-  hall_too_many_attempts,  // hall.too_many_attempts: the bid's decryption attempts are used up
-  hall_commitment_mismatch,  // hall.commitment_mismatch: a revealed nonce does not match its commitment
-  hall_backup_mismatch,  // hall.backup_mismatch: the backup file was not sealed together with the sealed bid
-  hall_no_backup,  // hall.no_backup: no backup file was uploaded for that bid
-  hall_no_escrow,  // hall.no_escrow: the tender's key policy has no escrow
-  hall_bad_share,  // hall.bad_share: a custodian's decryption share does not verify
-  hall_too_early,  // hall.too_early: the step's time has not come (opening time, reveal wait)
-  hall_not_found,  // hall.not_found: no such objection, bid or help request in this hall
+  hall_bad_message,     // hall.bad_message: a hall message is malformed (not JSON, unknown type or
+                        // action, bad parameter)
+  hall_bad_cursor,      // hall.bad_cursor: `after` is beyond the hall's last event
+  hall_duplicate_id,    // hall.duplicate_id: an act id already used on this connection
+  hall_wrong_phase,     // hall.wrong_phase: the hall's phase does not allow this action now
+  hall_forbidden,       // hall.forbidden: the viewer's hall role does not allow this action
+  hall_already_done,    // hall.already_done: a one-time action was already taken
+  hall_challenge_used,  // hall.challenge_used: the challenge of a signed action was used, expired
+                        // or is unknown
+  hall_bad_signature,   // hall.bad_signature: the signature of a signed hall action does not verify
+  hall_not_public_yet,  // hall.not_public_yet: the public sees the hall only after the bidder list
+                        // is published
+  hall_window_closed,   // hall.window_closed: the decryption window is closed (database clock)
+  hall_paused,          // hall.paused: the host paused the opening
+  hall_suspended,       // hall.suspended: a supervisor suspended the opening
+  hall_not_listed,      // hall.not_listed: the caller has no listed bid in that lot
+  hall_too_many_attempts,    // hall.too_many_attempts: the bid's decryption attempts are used up
+  hall_commitment_mismatch,  // hall.commitment_mismatch: a revealed nonce does not match its
+                             // commitment
+  hall_backup_mismatch,  // hall.backup_mismatch: the backup file was not sealed together with the
+                         // sealed bid
+  hall_no_backup,        // hall.no_backup: no backup file was uploaded for that bid
+  hall_no_escrow,        // hall.no_escrow: the tender's key policy has no escrow
+  hall_bad_share,        // hall.bad_share: a custodian's decryption share does not verify
+  hall_too_early,        // hall.too_early: the step's time has not come (opening time, reveal wait)
+  hall_not_found,        // hall.not_found: no such objection, bid or help request in this hall
   hall_record_not_ready,  // hall.record_not_ready: the opening record is not published yet
 };
 

@@ -146,7 +146,8 @@ public:
   boost::asio::awaitable<std::string> primary_blob(std::string tender_id, hall_viewer who, int lot);
 
   // Reports a decryption outcome; writes the bid's status and its decryption_status event.
-  boost::asio::awaitable<void> finish_decryption(std::int64_t attempt_id, hall_work_outcome outcome);
+  boost::asio::awaitable<void> finish_decryption(std::int64_t attempt_id,
+                                                 hall_work_outcome outcome);
   // Attempts still 'decrypting' (after a crash or restart): run them again.
   boost::asio::awaitable<std::vector<hall_work>> pending_work();
 
