@@ -243,15 +243,29 @@ TEST(hall_opening, fifty_bidders_through_the_ten_steps) {
   }
   // Every listed bid is done: the supervisor sees it live.
   std::set<std::string> done;
-  super_s->wait_for(
-      [&](const hall::event& e) {
-        if (e.kind != "decryption_status") return false;
-        const auto d = data_of(e);
-        if (d.at("status").as_string() == "done")
-          done.insert(std::string(d.at("org_id").as_string()));
-        return done.size() == static_cast<std::size_t>(bidder_count - 1);
-      },
-      60s);
+  try {
+    super_s->wait_for(
+        [&](const hall::event& e) {
+          if (e.kind != "decryption_status") return false;
+          const auto d = data_of(e);
+          if (d.at("status").as_string() == "done")
+            done.insert(std::string(d.at("org_id").as_string()));
+          return done.size() == static_cast<std::size_t>(bidder_count - 1);
+        },
+        60s);
+  } catch (const std::exception&) {
+    // Which bids never finished, and why (the database's view).
+    ADD_FAILURE() << "listed bids not done:\n"
+                  << w.db().query_value(
+                         "SELECT coalesce(string_agg(b.org_id || ' ' || b.status || ' ' || "
+                         "coalesce(b.message, '-') || ' | ' || coalesce((SELECT "
+                         "string_agg(a.source || ':' || a.state || ':' || coalesce(a.message, "
+                         "'-'), ', ') FROM hall_attempts a WHERE a.tender_id = b.tender_id AND "
+                         "a.org_id = b.org_id), 'no attempts'), E'\\n'), 'none') FROM hall_bids "
+                         "b WHERE b.tender_id = '" +
+                         t + "' AND b.listed AND b.status <> 'done'");
+    throw;
+  }
   EXPECT_EQ(done.size(), static_cast<std::size_t>(bidder_count - 1));
 
   // Pause and resume: while paused a step is refused.

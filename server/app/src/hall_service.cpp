@@ -381,7 +381,16 @@ db::hall_work_outcome hall_service::run_work(const db::hall_work& w,
   db::hall_work_outcome out;
   sealed::header h;
   try {
-    h = sealed::parse_header(crypto::as_bytes(w.header));
+    if (w.source == "backup") {
+      // A backup file (备用文件) has its own file key, so its own header: read it from the file.
+      auto file = blobs.open(w.blob_digest);
+      if (!file) {
+        throw std::runtime_error("blob " + w.blob_digest + " is missing from the blob store");
+      }
+      h = sealed::inspect(*file).hdr;
+    } else {
+      h = sealed::parse_header(crypto::as_bytes(w.header));
+    }
   } catch (const crypto::error& e) {
     out.cause = "bad_file";
     out.message = std::string("the sealed header cannot be read: ") + e.what();

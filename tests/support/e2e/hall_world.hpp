@@ -211,7 +211,7 @@ public:
         "UPDATE scheduled_jobs SET due_at = clock_timestamp() WHERE "
         "kind = 'hall.window_close' "
         "AND subject = '" +
-        tender_id + "' AND done_at IS NULL");
+        tender_id + "' AND fired_at IS NULL");
   }
 
   void close_confirmations_now(const std::string& tender_id) {
@@ -223,7 +223,7 @@ public:
         "UPDATE scheduled_jobs SET due_at = clock_timestamp() WHERE "
         "kind = 'hall.confirm_close' "
         "AND subject = '" +
-        tender_id + "' AND done_at IS NULL");
+        tender_id + "' AND fired_at IS NULL");
   }
 
   client::hall::session_options options(const std::string& tender_id, const actor* a) {
