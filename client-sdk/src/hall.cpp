@@ -957,11 +957,19 @@ event blocking_session::wait_for(const std::function<bool(const event&)>& pred,
   });
   if (found) return *found;
   if (d.fatal) throw *d.fatal;
-  throw error("client.timeout", "the awaited hall event did not come");
+  throw error("client.timeout", "the awaited hall event did not come within " +
+                                    std::to_string(timeout.count()) + " ms");
 }
 
 event blocking_session::wait_for_kind(const std::string& kind, std::chrono::milliseconds timeout) {
-  return wait_for([&](const event& e) { return e.kind == kind; }, timeout);
+  try {
+    return wait_for([&](const event& e) { return e.kind == kind; }, timeout);
+  } catch (const error& e) {
+    if (e.code() != "client.timeout") throw;
+    throw error("client.timeout", "no '" + kind + "' hall event came within " +
+                                      std::to_string(timeout.count()) + " ms (last seq " +
+                                      std::to_string(last_seq()) + ")");
+  }
 }
 
 std::vector<event> blocking_session::events() const {

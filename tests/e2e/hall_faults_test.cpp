@@ -57,7 +57,7 @@ void window_with_outage(world& w, const std::function<void()>& fault) {
   auto& host = w.user("hx-host", "hx-center", "center", {"center_staff"});
   auto& owner = w.user("hx-owner", "hx-ownco", "tenderer", {"tenderer"});
   hall_world h(w, owner);
-  const auto t = h.make_tender({.suffix = "x1"});
+  const auto t = h.make_tender({.suffix = "f1"});
   std::vector<hall_bidder*> b;
   for (int i = 0; i < 4; ++i)
     b.push_back(&h.add_bidder(t, 400 + i));
@@ -102,7 +102,9 @@ void window_with_outage(world& w, const std::function<void()>& fault) {
 
 TEST(hall_faults, tenderd_killed_during_the_window) {
   world w("hall_kill", fault_env("hall_kill"));
-  window_with_outage(w, [&] { w.kill_and_restart_server(); });
+  // Down for longer than the outage threshold (500 ms); a restart quicker than that is not an
+  // outage.
+  window_with_outage(w, [&] { w.kill_and_restart_server(1500ms); });
 }
 
 TEST(hall_faults, postgres_restarted_during_the_window) {

@@ -132,9 +132,10 @@ void world::restart_server() {
   admin_->api = login(*admin_, &admin_->token);
 }
 
-void world::kill_and_restart_server() {
+void world::kill_and_restart_server(std::chrono::milliseconds down) {
   server_->process().send_signal(SIGKILL);
   server_->process().wait(std::chrono::seconds(10));
+  std::this_thread::sleep_for(down);
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
   wait_until_ready(*anonymous());
   for (auto& [id, a] : users_)

@@ -18,6 +18,7 @@
 #include <tender/client/client.hpp>
 #include <tender/crypto/keys.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -63,8 +64,8 @@ public:
 
   // Stops tenderd (SIGTERM) and starts it again on the same database (new port).
   void restart_server();
-  // SIGKILL, then start again.
-  void kill_and_restart_server();
+  // SIGKILL, then start again after `down` (a platform that stays down that long).
+  void kill_and_restart_server(std::chrono::milliseconds down = std::chrono::milliseconds(0));
 
   // Number of rows of a table, for "nothing changed" checks.
   long long rows(const std::string& table) const;
