@@ -88,6 +88,7 @@ std::vector<command> all_commands() {
   add_bid_commands(all);
   add_hall_commands(all);
   add_record_commands(all);
+  add_demo_commands(all);
   std::sort(all.begin(), all.end(),
             [](const command& a, const command& b) { return a.name < b.name; });
   return all;

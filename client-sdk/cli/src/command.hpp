@@ -106,6 +106,8 @@ void add_guarantee_commands(std::vector<command>& out);
 // hall watch|sign-in|decrypt|backup|confirm|reveal|commit|... (the opening hall); record verify
 void add_hall_commands(std::vector<command>& out);
 void add_record_commands(std::vector<command>& out);
+// demo (the whole story of an opening, README command 1)
+void add_demo_commands(std::vector<command>& out);
 
 std::vector<command> all_commands();
 
