@@ -66,7 +66,10 @@ async function until(page, what, fn, fnArg, timeout = PAGE_STEP) {
   } catch (e) {
     const phase = await page.evaluate(() => document.body.dataset.phase + ' seq ' + document.body.dataset.seq).catch(() => '?');
     const status = await page.evaluate(() => document.getElementById('act-status').textContent).catch(() => '?');
-    throw new Error('timed out waiting: ' + what + ' (page phase ' + phase + ', last action: ' + status + ')');
+    const grid = await textOf(page, '#bidders').catch(() => '?');
+    await page.screenshot({ path: path.join(outDir, 'failed.png'), fullPage: true }).catch(() => {});
+    throw new Error('timed out waiting: ' + what + ' (page phase ' + phase + ', last action: ' + status +
+      ')\nthe grid shows:\n' + grid + '\nscreenshot: ' + path.join(outDir, 'failed.png'));
   }
 }
 const untilPhase = (page, phase, timeout) => until(page, 'phase ' + phase,
@@ -116,6 +119,7 @@ try {
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') console.log('page console: ' + m.text()); });
 
   // 1. The host opens the hall before the deadline.
   const response = await page.goto(pageUrl + '#token=' + encodeURIComponent(token));
