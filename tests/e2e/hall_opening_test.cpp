@@ -388,7 +388,8 @@ TEST(hall_opening, fifty_bidders_through_the_ten_steps) {
           own_done = true;
       }
       if (e.kind == "announced") {
-        const auto& lot = data_of(e).at("lots").as_array()[0].as_object();
+        const auto announced_data = data_of(e);
+        const auto& lot = announced_data.at("lots").as_array()[0].as_object();
         ASSERT_EQ(lot.at("rows").as_array().size(), 1u) << e.json;
         EXPECT_EQ(lot.at("rows").as_array()[0].at("org_id").as_string(), b[i]->who->org_id);
         EXPECT_EQ(lot.at("rows_total").to_number<std::int64_t>(), bidder_count - 1);
