@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Opening hall fan-out (issue 6): N public viewers per hall on tenderd next to the same load on a
-# Node.js `ws` server doing only the fan-out (bench/hall_baseline.js), in the same run. By hand:
+# Opening hall (issue 6), two parts in one run against one tenderd:
+#  1. fan-out: N public viewers per hall on tenderd next to the same load on a Node.js `ws` server
+#     doing only the fan-out (bench/hall_baseline.js);
+#  2. whole openings on the SDK (build/release/bench/hall_opening_bench): N bidders in one hall,
+#     then 100 halls of 100, from sign-in to the announcement.
+# By hand:
 #
 #   bench/hall_bench.sh [--clients N] [--halls H] [--events E] [--bytes B] [--no-build]
+#                       [--only fanout|opening]
 #
 # Defaults: one hall of 10,000 viewers, then 100 halls of 100. It builds the release preset
 # (unless --no-build), installs the baseline's `ws` (npm ci in bench/), starts a throwaway
@@ -18,6 +23,7 @@ halls=1
 events=20
 bytes=300
 build=1
+only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --clients) clients=$2; shift 2 ;;
@@ -25,7 +31,8 @@ while [ $# -gt 0 ]; do
     --events) events=$2; shift 2 ;;
     --bytes) bytes=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --only) only=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "hall_bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -34,13 +41,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 if [ "$build" = 1 ]; then
   cmake --preset release >/dev/null
-  cmake --build --preset release --target tenderd tender hall_load_bench >/dev/null
+  cmake --build --preset release --target tenderd tender hall_load_bench hall_opening_bench >/dev/null
 fi
 (cd bench && npm ci --silent >/dev/null)
 # The binaries can be overridden (e.g. to try another build): TENDERD, TENDER_CLI, HALL_LOAD_BENCH.
 tenderd="${TENDERD:-$root/build/release/server/tenderd}"
 tender="${TENDER_CLI:-$root/build/release/client-sdk/tender}"
 bench="${HALL_LOAD_BENCH:-$root/build/release/bench/hall_load_bench}"
+opening="${HALL_OPENING_BENCH:-$root/build/release/bench/hall_opening_bench}"
+# Every connection is a file descriptor, on both sides.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d /tmp/tender-hall-bench.XXXXXX)
 chmod 755 "$work"
@@ -85,6 +95,7 @@ SQL
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 TENDERD_DATABASE_CONNINFO="$conninfo" TENDERD_LISTEN_PORT=$port TENDERD_LOG_LEVEL=warn \
+  TENDERD_SCHEDULER_POLL_INTERVAL_MS=100 \
   TENDERD_STORAGE_DATA_DIR="$work/data" \
   setsid "$tenderd" --config deploy/config/tenderd.conf 2>"$work/tenderd.log" &
 echo $! > "$work/tenderd.pid"
@@ -108,8 +119,19 @@ run() {  # label tenders clients-per-hall
     --bytes "$bytes" --inject-http "http://127.0.0.1:$bport" --server-pid "$(cat "$work/baseline.pid")" \
     > "$work/$label-baseline.json"
 }
-run one "$one_hall" "$clients"
-run many "$many" "$((clients < 100 ? clients : 100))"
+if [ "$only" != opening ]; then
+  run one "$one_hall" "$clients"
+  run many "$many" "$((clients < 100 ? clients : 100))"
+fi
+if [ "$only" != fanout ]; then
+  pid=$(cat "$work/tenderd.pid")
+  "$opening" --server "http://127.0.0.1:$port" --conninfo "$conninfo" --server-pid "$pid" \
+    --admin-key "$work/keys/admin-signing.pem" --halls 1 --bidders "$clients" --prefix o1 \
+    > "$work/open-one.json"
+  "$opening" --server "http://127.0.0.1:$port" --conninfo "$conninfo" --server-pid "$pid" \
+    --admin-key "$work/keys/admin-signing.pem" --halls 100 --bidders "$((clients < 100 ? clients : 100))" \
+    --prefix o100 > "$work/open-many.json"
+fi
 
 cores=$(nproc)
 ram=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
@@ -118,16 +140,29 @@ echo "Machine: $cores cores ($cpu), $ram; $(date -u +%Y-%m-%d); loopback; load c
 echo "PostgreSQL on the same cores. $events events of ~$bytes bytes per hall, 50 ms apart."
 echo
 python3 - "$work" <<'PY'
-import json, sys
+import json, os, sys
 w = sys.argv[1]
-print("| run | server | viewers | joined | join time | deliveries | p50 | p99 | max | server CPU | server peak RSS | p99 ratio to baseline |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-for label, name in (("one", "1 hall"), ("many", "100 halls × 100")):
-    r = {s: json.load(open(f"{w}/{label}-{s}.json")) for s in ("tenderd", "baseline")}
-    for s in ("baseline", "tenderd"):
-        x = r[s]
-        ratio = x["latency_p99_ms"] / r["baseline"]["latency_p99_ms"] if r["baseline"]["latency_p99_ms"] else 0
-        print(f"| {name} | {s} | {x['halls'] * x['clients_per_hall']} | {x['joined']} | {x['join_s']:.1f} s | "
-              f"{x['deliveries']}/{x['deliveries_expected']} | {x['latency_p50_ms']:.1f} ms | {x['latency_p99_ms']:.1f} ms | "
-              f"{x['latency_max_ms']:.1f} ms | {x['server_cpu_s']:.1f} s | {x['server_peak_rss_mib']:.0f} MiB | {ratio:.2f} |")
+if os.path.exists(f"{w}/one-tenderd.json"):
+    print("| run | server | viewers | joined | join time | deliveries | other events | p50 | p99 | max | server CPU | server peak RSS | p99 ratio to baseline |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for label, name in (("one", "1 hall"), ("many", "100 halls × 100")):
+        r = {s: json.load(open(f"{w}/{label}-{s}.json")) for s in ("tenderd", "baseline")}
+        for s in ("baseline", "tenderd"):
+            x = r[s]
+            ratio = x["latency_p99_ms"] / r["baseline"]["latency_p99_ms"] if r["baseline"]["latency_p99_ms"] else 0
+            print(f"| {name} | {s} | {x['halls'] * x['clients_per_hall']} | {x['joined']} | {x['join_s']:.1f} s | "
+                  f"{x['deliveries']}/{x['deliveries_expected']} | {x.get('other_events', 0)} | {x['latency_p50_ms']:.1f} ms | "
+                  f"{x['latency_p99_ms']:.1f} ms | {x['latency_max_ms']:.1f} ms | {x['server_cpu_s']:.1f} s | "
+                  f"{x['server_peak_rss_mib']:.0f} MiB | {ratio:.2f} |")
+    print()
+if os.path.exists(f"{w}/open-one.json"):
+    print("| opening | bidders | setup | join | sign-in | window open → all decrypted | → window closed | → announced | events | deliveries | fan-out p50 | p99 | max | server CPU | server peak RSS | bench CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for label, name in (("one", "1 hall"), ("many", "100 halls × 100")):
+        x = json.load(open(f"{w}/open-{label}.json"))
+        print(f"| {name} | {x['halls'] * x['bidders_per_hall']} | {x['setup_s']:.0f} s | {x['join_s']:.1f} s | "
+              f"{x['sign_in_s']:.1f} s | {x['window_open_to_all_decrypted_s']:.1f} s | {x['window_open_to_closed_s']:.1f} s | "
+              f"{x['window_open_to_announced_s']:.1f} s | {x['events']} | {x['deliveries']} | {x['latency_p50_ms']:.1f} ms | "
+              f"{x['latency_p99_ms']:.1f} ms | {x['latency_max_ms']:.1f} ms | {x['server_cpu_s']:.1f} s | "
+              f"{x['server_peak_rss_mib']:.0f} MiB | {x['bench_cpu_s']:.0f} s |")
 PY

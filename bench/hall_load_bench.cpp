@@ -14,6 +14,8 @@
 // tenderd's hubs read and fan it out exactly as they do an action's event. Reported: join time of
 // all sessions, fan-out latency p50/p99/max over every (event, viewer), events missed, and the
 // server's CPU time and peak RSS during the fan-out (from /proc/PID).
+#include "bench_util.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -66,41 +68,13 @@ struct options {
   int threads = 1;
 };
 
-// Microseconds since the epoch of "YYYY-MM-DDTHH:MM:SS.ffffffZ" (any number of fraction digits).
-std::int64_t micros_of(std::string_view s) {
-  std::tm tm{};
-  if (s.size() < 20) return 0;
-  tm.tm_year = std::stoi(std::string(s.substr(0, 4))) - 1900;
-  tm.tm_mon = std::stoi(std::string(s.substr(5, 2))) - 1;
-  tm.tm_mday = std::stoi(std::string(s.substr(8, 2)));
-  tm.tm_hour = std::stoi(std::string(s.substr(11, 2)));
-  tm.tm_min = std::stoi(std::string(s.substr(14, 2)));
-  tm.tm_sec = std::stoi(std::string(s.substr(17, 2)));
-  std::int64_t us = static_cast<std::int64_t>(timegm(&tm)) * 1000000;
-  if (s[19] == '.') {
-    std::int64_t frac = 0;
-    int digits = 0;
-    for (std::size_t i = 20; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i) {
-      if (digits < 6) frac = frac * 10 + (s[i] - '0'), ++digits;
-    }
-    while (digits++ < 6)
-      frac *= 10;
-    us += frac;
-  }
-  return us;
-}
-
-std::int64_t now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now().time_since_epoch())
-      .count();
-}
-
 struct stats {
   std::mutex m;
   std::vector<double> latency_ms;
   std::atomic<int> joined{0};
   std::atomic<int> failed{0};
   std::atomic<long> received{0};
+  std::atomic<long> other{0};  // events the server wrote itself (outages...), not injected
 };
 
 // One viewer: connect, upgrade, hello, then read forever.
@@ -145,7 +119,7 @@ private:
         if (!self->closed_) self->fail();
         return;
       }
-      const auto received = now_micros();
+      const auto received = bench::now_micros();
       const auto text = beast::buffers_to_string(self->buf_.data());
       self->buf_.consume(self->buf_.size());
       self->on_message(text, received);
@@ -160,9 +134,15 @@ private:
       return;
     }
     if (text.find(R"("type":"event")") == std::string::npos) return;
+    if (text.find(R"("org_id":"o-bench")") == std::string::npos) {
+      // An event the hall wrote itself (not one of ours): counted apart, the first few shown.
+      if (s_.other++ < 5)
+        std::cerr << "hall_load_bench: other event " << text.substr(0, 200) << "\n";
+      return;
+    }
     const auto at = text.find(R"("at":")");
     if (at == std::string::npos) return;
-    const auto us = micros_of(std::string_view(text).substr(at + 6, 27));
+    const auto us = bench::micros_of(std::string_view(text).substr(at + 6, 27));
     ++s_.received;
     std::lock_guard lock(s_.m);
     s_.latency_ms.push_back(static_cast<double>(received - us) / 1000.0);
@@ -176,40 +156,6 @@ private:
   beast::flat_buffer buf_;
   bool closed_ = false;
 };
-
-struct proc_sample {
-  double cpu_s = 0;
-  long hwm_kib = 0;
-  long rss_kib = 0;
-};
-
-proc_sample sample(int pid) {
-  proc_sample p;
-  if (pid == 0) return p;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  const auto close = line.rfind(')');
-  std::istringstream rest(line.substr(close + 2));
-  std::vector<std::string> f;
-  for (std::string x; rest >> x;)
-    f.push_back(x);
-  if (f.size() > 13) {
-    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-    p.cpu_s = (std::stod(f[11]) + std::stod(f[12])) / tick;  // utime, stime
-  }
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  while (std::getline(status, line)) {
-    if (line.starts_with("VmHWM:")) p.hwm_kib = std::stol(line.substr(6));
-    if (line.starts_with("VmRSS:")) p.rss_kib = std::stol(line.substr(6));
-  }
-  return p;
-}
-
-void reset_hwm(int pid) {
-  if (pid == 0) return;
-  std::ofstream("/proc/" + std::to_string(pid) + "/clear_refs") << "5";
-}
 
 void http_post(const std::string& url) {
   // url: http://host:port/path?query
@@ -345,8 +291,8 @@ int main(int argc, char** argv) {
   std::cerr << "joined " << s.joined << " of " << total << " (" << s.failed << " failed) in "
             << join_s << " s\n";
 
-  const auto before = sample(o.server_pid);
-  reset_hwm(o.server_pid);
+  const auto before = bench::sample(o.server_pid);
+  bench::reset_hwm(o.server_pid);
   const auto t1 = std::chrono::steady_clock::now();
   if (!o.inject_http.empty()) {
     http_post(o.inject_http + "/broadcast?count=" + std::to_string(o.events) + "&bytes=" +
@@ -359,7 +305,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const double fanout_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-  const auto after = sample(o.server_pid);
+  const auto after = bench::sample(o.server_pid);
 
   std::vector<double> lat;
   {
@@ -376,6 +322,7 @@ int main(int argc, char** argv) {
                    {"event_bytes", o.bytes},
                    {"deliveries_expected", expected},
                    {"deliveries", s.received.load()},
+                   {"other_events", s.other.load()},
                    {"fanout_s", fanout_s},
                    {"latency_p50_ms", quantile(lat, 0.50)},
                    {"latency_p99_ms", quantile(lat, 0.99)},

@@ -345,6 +345,7 @@ struct session::impl : std::enable_shared_from_this<impl> {
     } else {
       h["token"] = nullptr;
     }
+    if (o.view != "full") h["view"] = o.view;
     if (have_cursor) {
       h["after"] = last.load();
     } else {
@@ -483,6 +484,33 @@ struct session::impl : std::enable_shared_from_this<impl> {
       have_cursor = true;
       last = *seq;
       if (o.on_event) o.on_event(e);
+      return true;
+    }
+    if (type == "skip") {
+      // Events from..to are not for this (summary) view; the cursor moves past them.
+      const auto from = int_of(msg, "from");
+      const auto to = int_of(msg, "to");
+      if (!from || !to || *to < *from) bad_shape("/ws/halls", "a skip without 'from' <= 'to'");
+      if (have_cursor && *to <= last) return true;  // already past
+      if (have_cursor && *from > last + 1) {
+        if (o.on_disconnect) {
+          o.on_disconnect(error("client.gap", "events " + std::to_string(last + 1) + ".." +
+                                                  std::to_string(*from - 1) +
+                                                  " are missing; resuming from " +
+                                                  std::to_string(last)));
+        }
+        return false;
+      }
+      have_cursor = true;
+      last = *to;
+      if (o.on_skip) o.on_skip(*from, *to);
+      return true;
+    }
+    if (type == "progress") {
+      if (o.on_progress) {
+        const auto* h = msg.if_contains("hall");
+        o.on_progress(h != nullptr ? json::serialize(*h) : std::string("{}"));
+      }
       return true;
     }
     if (type == "ack" ||

@@ -269,7 +269,7 @@ try {
   // 6. a gap: seq 22 arrives before 21; the page must resume from 20 and get both, once.
   const hellosBefore = hall.hellos.length;
   hall.publish({ kind: 'window_extended', data: { window_closes_at: iso(Date.now() + 2400e3), seconds: 600, reason: '平台故障补时' } }, { hold: true });
-  hall.publish({ kind: 'objection_raised', data: { objection_id: 'ob-1', org_id: 'o-b', lot: 1, text: '对解密时间有异议' } });
+  hall.publish({ kind: 'objection_raised', data: { objection_id: 7, org_id: 'o-b', lot: 1, text: '对解密时间有异议' } });
   await seqIs(page, 22, 'after the gap');
   check(hall.hellos.length === hellosBefore + 1 && hall.hellos[hellosBefore].after === 20,
     'a gap makes the page resume with after = 20 (got ' + JSON.stringify(hall.hellos.slice(hellosBefore).map((h) => h.after)) + ')');
@@ -318,10 +318,10 @@ try {
   await seqIs(page, 28, 'parameters drawn');
   await has(page, '#draw [data-testid="drawn-value"]', '0.05', 'drawn value shown');
   await has(page, '#phase', '已抽取', 'phase drawn');
-  await page.fill('#host-box form[data-action="answer"] input[name="objection_id"]', 'ob-1');
+  await page.fill('#host-box form[data-action="answer"] input[name="objection_id"]', '7');
   await page.fill('#host-box form[data-action="answer"] input[name="text"]', '解密时间已按平台故障补足');
   const ans = await click(page, hall, 'answer');
-  check(ans.objection_id === 'ob-1' && ans.text === '解密时间已按平台故障补足', 'answer carries the objection id and text');
+  check(ans.objection_id === 7 && ans.text === '解密时间已按平台故障补足', 'answer carries the objection id (an integer) and text');
   await seqIs(page, 29, 'objection answered');
   await has(page, '#objections', '已按平台故障补足', 'answer shown');
   await shot(page, 'drawn');

@@ -22,6 +22,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -115,8 +117,33 @@ TEST(hall_opening, fifty_bidders_through_the_ten_steps) {
   std::vector<std::unique_ptr<hall::session>> s;
   std::vector<std::promise<void>> joined(bidder_count);
   std::vector<std::future<void>> joined_f;
+  // Every odd bidder uses the summary view (hall-protocol.md §4.1); what it got is kept here.
+  struct summary_seen {
+    std::mutex m;
+    std::vector<hall::event> events;
+    std::vector<std::pair<std::int64_t, std::int64_t>> skips;
+    std::vector<std::string> progress;
+  };
+  std::vector<std::unique_ptr<summary_seen>> seen(bidder_count);
   for (int i = 0; i < bidder_count; ++i) {
     auto o = h.options(t, b[i]->who);
+    if (i % 2 == 1) {
+      seen[i] = std::make_unique<summary_seen>();
+      auto* x = seen[i].get();
+      o.view = "summary";
+      o.on_event = [x](const hall::event& e) {
+        std::lock_guard lock(x->m);
+        x->events.push_back(e);
+      };
+      o.on_skip = [x](std::int64_t from, std::int64_t to) {
+        std::lock_guard lock(x->m);
+        x->skips.emplace_back(from, to);
+      };
+      o.on_progress = [x](const std::string& p) {
+        std::lock_guard lock(x->m);
+        x->progress.push_back(p);
+      };
+    }
     auto p = std::make_shared<bool>(false);
     o.on_snapshot = [&joined, i, p](const hall::snapshot&) {
       if (!*p) {
@@ -332,6 +359,47 @@ TEST(hall_opening, fifty_bidders_through_the_ten_steps) {
   const auto head = host_s->last_seq();
   EXPECT_EQ(public_s.wait_for([&](const hall::event& e) { return e.seq == head; }).kind,
             "recorded");
+
+  // The summary view: each seq exactly once (in an event or a skip), in order, up to the head; its
+  // own bid's statuses and no other bidder's; the announcement cut to its own row with the total
+  // beside it; the hall's counts as progress messages.
+  for (int i = 1; i < bidder_count - 1; i += 2) {
+    const auto give_up = std::chrono::steady_clock::now() + 30s;
+    while (s[i]->last_seq() < head && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(20ms);
+    std::lock_guard lock(seen[i]->m);
+    std::map<std::int64_t, int> covered;
+    for (const auto& e : seen[i]->events)
+      ++covered[e.seq];
+    for (const auto& [from, to] : seen[i]->skips) {
+      EXPECT_LE(from, to);
+      for (auto q = from; q <= to; ++q)
+        ++covered[q];
+    }
+    const auto first = s[i]->last_seq() - static_cast<std::int64_t>(covered.size()) + 1;
+    ASSERT_EQ(s[i]->last_seq(), head) << "bidder " << i;
+    for (auto q = first; q <= head; ++q)
+      ASSERT_EQ(covered[q], 1) << "bidder " << i << " seq " << q;
+    bool own_done = false;
+    for (const auto& e : seen[i]->events) {
+      if (e.kind == "decryption_status" || e.kind == "signed_in" || e.kind == "confirmed") {
+        EXPECT_EQ(data_of(e).at("org_id").as_string(), b[i]->who->org_id) << e.json;
+        if (e.kind == "decryption_status" && data_of(e).at("status").as_string() == "done")
+          own_done = true;
+      }
+      if (e.kind == "announced") {
+        const auto announced_data = data_of(e);
+        const auto& lot = announced_data.at("lots").as_array()[0].as_object();
+        ASSERT_EQ(lot.at("rows").as_array().size(), 1u) << e.json;
+        EXPECT_EQ(lot.at("rows").as_array()[0].at("org_id").as_string(), b[i]->who->org_id);
+        EXPECT_EQ(lot.at("rows_total").to_number<std::int64_t>(), bidder_count - 1);
+      }
+    }
+    EXPECT_TRUE(own_done) << "bidder " << i;
+    ASSERT_FALSE(seen[i]->progress.empty()) << "bidder " << i;
+    const auto last = json::parse(seen[i]->progress.back()).as_object();
+    EXPECT_EQ(last.at("signed_in").to_number<std::int64_t>(), bidder_count);
+  }
 
   // The signed opening record verifies with the audit log's key.
   auto anon = w.anonymous();

@@ -17,16 +17,19 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 namespace tender::app {
 namespace asio = boost::asio;
+namespace json = boost::json;
 
 namespace {
 
@@ -38,35 +41,106 @@ asio::awaitable<void> sleep_on(asio::steady_timer& t, std::chrono::milliseconds 
   co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
-// One recent event and its renderings, made on first need and shared by every subscriber with
-// the same rendering key.
-struct cached_event {
-  db::hall_event event;
-  std::map<std::string, std::string> renders;
-};
-
-// Viewers whose messages are identical share a key: the redacted placeholder is one text for
-// everybody; otherwise role and organisation decide what hall_event_message shows.
-std::string render_key(const db::hall_event& e, const db::hall_viewer& v) {
-  if (!e.visible_to(v)) return "-";
-  return v.role + "|" + v.org_id;
+// Kinds about one bidder organisation (data.org_id): in the summary view (hall-protocol.md §4.1)
+// only that organisation gets them; everyone else gets them as a skipped range.
+bool per_bidder_kind(const std::string& kind) {
+  return kind == "signed_in" || kind == "decryption_status" || kind == "confirmed" ||
+         kind == "backup_uploaded" || kind == "share_submitted" || kind == "help_requested";
 }
 
-const std::string& rendering(cached_event& c, const db::hall_viewer& v) {
-  auto key = render_key(c.event, v);
-  auto it = c.renders.find(key);
-  if (it == c.renders.end()) {
-    it = c.renders.emplace(std::move(key), db::hall_event_message(c.event, v)).first;
+// Kinds whose long lists the summary view cuts to the viewer's own rows.
+bool trimmed_kind(const std::string& kind) {
+  return kind == "list_published" || kind == "announced" || kind == "confirmation_closed";
+}
+
+// One recent event and its renderings, made on first need and shared by every subscriber:
+// hall_event_message depends on the viewer only through whether the event is visible to it; the
+// summary view's cut lists depend on the viewer's organisation.
+struct cached_event {
+  explicit cached_event(db::hall_event e) : event(std::move(e)) {
+    if (per_bidder_kind(event.kind)) {
+      boost::system::error_code ec;
+      const auto d = json::parse(event.data_json, ec);
+      if (!ec && d.is_object()) {
+        if (const auto* o = d.get_object().if_contains("org_id"); o != nullptr && o->is_string())
+          subject_org = std::string(o->get_string());
+      }
+    }
   }
-  return it->second;
+  db::hall_event event;
+  std::string subject_org;  // for per-bidder kinds
+  std::optional<std::string> shown;
+  std::optional<std::string> redacted;
+  std::map<std::string, std::string> cut;  // summary renderings of trimmed kinds, by org
+};
+
+const std::string& rendering(cached_event& c, const db::hall_viewer& v) {
+  const bool visible = c.event.visible_to(v);
+  auto& slot = visible ? c.shown : c.redacted;
+  if (!slot) slot = db::hall_event_message(c.event, v);
+  return *slot;
+}
+
+// Keeps, in an array of objects, the ones whose `key` is `org`; returns how many there were.
+std::size_t keep_own(json::value& v, std::string_view key, const std::string& org) {
+  if (!v.is_array()) return 0;
+  auto& a = v.get_array();
+  const auto total = a.size();
+  json::array kept;
+  for (auto& x : a) {
+    if (x.is_object()) {
+      const auto* o = x.get_object().if_contains(key);
+      if (o != nullptr && o->is_string() && o->get_string() == org) kept.push_back(x);
+    } else if (x.is_string() && x.get_string() == org) {
+      kept.push_back(x);
+    }
+  }
+  a = std::move(kept);
+  return total;
+}
+
+// The summary rendering of a trimmed kind: the lists cut to the viewer's organisation, with their
+// full lengths beside them (`<list>_total`).
+const std::string& cut_rendering(cached_event& c, const db::hall_viewer& v) {
+  auto it = c.cut.find(v.org_id);
+  if (it != c.cut.end()) return it->second;
+  boost::system::error_code ec;
+  auto data = json::parse(c.event.data_json, ec);
+  if (ec || !data.is_object()) return rendering(c, v);
+  auto& d = data.get_object();
+  if (c.event.kind == "confirmation_closed") {
+    for (const char* list : {"confirmed", "silent"}) {
+      if (auto* l = d.if_contains(list)) {
+        d[std::string(list) + "_total"] = keep_own(*l, "org_id", v.org_id);
+      }
+    }
+  } else if (auto* lots = d.if_contains("lots"); lots != nullptr && lots->is_array()) {
+    const char* list = c.event.kind == "announced" ? "rows" : "bidders";
+    for (auto& lot : lots->get_array()) {
+      if (!lot.is_object()) continue;
+      if (auto* l = lot.get_object().if_contains(list)) {
+        lot.get_object()[std::string(list) + "_total"] = keep_own(*l, "org_id", v.org_id);
+      }
+    }
+  }
+  db::hall_event e = c.event;
+  e.data_json = json::serialize(data);
+  return c.cut.emplace(v.org_id, db::hall_event_message(e, v)).first->second;
 }
 
 struct subscriber {
   subscriber(strand_t& s, std::shared_ptr<net::ws_connection> c, db::hall_viewer v,
-             std::int64_t after)
-      : conn(std::move(c)), viewer(std::move(v)), cursor(after), timer(s) {}
+             std::int64_t after, bool summary_view)
+      : conn(std::move(c)),
+        viewer(std::move(v)),
+        summary(summary_view && !viewer.is_staff()),
+        cursor(after),
+        timer(s) {}
   std::shared_ptr<net::ws_connection> conn;
   db::hall_viewer viewer;
+  bool summary;                // the summary view (§4.1); never for staff
+  std::int64_t skip_from = 0;  // a skipped range not sent yet (0: none)
+  std::int64_t skip_to = 0;
   std::int64_t cursor;  // the last seq this connection was sent (or had in its snapshot)
   bool live = false;    // caught up: the hub pushes to it directly
   bool closed = false;
@@ -93,7 +167,8 @@ struct hub : std::enable_shared_from_this<hub> {
   asio::steady_timer timer;
   std::deque<std::shared_ptr<cached_event>> ring;  // contiguous seqs ending at head
   std::int64_t head = 0;
-  bool ready = false;  // head read from the database
+  bool ready = false;        // head read from the database
+  bool progress_due = true;  // a per-bidder event since the last progress message
   bool pending = true;
   bool stopped = false;
   std::map<std::uint64_t, std::shared_ptr<subscriber>> subs;
@@ -137,8 +212,8 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
                       {{"tender_id", h.tender_id}, {"head", h.head}, {"seq", e.seq}});
       h.ring.clear();
     }
-    auto c = std::make_shared<cached_event>();
-    c->event = std::move(e);
+    auto c = std::make_shared<cached_event>(std::move(e));
+    if (per_bidder_kind(c->event.kind) || c->event.kind == "list_published") h.progress_due = true;
     h.head = c->event.seq;
     h.ring.push_back(c);
     while (h.ring.size() > opts.ring_size)
@@ -151,8 +226,71 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
         asio::co_spawn(h.strand, catch_up(shared_from_this(), hp, s), asio::detached);
         continue;
       }
-      s->conn->send(rendering(*c, s->viewer));
-      s->cursor = c->event.seq;
+      deliver(*s, *c);
+    }
+  }
+
+  // Sends `c` to `s` as its view shows it; in the summary view what is not for it joins the
+  // pending skipped range, sent before its next event or by the hub's tick.
+  static void deliver(subscriber& s, cached_event& c) {
+    const auto& e = c.event;
+    if (s.summary) {
+      if (!e.visible_to(s.viewer) || (!c.subject_org.empty() && c.subject_org != s.viewer.org_id)) {
+        if (s.skip_from == 0) s.skip_from = e.seq;
+        s.skip_to = e.seq;
+        s.cursor = e.seq;
+        return;
+      }
+      flush_skip(s);
+      s.conn->send(trimmed_kind(e.kind) ? cut_rendering(c, s.viewer) : rendering(c, s.viewer));
+    } else {
+      s.conn->send(rendering(c, s.viewer));
+    }
+    s.cursor = e.seq;
+  }
+
+  static void flush_skip(subscriber& s) {
+    if (s.skip_from == 0) return;
+    s.conn->send(R"({"type":"skip","from":)" + std::to_string(s.skip_from) + R"(,"to":)" +
+                 std::to_string(s.skip_to) + "}");
+    s.skip_from = 0;
+    s.skip_to = 0;
+  }
+
+  // Every tick: pending skipped ranges go out; about once a second, when a per-bidder event came,
+  // the summary viewers get the hall's counts.
+  asio::awaitable<void> tick(std::shared_ptr<impl> self, std::shared_ptr<hub> h) {
+    (void)self;
+    asio::steady_timer t(h->strand);
+    auto last_progress = std::chrono::steady_clock::now();
+    while (!h->stopped) {
+      co_await sleep_on(t, opts.summary_tick);
+      if (h->stopped) break;
+      bool any_summary = false;
+      for (auto& [id, s] : h->subs) {
+        if (s->closed || !s->summary) continue;
+        any_summary = true;
+        flush_skip(*s);
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (!any_summary || !h->progress_due || now - last_progress < opts.progress_interval)
+        continue;
+      h->progress_due = false;
+      last_progress = now;
+      std::string counts;
+      try {
+        const auto tid = h->tender_id;
+        counts = co_await hall.progress(tid);
+      } catch (const std::exception& e) {
+        core::log::debug("hall progress read failed",
+                         {{"tender_id", h->tender_id}, {"error", e.what()}});
+        h->progress_due = true;
+        continue;
+      }
+      const auto msg = R"({"type":"progress","hall":)" + counts + "}";
+      for (auto& [id, s] : h->subs) {
+        if (!s->closed && s->summary) s->conn->send(msg);
+      }
     }
   }
 
@@ -230,9 +368,7 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
       const std::int64_t next = s->cursor + 1;
       const std::int64_t first = h->first_in_ring();
       if (next >= first) {
-        auto& c = *h->ring[static_cast<std::size_t>(next - first)];
-        s->conn->send(rendering(c, s->viewer));
-        s->cursor = next;
+        deliver(*s, *h->ring[static_cast<std::size_t>(next - first)]);
         continue;
       }
       // Older than the ring: page from the database, up to the ring's start.
@@ -255,8 +391,8 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
         co_await paced(*s);
         if (s->closed) break;
         if (e.seq != s->cursor + 1) break;  // re-read from the cursor
-        s->conn->send(db::hall_event_message(e, s->viewer));
-        s->cursor = e.seq;
+        cached_event c(e);
+        deliver(*s, c);
       }
     }
   }
@@ -268,6 +404,7 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
     auto h = std::make_shared<hub>(io, tender_id);
     hubs.emplace(tender_id, h);
     asio::co_spawn(h->strand, run_hub(shared_from_this(), h), asio::detached);
+    asio::co_spawn(h->strand, tick(shared_from_this(), h), asio::detached);
     return h;
   }
 
@@ -498,7 +635,7 @@ storage::blob_store& hall_service::blobs() {
 }
 
 void hall_service::subscribe(const std::shared_ptr<net::ws_connection>& c, std::string tender_id,
-                             db::hall_viewer viewer, std::int64_t after) {
+                             db::hall_viewer viewer, std::int64_t after, bool summary) {
   std::shared_ptr<hub> h;
   {
     std::lock_guard lock(impl_->mutex);
@@ -509,9 +646,9 @@ void hall_service::subscribe(const std::shared_ptr<net::ws_connection>& c, std::
     h = impl_->hub_for(tender_id);
     impl_->by_connection[c->id()] = h;
   }
-  asio::post(h->strand, [i = impl_, h, c, viewer = std::move(viewer), after]() mutable {
+  asio::post(h->strand, [i = impl_, h, c, viewer = std::move(viewer), after, summary]() mutable {
     if (h->stopped) return;
-    auto s = std::make_shared<subscriber>(h->strand, c, std::move(viewer), after);
+    auto s = std::make_shared<subscriber>(h->strand, c, std::move(viewer), after, summary);
     h->subs[c->id()] = s;
     asio::co_spawn(h->strand, i->catch_up(i, h, s), asio::detached);
   });

@@ -48,6 +48,10 @@ public:
     // its queue fills and it is dropped as a slow consumer.
     std::chrono::milliseconds slow_timeout{10000};
     std::chrono::milliseconds heartbeat{1000};
+    // The summary view (hall-protocol.md §4.1): how often pending skipped ranges go out, and the
+    // least time between two progress messages of a hall.
+    std::chrono::milliseconds summary_tick{250};
+    std::chrono::milliseconds progress_interval{1000};
     unsigned decrypt_threads = 2;
   };
 
@@ -67,8 +71,9 @@ public:
 
   // Pushes every event after `after` of `tender_id` to `c`, rendered for `viewer`, then new ones
   // as they commit, until unsubscribe(c->id()) or the connection ends.
+  // `summary`: the summary view of §4.1 (ignored for staff).
   void subscribe(const std::shared_ptr<net::ws_connection>& c, std::string tender_id,
-                 db::hall_viewer viewer, std::int64_t after);
+                 db::hall_viewer viewer, std::int64_t after, bool summary = false);
   void unsubscribe(std::uint64_t connection_id);
 
   // Runs a decryption on the workers and reports it with db::hall::finish_decryption.

@@ -207,6 +207,7 @@ asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_conn
   }
   std::optional<std::string> token;
   std::optional<std::int64_t> after;
+  bool summary = false;
   for (const auto& [k, v] : o) {
     if (k == "type") continue;
     if (k == "token") {
@@ -226,9 +227,18 @@ asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_conn
                          "'after' must be a sequence number (a whole number >= 0) or null"));
         co_return;
       }
+    } else if (k == "view") {
+      if (v.is_string() && (v.get_string() == "full" || v.get_string() == "summary")) {
+        summary = v.get_string() == "summary";
+      } else {
+        c->send(
+            ws_error(null_id, errc::hall_bad_message, "'view' must be \"full\" or \"summary\""));
+        co_return;
+      }
     } else {
-      c->send(ws_error(null_id, errc::hall_bad_message,
-                       "unknown field '" + std::string(k) + "' in hello (takes token, after)"));
+      c->send(
+          ws_error(null_id, errc::hall_bad_message,
+                   "unknown field '" + std::string(k) + "' in hello (takes token, after, view)"));
       co_return;
     }
   }
@@ -286,7 +296,7 @@ asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_conn
     st.joined = true;
     st.tender_id = tender_id;
     st.viewer = viewer;
-    s.service.subscribe(c, tender_id, std::move(viewer), cursor);
+    s.service.subscribe(c, tender_id, std::move(viewer), cursor, summary);
   } catch (...) {
     auto [code, message] = public_error(std::current_exception());
     c->send(ws_error(null_id, code, message));

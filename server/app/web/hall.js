@@ -717,7 +717,13 @@
         break;
       }
       case 'pause': case 'resume': case 'suspend': case 'unsuspend': act(a, { reason: val('reason') }); break;
-      case 'answer': act(a, { objection_id: val('objection_id'), text: val('text') }); break;
+      case 'answer': {
+        // Objection ids are integers on the wire (objection_raised); a non-number goes as typed
+        // and the server says why it is refused.
+        const id = val('objection_id');
+        act(a, { objection_id: /^\d{1,15}$/.test(id) ? Number(id) : id, text: val('text') });
+        break;
+      }
       case 'object': {
         const p = { text: val('text') };
         if (val('lot')) p.lot = Number(val('lot'));

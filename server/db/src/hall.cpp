@@ -497,6 +497,30 @@ net::awaitable<std::int64_t> hall::head(std::string tender_id) {
   co_return out;
 }
 
+net::awaitable<std::string> hall::progress(std::string tender_id) {
+  std::string out = "{}";
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    const auto r = tx.exec_params(
+        "SELECT json_build_object('phase', h.phase, "
+        "'signed_in', (SELECT count(*) FROM hall_attendance a WHERE a.tender_id = h.tender_id), "
+        "'confirmed', (SELECT count(*) FROM hall_confirmations f WHERE f.tender_id = "
+        "h.tender_id), "
+        "'lots', coalesce((SELECT json_agg(json_build_object('lot', x.lot_no, 'listed', "
+        "x.listed, 'waiting', x.waiting, 'decrypting', x.decrypting, 'done', x.done, 'failed', "
+        "x.failed) ORDER BY x.lot_no) FROM (SELECT lot_no, count(*) FILTER (WHERE listed) AS "
+        "listed, count(*) FILTER (WHERE listed AND status = 'waiting') AS waiting, count(*) "
+        "FILTER (WHERE listed AND status = 'decrypting') AS decrypting, count(*) FILTER (WHERE "
+        "listed AND status = 'done') AS done, count(*) FILTER (WHERE listed AND status = "
+        "'failed') AS failed FROM hall_bids b WHERE b.tender_id = h.tender_id GROUP BY lot_no) "
+        "x), '[]'::json))::text FROM halls h WHERE h.tender_id = $1",
+        tender_id);
+    if (!r.empty()) out = r[0][0].as<std::string>();
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
 // --- actions --------------------------------------------------------------------------------
 
 namespace {

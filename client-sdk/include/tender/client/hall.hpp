@@ -82,9 +82,20 @@ struct session_options {
   std::chrono::milliseconds reconnect_delay{500};  // doubled per failed attempt, up to 8x
   std::chrono::milliseconds ping_interval{20000};
 
+  // "full": every event (redacted placeholders for what the role may not see). "summary" (for
+  // bidders and the public in big halls, hall-protocol.md §4.1): the other bidders' per-bidder
+  // events come as skipped ranges (on_skip), the long lists of list_published, announced and
+  // confirmation_closed are cut to this organisation's rows, and counts come as on_progress.
+  // Staff always get the full view.
+  std::string view = "full";
+
   std::function<void(const welcome&)> on_welcome;  // after every (re)connection
   std::function<void(const snapshot&)> on_snapshot;
   std::function<void(const event&)> on_event;  // each seq once, in order, no gaps
+  // Summary view: events from..to were not for this view (seqs still contiguous with on_event).
+  std::function<void(std::int64_t from, std::int64_t to)> on_skip;
+  // Summary view: the hall's counts (§4.1 `progress`, a JSON object), at most about once a second.
+  std::function<void(const std::string& hall_json)> on_progress;
   // A refusal that ends the session (auth.invalid_token, hall.bad_cursor, hall.not_public_yet,
   // hall.hello_required, ...): no reconnection follows.
   std::function<void(const error&)> on_fatal;

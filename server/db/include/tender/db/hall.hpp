@@ -132,6 +132,10 @@ public:
   boost::asio::awaitable<std::vector<hall_event>> events(std::string tender_id, std::int64_t after,
                                                          std::size_t limit);
   boost::asio::awaitable<std::int64_t> head(std::string tender_id);
+  // The hall's counts for the summary view's `progress` message (hall-protocol.md §4.1), a JSON
+  // object: {"phase","signed_in","confirmed","lots":[{"lot","listed","waiting","decrypting",
+  // "done","failed"}]}; "{}" when there is no hall.
+  boost::asio::awaitable<std::string> progress(std::string tender_id);
 
   // One client action (hall-protocol.md §5) with its parameters as sent (the "act" message minus
   // type, id and action). Validates the parameters itself (hall.bad_message naming the field).
