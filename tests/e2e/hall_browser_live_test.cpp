@@ -52,6 +52,7 @@ using tender::test::child_process;
 using tender::test::data_of;
 using tender::test::hall_bidder;
 using tender::test::hall_world;
+using tender::test::on_path;
 using tender::test::world;
 
 constexpr int bidder_count = 6;
@@ -59,16 +60,6 @@ constexpr int backup_i = 0;    // decrypts through its backup file and asks for 
 constexpr int wrong_i = 4;     // submits a wrong key
 constexpr int absent_i = 5;    // neither signs in nor decrypts nor confirms
 constexpr int objector_i = 2;  // raises an objection after the window
-
-std::string on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const auto candidate = std::filesystem::path(dir) / name;
-    if (!dir.empty() && std::filesystem::exists(candidate)) return candidate.string();
-  }
-  return {};
-}
 
 // Fen as the page must show it: ¥ with thousands separators and two decimals.
 std::string yuan(long long fen) {

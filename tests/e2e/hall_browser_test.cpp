@@ -12,23 +12,13 @@
 #include <sstream>
 #include <string>
 
+using tender::test::on_path;
 using tender::test::run_command;
 using tender::test::world;
 
 namespace {
 
 constexpr const char* tender_id = "t-00000000000000b1";
-
-// `name` found on PATH (child_process execs a path, not a name); "" when absent.
-std::string on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const auto candidate = std::filesystem::path(dir) / name;
-    if (!dir.empty() && std::filesystem::exists(candidate)) return candidate.string();
-  }
-  return {};
-}
 
 }  // namespace
 

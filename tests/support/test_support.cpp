@@ -282,4 +282,14 @@ guarantee_sim_process::~guarantee_sim_process() {
   }
 }
 
+std::string on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    const auto candidate = fs::path(dir) / name;
+    if (!dir.empty() && fs::exists(candidate)) return candidate.string();
+  }
+  return {};
+}
+
 }  // namespace tender::test

@@ -72,6 +72,10 @@ private:
   std::optional<int> status_;
 };
 
+// The full path of executable `name` found on PATH (child_process runs a path, not a name); ""
+// when absent.
+std::string on_path(const std::string& name);
+
 // Runs a command to completion, returning exit code and combined output.
 struct run_result {
   int exit_code;
