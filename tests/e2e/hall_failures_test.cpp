@@ -123,21 +123,12 @@ TEST_F(hall_failures, bidder_side_causes_with_retry_and_a_refused_backup) {
 }
 
 TEST_F(hall_failures, bidder_and_escrow_needs_both_parts) {
-  const auto dealt = tc::escrow::deal(tc::escrow::group::ristretto255, 2, 3);
-  std::vector<actor*> custodians;
-  json::array cust;
-  for (int i = 1; i <= 3; ++i) {
-    custodians.push_back(&w.user("hf-cust-" + std::to_string(i), "hf-custorg-" + std::to_string(i),
-                                 "center", {"expert"}));
-    cust.push_back(json::object{{"id", "c" + std::to_string(i)},
-                                {"org_id", custodians.back()->org_id},
-                                {"public_key", custodians.back()->key.public_part().to_pem()}});
-  }
-  const std::string setup_json = tc::escrow::setup_to_json(dealt.pub);
-  const json::object escrow{
-      {"threshold", 2}, {"custodians", cust}, {"setup", json::parse(setup_json)}};
+  const auto esc = tender::test::make_escrow(w, "hf");
+  const auto& dealt = esc.dealt;
+  const auto& custodians = esc.custodians;
+  const auto& setup_json = esc.setup_json;
   const auto t = h.make_tender(
-      {.suffix = "f2", .key_policy = "bidder_and_escrow", .escrow_json = json::serialize(escrow)});
+      {.suffix = "f2", .key_policy = "bidder_and_escrow", .escrow_json = esc.escrow_json});
   std::vector<hall_bidder*> b;
   for (int i = 0; i < 3; ++i)
     b.push_back(&h.add_bidder(t, 200 + i));

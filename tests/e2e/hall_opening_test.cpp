@@ -75,22 +75,13 @@ TEST(hall_opening, fifty_bidders_through_the_ten_steps) {
   hall_world h(w, owner);
 
   // A 2-of-3 escrow held by three custodian organisations.
-  const auto dealt = tc::escrow::deal(tc::escrow::group::ristretto255, 2, 3);
-  std::vector<actor*> custodians;
-  json::array cust;
-  for (int i = 1; i <= 3; ++i) {
-    custodians.push_back(&w.user("ho-cust-" + std::to_string(i), "ho-custorg-" + std::to_string(i),
-                                 "center", {"expert"}));
-    cust.push_back(json::object{{"id", "c" + std::to_string(i)},
-                                {"org_id", custodians.back()->org_id},
-                                {"public_key", custodians.back()->key.public_part().to_pem()}});
-  }
-  const std::string setup_json = tc::escrow::setup_to_json(dealt.pub);
-  const json::object escrow{
-      {"threshold", 2}, {"custodians", cust}, {"setup", json::parse(setup_json)}};
+  const auto esc = tender::test::make_escrow(w, "ho");
+  const auto& dealt = esc.dealt;
+  const auto& custodians = esc.custodians;
+  const auto& setup_json = esc.setup_json;
   const auto t = h.make_tender({.suffix = "01",
                                 .key_policy = "bidder_or_escrow",
-                                .escrow_json = json::serialize(escrow),
+                                .escrow_json = esc.escrow_json,
                                 .bond = 1000,
                                 .discount = true});
 

@@ -76,6 +76,33 @@ struct hall_bidder {
   }
 };
 
+// A 2-of-3 escrow held by three custodian organisations (users <prefix>-cust-N of
+// <prefix>-custorg-N): the dealt shares, the custodians, and the tender's escrow column as JSON.
+struct hall_escrow {
+  crypto::escrow::dealing dealt;
+  std::vector<actor*> custodians;
+  std::string setup_json;   // the public setup
+  std::string escrow_json;  // {"threshold","custodians","setup"} for hall_tender_options
+};
+
+inline hall_escrow make_escrow(world& w, const std::string& prefix) {
+  hall_escrow e{crypto::escrow::deal(crypto::escrow::group::ristretto255, 2, 3), {}, {}, {}};
+  boost::json::array cust;
+  for (int i = 1; i <= 3; ++i) {
+    const auto n = std::to_string(i);
+    e.custodians.push_back(
+        &w.user(prefix + "-cust-" + n, prefix + "-custorg-" + n, "center", {"expert"}));
+    cust.push_back(
+        boost::json::object{{"id", "c" + n},
+                            {"org_id", e.custodians.back()->org_id},
+                            {"public_key", e.custodians.back()->key.public_part().to_pem()}});
+  }
+  e.setup_json = crypto::escrow::setup_to_json(e.dealt.pub);
+  e.escrow_json = boost::json::serialize(boost::json::object{
+      {"threshold", 2}, {"custodians", cust}, {"setup", boost::json::parse(e.setup_json)}});
+  return e;
+}
+
 class hall_world {
 public:
   hall_world(world& w, actor& owner) : w_(w), owner_(owner) {}
