@@ -59,17 +59,28 @@ const server = http.createServer((req, res) => {
     const interval = Number(u.searchParams.get('interval_ms') || '0');
     const only = u.searchParams.get('hall');
     const targets = only ? [hallOf(only)] : [...halls.values()];
+    // Events happen on a fixed schedule, i × interval after the request, and carry that time as
+    // `at` — as tenderd's events carry their commit time while the injector commits on its own
+    // schedule. A server still busy with the previous event sends the next one late, and the
+    // lateness is part of the latency measured.
+    const start = nowMicros();
     let i = 0;
     const one = () => {
+      const due = start + BigInt(i * interval) * 1000n;
       for (const h of targets) {
         const seq = ++h.seq;
-        const msg = JSON.stringify({ type: 'event', seq, kind: 'decryption_status', at: iso(nowMicros()), actor: null,
+        const msg = JSON.stringify({ type: 'event', seq, kind: 'decryption_status', at: iso(due), actor: null,
           data: { lot: 1, org_id: 'o-bench', status: 'done', attempts: 1, via: 'bidder', cause: null, side: null,
             treatment: null, message: null, pad: 'x'.repeat(Math.max(0, bytes - 220)) } });
         for (const c of h.conns) c.send(msg);
         eventsSent++;
       }
-      if (++i < count) setTimeout(one, interval); else res.end('{}');
+      if (++i < count) {
+        const wait = Number(start + BigInt(i * interval) * 1000n - nowMicros()) / 1000;
+        setTimeout(one, Math.max(0, wait));
+      } else {
+        res.end('{}');
+      }
     };
     one();
     return;

@@ -7,7 +7,7 @@
 # By hand:
 #
 #   bench/hall_bench.sh [--clients N] [--halls H] [--events E] [--bytes B] [--no-build]
-#                       [--only fanout|opening]
+#                       [--only fanout|opening] [--keep DIR]
 #
 # Defaults: one hall of 10,000 viewers, then 100 halls of 100. It builds the release preset
 # (unless --no-build), installs the baseline's `ws` (npm ci in bench/), starts a throwaway
@@ -15,7 +15,8 @@
 # and a `halls` row in phase `decrypting` with its first event: an honest shortcut, the viewers
 # only read), and runs build/release/bench/hall_load_bench against tenderd (events committed as
 # the hall's writers commit them: INSERT + NOTIFY) and against the baseline (events pushed by
-# POST /broadcast). Prints a Markdown table for docs/BENCHMARKS.md. Leaves nothing running.
+# POST /broadcast). Prints a Markdown table for docs/BENCHMARKS.md. Leaves nothing running; with
+# --keep DIR the raw JSON figures and the logs (tenderd, baseline) are copied to DIR first.
 set -euo pipefail
 
 clients=10000
@@ -24,6 +25,7 @@ events=20
 bytes=300
 build=1
 only=""
+keep=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --clients) clients=$2; shift 2 ;;
@@ -32,7 +34,8 @@ while [ $# -gt 0 ]; do
     --bytes) bytes=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --only) only=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --keep) keep=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "hall_bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -56,6 +59,9 @@ work=$(mktemp -d /tmp/tender-hall-bench.XXXXXX)
 chmod 755 "$work"
 pg_dir="$work/pg"
 cleanup() {
+  if [ -n "$keep" ]; then
+    mkdir -p "$keep" && cp "$work"/*.json "$work"/*.log "$keep"/ 2>/dev/null || true
+  fi
   [ -f "$work/tenderd.pid" ] && kill "$(cat "$work/tenderd.pid")" 2>/dev/null || true
   [ -f "$work/baseline.pid" ] && kill "$(cat "$work/baseline.pid")" 2>/dev/null || true
   sleep 1

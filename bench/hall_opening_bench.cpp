@@ -528,8 +528,14 @@ int run(const options& o) {
     fs.push_back(std::async(std::launch::async, [&op = *openings.back()] { return op.run(); }));
   }
   std::vector<hall_figures> figs;
-  for (auto& f : fs)
-    figs.push_back(f.get());
+  std::string failed;
+  for (auto& f : fs) {
+    try {
+      figs.push_back(f.get());
+    } catch (const std::exception& e) {
+      if (failed.empty()) failed = e.what();
+    }
+  }
   const double total_s = seconds_since(start);
   const auto after = bench::sample(o.server_pid);
   const auto self = bench::sample(static_cast<int>(getpid()));
@@ -537,6 +543,7 @@ int run(const options& o) {
   ioc.stop();
   for (auto& t : io)
     t.join();
+  if (!failed.empty()) throw std::runtime_error("an opening failed: " + failed);
 
   auto worst = [&](double hall_figures::*m) {
     double w = 0;
