@@ -238,6 +238,9 @@ try {
   for (const o of done) await has(page, '#announcement tr[data-org="' + o + '"]', plan.prices[o], o + ' price ' + plan.prices[o]);
   await has(page, '#announcement tr[data-org="' + plan.absent + '"]', '未提交密钥', 'the absent bid is announced with its cause');
   await has(page, '#announcement tr[data-org="' + plan.wrong + '"]', '密钥错误', 'the wrong-key bid is announced with its cause');
+  const heads = await page.locator('[data-testid="announcement-table"] th').allTextContents();
+  check(!heads.includes('tool_version') && !heads.includes('machine_fingerprint'),
+    "no column for the sealer's own metadata (" + heads.join(', ') + ')');
   await lacks(page, '#announcement tr[data-org="' + plan.wrong + '"]', plan.prices[plan.wrong], 'no price for the wrong-key bid');
   const digest = (await textOf(page, '[data-testid="record-digest"]')).trim();
   check(/^[0-9a-f]{64}$/.test(digest), 'the record digest is shown');
@@ -274,6 +277,8 @@ try {
   await has(page, row(plan.absent), 'no key submitted', 'the cause in English');
   await has(page, row(plan.backup), 'backup file', 'the remedy in English');
   await has(page, '#lang', '中文', 'the toggle offers Chinese back');
+  await has(page, '#act-status', 'Announce', "the last action's status in English too");
+  check(await page.locator('#host-box button[data-action="answer"]').isDisabled(), 'no answers once recorded');
   await shot(page, 'english');
 
   check(pageErrors.length === 0, 'no script errors on the pages' + (pageErrors.length ? ': ' + pageErrors.join('; ') : ''));

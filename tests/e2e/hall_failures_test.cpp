@@ -3,13 +3,17 @@
 // tenderd and PostgreSQL with SDK sessions: no attempt, a wrong key then a
 // retry, a wrong key to the end, a backup file of another bid refused,
 // bidder-and-escrow needing both the bidder's part and k shares, and fewer than
-// min_bids valid bids failing the tender (流标). The platform outage is in
+// min_bids valid bids failing the tender (流标), and the host's live guarantee
+// check with the issuer. The platform outage is in
 // hall_faults_test.cpp (it needs tenderd killed).
 #include <hall_world.hpp>
 
 #include <boost/json.hpp>
 
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
 
 using namespace std::chrono_literals;
 
@@ -203,6 +207,107 @@ TEST_F(hall_failures, fewer_than_min_bids_valid_fails_the_tender) {
   EXPECT_EQ(w.db().query_value("SELECT state FROM tenders WHERE id = '" + t + "'"), "failed");
   // Nothing more happens in a failed hall.
   EXPECT_EQ(host_s->act("open_window").code, "hall.wrong_phase");
+}
+
+// The host's check_guarantees asks the issuer again (live status, docs/HALL.md): a guarantee the
+// issuer revoked without telling the platform is found out in the hall and its bid is not valid;
+// an issuer that cannot answer is named, asked nothing more, and the stored status is kept.
+TEST_F(hall_failures, check_guarantees_asks_the_issuer_live) {
+  auto& bank = w.user("hf-bank", "hf-bank-a", "issuer", {"issuer"});
+  const auto key_file = tender::test::make_temp_dir("hf-bank") + "/bank.pem";
+  {
+    const auto pem = bank.key.to_pem();
+    std::ofstream out(key_file);
+    out.write(reinterpret_cast<const char*>(pem.data()), static_cast<std::streamsize>(pem.size()));
+  }
+  auto sim = std::make_unique<tender::test::guarantee_sim_process>("hf-bank-a", w.url(), key_file);
+  tender::client::options so;
+  so.server = sim->url();
+  tender::client::client sim_api(so);
+  const auto reg = w.admin().api->request(
+      "POST", "/api/v1/issuers",
+      json::serialize(json::object{{"org_id", "hf-bank-a"},
+                                   {"base_url", sim->url()},
+                                   {"key_fingerprint", bank.key.public_part().fingerprint()}}));
+  ASSERT_EQ(reg.status, 200U) << reg.body;
+
+  constexpr long long bond = 500000;
+  const auto t = h.make_tender({.suffix = "c9", .bond = bond});
+  const auto valid_until = w.db().query_value(
+      "SELECT to_char((deadline_at + interval '3 days') AT TIME ZONE 'UTC', "
+      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM tenders WHERE id = '" + t + "'");
+  std::vector<hall_bidder*> b;
+  std::vector<std::string> numbers;
+  for (int i = 0; i < 3; ++i) {
+    b.push_back(&h.add_bidder(t, 200 + i));
+    const auto issued = sim_api.request(
+        "POST", "/admin/guarantees",
+        json::serialize(json::object{{"applicant", b[i]->who->org_id},
+                                     {"beneficiary", owner.org_id},
+                                     {"tender_code", "HL-c9"},
+                                     {"lot", 1},
+                                     {"amount", bond},
+                                     {"valid_until", valid_until}}));
+    ASSERT_EQ(issued.status, 201U) << issued.body;
+    const auto doc = json::parse(issued.body);
+    numbers.emplace_back(doc.at("document").at("number").as_string());
+    const auto attached = b[i]->who->api->request(
+        "POST", "/api/v1/tenders/" + t + "/lots/1/guarantees",
+        json::serialize(json::object{{"guarantee", doc}}));
+    ASSERT_EQ(attached.status, 201U) << attached.body;
+  }
+  // The issuer revokes bidder 2's guarantee and does not call back: the platform still says valid.
+  const auto rv = sim_api.request("POST", "/admin/guarantees/" + numbers[2] + "/revoke",
+                                  R"({"notify":false})");
+  ASSERT_EQ(rv.status, 200U) << rv.body;
+  const auto stored = [&](int i) {
+    return w.db().query_value("SELECT status FROM guarantees WHERE number = '" + numbers[i] + "'");
+  };
+  EXPECT_EQ(stored(2), "valid");
+
+  auto host_s = h.join(t, &host);
+  h.pass_deadline(t);
+  host_s->wait_for_kind("bids_sealed", 30s);
+  const auto guarantee_of = [](const json::value& answer) {
+    std::map<std::string, std::string> out;
+    for (const auto& r : answer.at("results").as_array())
+      out[std::string(r.at("org_id").as_string())] = std::string(r.at("guarantee").as_string());
+    return out;
+  };
+
+  const auto first = json::parse(hall::expect_ok(host_s->act("check_guarantees")));
+  const auto& live = first.at("live");
+  EXPECT_EQ(live.at("asked").as_int64(), 3);
+  EXPECT_EQ(live.at("answered").as_int64(), 3);
+  ASSERT_EQ(live.at("changed").as_array().size(), 1U) << first;
+  EXPECT_EQ(live.at("changed").as_array()[0].at("org_id").as_string(), b[2]->who->org_id);
+  EXPECT_EQ(live.at("changed").as_array()[0].at("status").as_string(), "revoked");
+  EXPECT_TRUE(live.at("unreachable").as_array().empty());
+  auto g = guarantee_of(first);
+  EXPECT_EQ(g[b[0]->who->org_id], "valid");
+  EXPECT_EQ(g[b[1]->who->org_id], "valid");
+  EXPECT_EQ(g[b[2]->who->org_id], "invalid");
+  EXPECT_EQ(stored(2), "revoked");
+  const auto ev = data_of(host_s->wait_for_kind("guarantees_checked", 30s));
+  EXPECT_EQ(ev.at("live").at("changed").as_array().size(), 1U);
+
+  // The issuer is gone: named once, the other guarantees keep their stored status.
+  sim.reset();
+  const auto second = json::parse(hall::expect_ok(host_s->act("check_guarantees")));
+  EXPECT_EQ(second.at("live").at("asked").as_int64(), 1);
+  EXPECT_EQ(second.at("live").at("answered").as_int64(), 0);
+  ASSERT_EQ(second.at("live").at("unreachable").as_array().size(), 1U) << second;
+  EXPECT_EQ(second.at("live").at("unreachable").as_array()[0].at("issuer").as_string(),
+            "hf-bank-a");
+  g = guarantee_of(second);
+  EXPECT_EQ(g[b[0]->who->org_id], "valid");
+  EXPECT_EQ(g[b[1]->who->org_id], "valid");
+  EXPECT_EQ(g[b[2]->who->org_id], "invalid");
+  EXPECT_EQ(stored(0), "valid");
+
+  // Only the host's check asks the issuers: a bidder's is refused by role and asks nobody.
+  auto bidder_s = h.join(t, b[0]->who);
+  EXPECT_EQ(bidder_s->act("check_guarantees").code, "hall.forbidden");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -105,6 +106,9 @@ public:
 
   // The server ended the connection (not: a read timed out).
   bool closed() const { return closed_; }
+  // The close frame's code once closed (0: the connection ended without one).
+  int close_code() const { return static_cast<int>(ws_.reason().code); }
+  std::string close_reason() const { return std::string(ws_.reason().reason.c_str()); }
 
   std::vector<json::object> events;
 
@@ -144,7 +148,8 @@ class hall_e2e : public ::testing::Test {
 protected:
   hall_e2e()
       : w("hall", {{"TENDERD_LIMITS_WEBSOCKET_QUEUE_MESSAGES", "64"},
-                   {"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"}}),
+                   {"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"},
+                   {"TENDERD_HALL_HUB_IDLE_MS", "1000"}}),
         host(w.user("h-host", "h-center", "center", {"center_staff"})),
         super(w.user("h-super", "h-supco", "supervision", {"supervisor"})),
         owner(w.user("h-owner", "h-ownco", "tenderer", {"tenderer"})),
@@ -481,6 +486,39 @@ TEST_F(hall_e2e, staff_events_are_redacted_for_bidders_and_the_public_reads_only
   EXPECT_EQ(json::parse(snap.body).at("hall").at("phase").as_string(), "listed");
 }
 
+// A hall nobody on this node watches is released after hall.hub_idle_ms (1 s here); the next
+// viewer gets a new hub that starts where the hall is, live events included.
+TEST_F(hall_e2e, an_idle_hub_is_released_and_the_next_viewer_gets_a_new_one) {
+  const auto t = make_tender("e9");
+  const auto released = [&] {
+    std::size_t n = 0;
+    const auto log = w.server().log();
+    for (auto at = log.find("hall hub released"); at != std::string::npos;
+         at = log.find("hall hub released", at + 1)) {
+      const auto eol = log.find('\n', at);
+      if (log.substr(at, eol == std::string::npos ? std::string::npos : eol - at).find(t) !=
+          std::string::npos)
+        ++n;
+    }
+    return n;
+  };
+  { auto first = joined(t, &host); }  // joins, then closes
+  ASSERT_TRUE(wait_until([&] { return released() == 1; }, 30s)) << tail(w.server().log());
+
+  auto again = joined(t, &host);
+  const auto start = last_snapshot.at("seq").as_int64();
+  again->send(act("i1", "commit_host", {{"commitment", std::string(64, 'c')}}));
+  const auto m = again->next_reply();
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->at("type").as_string(), "ack") << json::serialize(*m);
+  ASSERT_TRUE(again->events_until(start + 1, 15s)) << tail(w.server().log());
+  expect_contiguous(again->events, start);
+  EXPECT_EQ(again->events.back().at("kind").as_string(), "host_committed");
+  // While someone watches, the hub stays.
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(released(), 1U);
+}
+
 TEST_F(hall_e2e, a_slow_consumer_is_dropped_and_resumes_exactly) {
   const auto t = make_tender("d1");
   auto slow = joined(t, &b1);
@@ -507,6 +545,8 @@ TEST_F(hall_e2e, a_slow_consumer_is_dropped_and_resumes_exactly) {
     if (m->at("type").as_string() == "event") slow->events.push_back(*m);
   }
   EXPECT_TRUE(slow->closed());
+  EXPECT_EQ(slow->close_code(), 1008);  // policy violation (hall-protocol.md §1)
+  EXPECT_EQ(slow->close_reason(), "slow consumer");
   expect_contiguous(slow->events, start);
   const auto last = slow->events.empty() ? start : slow->events.back().at("seq").as_int64();
   EXPECT_LT(last, start + burst);

@@ -26,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 namespace tender::app {
 namespace asio = boost::asio;
@@ -53,6 +54,61 @@ bool trimmed_kind(const std::string& kind) {
   return kind == "list_published" || kind == "announced" || kind == "confirmation_closed";
 }
 
+// The organisation an element of a cut list belongs to: its `org_id`, or the element itself when
+// it is a string (confirmation_closed's lists may be either).
+std::string org_of_element(const json::value& x) {
+  if (x.is_string()) return std::string(x.get_string());
+  if (const auto* o = x.is_object() ? x.get_object().if_contains("org_id") : nullptr;
+      o != nullptr && o->is_string())
+    return std::string(o->get_string());
+  return {};
+}
+
+// A trimmed kind's data parsed once for every viewer (a list_published of 10,000 bidders is a
+// megabyte or more): `base` is the data with each cut list emptied and its `<list>_total` set, and
+// each list's elements are grouped by organisation, so a viewer's rendering copies only the small
+// base and its own rows.
+struct cut_template {
+  struct list {
+    std::optional<std::size_t> lot;  // index in data.lots, or none: a top-level list
+    std::string name;
+    std::unordered_map<std::string, json::array> by_org;
+  };
+  json::object base;
+  std::vector<list> lists;
+};
+
+std::optional<cut_template> make_cut_template(const db::hall_event& e) {
+  boost::system::error_code ec;
+  auto data = json::parse(e.data_json, ec);
+  if (ec || !data.is_object()) return std::nullopt;
+  cut_template t;
+  auto take = [&](json::object& holder, const std::string& name, std::optional<std::size_t> lot) {
+    auto* l = holder.if_contains(name);
+    if (l == nullptr || !l->is_array()) return;
+    cut_template::list entry{lot, name, {}};
+    const auto total = l->get_array().size();
+    for (auto& x : l->get_array())
+      entry.by_org[org_of_element(x)].push_back(std::move(x));
+    *l = json::array{};
+    holder[name + "_total"] = total;
+    t.lists.push_back(std::move(entry));
+  };
+  auto& d = data.get_object();
+  if (e.kind == "confirmation_closed") {
+    take(d, "confirmed", std::nullopt);
+    take(d, "silent", std::nullopt);
+  } else if (auto* lots = d.if_contains("lots"); lots != nullptr && lots->is_array()) {
+    const std::string name = e.kind == "announced" ? "rows" : "bidders";
+    auto& a = lots->get_array();
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (a[i].is_object()) take(a[i].get_object(), name, i);
+    }
+  }
+  t.base = std::move(d);
+  return t;
+}
+
 // One recent event and its renderings, made on first need and shared by every subscriber:
 // hall_event_message depends on the viewer only through whether the event is visible to it; the
 // summary view's cut lists depend on the viewer's organisation.
@@ -72,6 +128,7 @@ struct cached_event {
   std::optional<std::string> shown;
   std::optional<std::string> redacted;
   std::map<std::string, std::string> cut;  // summary renderings of trimmed kinds, by org
+  std::optional<std::optional<cut_template>> cut_base;  // made on the first cut rendering
 };
 
 const std::string& rendering(cached_event& c, const db::hall_viewer& v) {
@@ -104,27 +161,18 @@ std::size_t keep_own(json::value& v, std::string_view key, const std::string& or
 const std::string& cut_rendering(cached_event& c, const db::hall_viewer& v) {
   auto it = c.cut.find(v.org_id);
   if (it != c.cut.end()) return it->second;
-  boost::system::error_code ec;
-  auto data = json::parse(c.event.data_json, ec);
-  if (ec || !data.is_object()) return rendering(c, v);
-  auto& d = data.get_object();
-  if (c.event.kind == "confirmation_closed") {
-    for (const char* list : {"confirmed", "silent"}) {
-      if (auto* l = d.if_contains(list)) {
-        d[std::string(list) + "_total"] = keep_own(*l, "org_id", v.org_id);
-      }
-    }
-  } else if (auto* lots = d.if_contains("lots"); lots != nullptr && lots->is_array()) {
-    const char* list = c.event.kind == "announced" ? "rows" : "bidders";
-    for (auto& lot : lots->get_array()) {
-      if (!lot.is_object()) continue;
-      if (auto* l = lot.get_object().if_contains(list)) {
-        lot.get_object()[std::string(list) + "_total"] = keep_own(*l, "org_id", v.org_id);
-      }
-    }
+  if (!c.cut_base) c.cut_base = make_cut_template(c.event);
+  if (!*c.cut_base) return rendering(c, v);
+  const auto& t = **c.cut_base;
+  json::object d = t.base;
+  for (const auto& l : t.lists) {
+    const auto own = l.by_org.find(v.org_id);
+    if (own == l.by_org.end()) continue;
+    auto& holder = l.lot ? d["lots"].get_array()[*l.lot].get_object() : d;
+    holder[l.name] = own->second;
   }
   db::hall_event e = c.event;
-  e.data_json = json::serialize(data);
+  e.data_json = json::serialize(d);
   return c.cut.emplace(v.org_id, db::hall_event_message(e, v)).first->second;
 }
 
@@ -172,6 +220,8 @@ struct hub : std::enable_shared_from_this<hub> {
   bool pending = true;
   bool stopped = false;
   std::map<std::uint64_t, std::shared_ptr<subscriber>> subs;
+  std::size_t refs = 0;  // connections mapped to this hub (by_connection), under impl::mutex
+  std::optional<std::chrono::steady_clock::time_point> idle_since;  // no subscriber since
 };
 
 }  // namespace
@@ -266,6 +316,7 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
     while (!h->stopped) {
       co_await sleep_on(t, opts.summary_tick);
       if (h->stopped) break;
+      if (release_if_idle(*h)) break;
       bool any_summary = false;
       for (auto& [id, s] : h->subs) {
         if (s->closed || !s->summary) continue;
@@ -292,6 +343,28 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
         if (!s->closed && s->summary) s->conn->send(msg);
       }
     }
+  }
+
+  // On the hub's strand: a hub with no subscriber for hub_idle and no connection about to join is
+  // removed and stopped (a later connection makes a new one). True when it was.
+  bool release_if_idle(hub& h) {
+    if (!h.subs.empty()) {
+      h.idle_since.reset();
+      return false;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!h.idle_since) h.idle_since = now;
+    if (now - *h.idle_since < opts.hub_idle) return false;
+    {
+      std::lock_guard lock(mutex);
+      if (h.refs != 0) return false;  // a subscribe is on its way to this strand
+      const auto it = hubs.find(h.tender_id);
+      if (it != hubs.end() && it->second.get() == &h) hubs.erase(it);
+    }
+    h.stopped = true;
+    h.timer.cancel();
+    core::log::info("hall hub released", {{"tender_id", h.tender_id}});
+    return true;
   }
 
   asio::awaitable<void> run_hub(std::shared_ptr<impl> self, std::shared_ptr<hub> h) {
@@ -644,11 +717,16 @@ void hall_service::subscribe(const std::shared_ptr<net::ws_connection>& c, std::
       return;
     }
     h = impl_->hub_for(tender_id);
-    impl_->by_connection[c->id()] = h;
+    ++h->refs;
+    if (auto [it, added] = impl_->by_connection.try_emplace(c->id(), h); !added) {
+      --it->second->refs;  // one subscription per connection: the newer one replaces it
+      it->second = h;
+    }
   }
   asio::post(h->strand, [i = impl_, h, c, viewer = std::move(viewer), after, summary]() mutable {
     if (h->stopped) return;
     auto s = std::make_shared<subscriber>(h->strand, c, std::move(viewer), after, summary);
+    if (s->summary) h->progress_due = true;  // its first counts come with the next tick
     h->subs[c->id()] = s;
     asio::co_spawn(h->strand, i->catch_up(i, h, s), asio::detached);
   });
@@ -661,6 +739,7 @@ void hall_service::unsubscribe(std::uint64_t connection_id) {
     const auto it = impl_->by_connection.find(connection_id);
     if (it == impl_->by_connection.end()) return;
     h = it->second;
+    --h->refs;
     impl_->by_connection.erase(it);
   }
   asio::post(h->strand, [h, connection_id] {
@@ -682,6 +761,20 @@ asio::awaitable<void> hall_service::on_workers(std::function<void()> f) {
     co_return;
   };
   co_await asio::co_spawn(impl_->workers.get_executor(), std::move(task), asio::use_awaitable);
+}
+
+void hall_service::cut_snapshot(json::object& hall, const std::string& org_id) {
+  for (const char* list : {"attendance", "bidders"}) {
+    if (auto* l = hall.if_contains(list)) hall[std::string(list) + "_total"] = keep_own(*l, "org_id", org_id);
+  }
+  auto* a = hall.if_contains("announcement");
+  auto* lots = a != nullptr && a->is_object() ? a->get_object().if_contains("lots") : nullptr;
+  if (lots == nullptr || !lots->is_array()) return;
+  for (auto& lot : lots->get_array()) {
+    if (!lot.is_object()) continue;
+    if (auto* rows = lot.get_object().if_contains("rows"))
+      lot.get_object()["rows_total"] = keep_own(*rows, "org_id", org_id);
+  }
 }
 
 std::size_t hall_service::hub_count() const {

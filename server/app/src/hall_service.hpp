@@ -15,6 +15,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/fwd.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -53,6 +54,8 @@ public:
     std::chrono::milliseconds summary_tick{250};
     std::chrono::milliseconds progress_interval{1000};
     unsigned decrypt_threads = 2;
+    // A hub with no connection for this long is released (its loops end; logged at info).
+    std::chrono::milliseconds hub_idle{60000};
   };
 
   hall_service(boost::asio::any_io_executor io, db::database& database, db::hall& hall,
@@ -75,6 +78,10 @@ public:
   void subscribe(const std::shared_ptr<net::ws_connection>& c, std::string tender_id,
                  db::hall_viewer viewer, std::int64_t after, bool summary = false);
   void unsubscribe(std::uint64_t connection_id);
+
+  // The summary view's snapshot (hall-protocol.md §4.1): `attendance`, `bidders` and the
+  // announcement's `lots[].rows` cut to `org_id`'s own entries, each with `<list>_total` beside it.
+  static void cut_snapshot(boost::json::object& hall, const std::string& org_id);
 
   // Runs a decryption on the workers and reports it with db::hall::finish_decryption.
   void submit(db::hall_work work);

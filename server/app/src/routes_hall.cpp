@@ -290,6 +290,7 @@ asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_conn
                          {"server_time", utc_now()}};
     c->send(json::serialize(welcome));
     if (snap) {
+      if (summary && !viewer.is_staff()) hall_service::cut_snapshot(snap->hall, viewer.org_id);
       json::object m{{"type", "snapshot"}, {"seq", snap->seq}, {"hall", std::move(snap->hall)}};
       c->send(json::serialize(m));
     }

@@ -69,6 +69,17 @@ The server answers:
   GET /api/v1/feed?after=SEQ&limit=N&tender=ID   the public change feed, paged by cursor
   GET /ws/feed?after=SEQ&tender=ID   WebSocket: the feed after SEQ, then live (docs/FEED.md)
 
+The opening hall (docs/HALL.md, protocol/docs/hall-protocol.md):
+  GET /hall/{tender_id}              the hall as a web page (zh-CN, English toggle)
+  GET /ws/halls/{tender_id}          WebSocket: hello, snapshot or resume by seq, live events,
+                                     signed actions of hosts, bidders, custodians, supervisors
+  GET /api/v1/tenders/{id}/hall      the snapshot as the caller may see it
+  GET /api/v1/tenders/{id}/hall/events?after=SEQ&limit=N   the events after SEQ
+  PUT /api/v1/tenders/{id}/lots/{lot}/hall/backup *   a bidder's backup file, in the window
+  GET /api/v1/tenders/{id}/opening-record[.html]      the signed opening record (开标记录)
+  hall.heartbeat_ms and hall.outage_threshold_ms decide when a gap is recorded as an outage of
+  the platform; hall.decrypt_threads bids are opened at once, off the I/O threads.
+
 The audit log's checkpoints are signed with the key in audit.signing_key_file, which production
 mode requires. `tenderd keygen --out FILE` creates one (mode 0600, named after audit.log_name)
 and prints its public verifier key for auditors (`tender audit verify --key ...`).
@@ -253,9 +264,12 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   hallo.signer = checkpoint_signer;
   hallo.origin = cfg.audit_origin();
   hallo.outage_threshold = cfg.hall_outage_threshold;
+  // The host's check_guarantees asks the issuers again (live status).
+  hallo.live_status = make_guarantee_status_query(cfg.guarantee_status_timeout);
   db::hall hall(database.connections(), hallo);
   scheduler.set_handler("hall.window_close",
-                        db::hall_window_close_handler(db::scheduler::options{}.actor));
+                        db::hall_window_close_handler(db::scheduler::options{}.actor,
+                                                      hallo.outage_threshold));
   scheduler.set_handler("hall.confirm_close",
                         db::hall_confirm_close_handler(db::scheduler::options{}.actor, hallo));
   if (cfg.scheduler_enabled) {
@@ -284,6 +298,7 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   ho.queue_high_water = std::max<std::size_t>(1, cfg.limits_websocket_queue_messages / 2);
   ho.heartbeat = cfg.hall_heartbeat;
   ho.decrypt_threads = cfg.hall_decrypt_threads;
+  ho.hub_idle = cfg.hall_hub_idle;
   hall_service halls(ioc.get_executor(), database, hall, ho);
   halls.start();
   life.started("hall", [&](auto deadline) { halls.stop(deadline); });

@@ -416,7 +416,9 @@
     ws.send(JSON.stringify(Object.assign({ type: 'act', id: id, action: action }, params || {})));
     actStatus('sent', action);
   }
+  let lastAct = null; // redrawn in the other language on the toggle
   function actStatus(kind, action, detail) {
+    lastAct = [kind, action, detail];
     const el = $('act-status');
     const word = kind === 'ok' ? t('act_ok') : kind === 'err' ? t('act_err') : t('act_sent');
     el.className = 'small ' + (kind === 'ok' ? 'act-ok' : kind === 'err' ? 'act-err' : '');
@@ -585,6 +587,8 @@
     $('draw').innerHTML = html;
   }
 
+  // Summary keys the sealing tool adds by itself (crypto/src/sealed_bid.cpp): not bid content.
+  const SEALER_KEYS = ['machine_fingerprint', 'tool_version'];
   function drawAnnouncement(h) {
     const a = h.announcement;
     if (!a) { $('announcement').innerHTML = '<p class="muted">' + esc(t('none')) + '</p>'; return; }
@@ -593,7 +597,8 @@
       const spec = lotSpec(h, l.lot);
       const fields = spec.summary_fields || [];
       const keys = fields.map((f) => f.key);
-      for (const r of l.rows || []) for (const k of Object.keys(r.summary || {})) if (!keys.includes(k)) { keys.push(k); fields.push({ key: k, label: k, type: 'text' }); }
+      // Keys the tender did not declare get a column too, except the sealer's own metadata.
+      for (const r of l.rows || []) for (const k of Object.keys(r.summary || {})) if (!keys.includes(k) && !SEALER_KEYS.includes(k)) { keys.push(k); fields.push({ key: k, label: k, type: 'text' }); }
       html += '<h3>' + esc(t('lot')) + ' ' + esc(l.lot) + (spec.title ? ' · ' + esc(spec.title) : '') + '</h3>';
       html += '<p class="small">' + esc(t('ceiling_price')) + ': ' + fmtMoney(l.ceiling_price) +
         (l.draw_value !== null && l.draw_value !== undefined ? '; ' + esc(t('draw_value')) + ': ' + esc(l.draw_value) : '') + '</p>';
@@ -660,7 +665,8 @@
     ['commit_host', ['waiting'], null], ['check_guarantees', ['sealed'], null], ['publish_list', ['sealed'], null],
     ['open_window', ['listed'], null], ['extend_window', ['decrypting'], 'extend'], ['reveal_host', ['decrypted'], 'nonce'],
     ['draw', ['drawing'], null], ['announce', ['drawn', 'decrypted'], null], ['finish', ['announced'], null],
-    ['pause', null, 'reason'], ['resume', null, 'reason'], ['answer', null, 'answer']
+    ['pause', null, 'reason'], ['resume', null, 'reason'],
+    ['answer', ['listed', 'decrypting', 'decrypted', 'drawing', 'drawn', 'announced'], 'answer']
   ];
   let controlsFor = null;
   function drawControls(role) {
@@ -738,6 +744,7 @@
     lang = lang === 'zh' ? 'en' : 'zh';
     try { localStorage.setItem('hall-lang', lang); } catch (e) { /* no storage */ }
     controlsFor = null;
+    if (lastAct) actStatus(...lastAct);
     render();
   });
   $('token-form').addEventListener('submit', (e) => {

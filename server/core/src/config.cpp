@@ -194,6 +194,10 @@ const key_setter
              [](config& c, const std::string& k, const std::string& v) {
                c.hall_decrypt_threads = static_cast<unsigned>(parse_unsigned(k, v, 1, 64));
              }},
+            {"hall.hub_idle_ms",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_hub_idle = std::chrono::milliseconds(parse_unsigned(k, v, 1000, 86400000));
+             }},
 };
 
 const key_setter* find_setter(const std::string& key) {
@@ -314,6 +318,7 @@ std::map<std::string, std::string> describe(const config& c) {
       {"hall.heartbeat_ms", std::to_string(c.hall_heartbeat.count())},
       {"hall.outage_threshold_ms", std::to_string(c.hall_outage_threshold.count())},
       {"hall.decrypt_threads", std::to_string(c.hall_decrypt_threads)},
+      {"hall.hub_idle_ms", std::to_string(c.hall_hub_idle.count())},
   };
 }
 

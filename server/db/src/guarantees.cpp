@@ -111,6 +111,11 @@ constexpr const char* insert_event_sql =
 constexpr const char* update_status_sql =
     "UPDATE guarantees SET status = $2, status_checked_at = clock_timestamp() WHERE id = $1";
 
+// A live answer; a status that left 'valid' meanwhile (a signed callback) is kept.
+constexpr const char* update_live_status_sql =
+    "UPDATE guarantees SET status = $2, status_checked_at = clock_timestamp() "
+    "WHERE id = $1 AND status = 'valid' RETURNING 1";
+
 constexpr const char* insert_bond_sql =
     "INSERT INTO bonds (tender_id, lot_no, bidder_org, amount, payer_account, payer_name, paid_at, "
     "recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $8) RETURNING "
@@ -666,6 +671,23 @@ net::awaitable<json::object> guarantees::list_bonds(principal who, std::string t
   co_return out;
 }
 
+std::vector<held_guarantee> valid_guarantees(pqxx::transaction_base& tx,
+                                             const std::string& tender_id) {
+  std::vector<held_guarantee> out;
+  for (const auto& r : tx.exec_params(opening_guarantees_sql, tender_id)) {
+    out.push_back(held_guarantee{r[0].as<std::int64_t>(), r[1].as<std::string>(),
+                                 guarantee_issuer{r[2].as<std::string>(), r[3].as<std::string>(),
+                                                  r[4].as<std::string>(),
+                                                  r[5].is_null() ? std::string()
+                                                                 : bytes_text(r[5])}});
+  }
+  return out;
+}
+
+bool record_live_status(pqxx::transaction_base& tx, std::int64_t id, const std::string& status) {
+  return !tx.exec_params(update_live_status_sql, id, status).empty();
+}
+
 job_handler with_guarantee_recheck(job_handler opening, guarantee_status_query query) {
   return [opening = std::move(opening), query = std::move(query)](
              pqxx::transaction_base& tx, const scheduled_job& job) -> job_outcome {
@@ -673,23 +695,19 @@ job_handler with_guarantee_recheck(job_handler opening, guarantee_status_query q
     // Only when the tender really opens now (not rescheduled, not locked by another request).
     if (outcome.busy || outcome.reschedule_to || outcome.note) return outcome;
     json::array changes;
-    for (const auto& r : tx.exec_params(opening_guarantees_sql, job.subject)) {
-      const guarantee_issuer issuer{r[2].as<std::string>(), r[3].as<std::string>(),
-                                    r[4].as<std::string>(),
-                                    r[5].is_null() ? std::string() : bytes_text(r[5])};
-      const auto number = r[1].as<std::string>();
+    for (const auto& g : valid_guarantees(tx, job.subject)) {
       std::string status;
       try {
-        status = query(issuer, number);
+        status = query(g.issuer, g.number);
       } catch (const std::exception& e) {
         core::log::warn("guarantee re-check before the opening failed",
-                        {{"tender_id", job.subject}, {"number", number}, {"error", e.what()}});
+                        {{"tender_id", job.subject}, {"number", g.number}, {"error", e.what()}});
         continue;
       }
-      tx.exec_params0(update_status_sql, r[0].as<std::int64_t>(), status);
+      record_live_status(tx, g.id, status);
       if (status != "valid") {
         changes.push_back(
-            json::object{{"issuer", issuer.org_id}, {"number", number}, {"status", status}});
+            json::object{{"issuer", g.issuer.org_id}, {"number", g.number}, {"status", status}});
       }
     }
     if (!changes.empty()) {

@@ -11,6 +11,7 @@
 #include "hall_tx.hpp"
 #include "pool.hpp"
 
+#include <tender/core/log.hpp>
 #include <tender/core/tender_rules.hpp>
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/digest.hpp>
@@ -525,6 +526,14 @@ net::awaitable<std::string> hall::progress(std::string tender_id) {
 
 namespace {
 
+// The issuers' answers about the guarantees stored as valid, asked before the transaction of
+// check_guarantees (hall::options::live_status).
+struct live_check {
+  std::map<std::int64_t, std::string> status;  // guarantee id → the issuer's answer
+  std::size_t asked = 0;
+  json::array unreachable;  // {"issuer","error"}: not asked again; their guarantees kept as stored
+};
+
 struct act_context {
   pqxx::transaction_base& tx;
   locked_hall& h;
@@ -534,6 +543,7 @@ struct act_context {
   const hall::options& opts;
   hall_act_result& out;
   json::value actor;
+  const live_check* live = nullptr;  // check_guarantees: the issuers' answers, asked before
   void audit(const json::object& change) const {
     hall_tx::audit(tx, who.user_id.empty() ? "anonymous" : who.user_id, who.role, action,
                    h.tender_id, change);
@@ -641,11 +651,28 @@ void act_check_guarantees(act_context& c) {
   require_role(c.who, {"host"}, "check_guarantees");
   require_phase(c.h, {"sealed"}, "check_guarantees");
   require_not_held(c.h);
-  auto results = check_guarantees(c.tx, c.h.tender_id);
-  c.out.seq = append_event(c.tx, c.h.tender_id, "guarantees_checked", c.actor,
-                           {{"results", results}}, "staff");
-  c.audit({{"results", results}});
-  c.out.result = {{"results", std::move(results)}};
+  json::object data;
+  if (c.live != nullptr) {
+    json::array changed;
+    for (const auto& [id, status] : c.live->status) {
+      if (status == "valid" || !record_live_status(c.tx, id, status)) continue;
+      const auto r = c.tx.exec_params1(
+          "SELECT issuer_org, number, lot_no, bidder_org FROM guarantees WHERE id = $1", id);
+      changed.push_back(json::object{{"issuer", r[0].as<std::string>()},
+                                     {"number", r[1].as<std::string>()},
+                                     {"lot", r[2].as<int>()},
+                                     {"org_id", r[3].as<std::string>()},
+                                     {"status", status}});
+    }
+    data["live"] = json::object{{"asked", c.live->asked},
+                                {"answered", c.live->status.size()},
+                                {"changed", std::move(changed)},
+                                {"unreachable", c.live->unreachable}};
+  }
+  data["results"] = check_guarantees(c.tx, c.h.tender_id);
+  c.out.seq = append_event(c.tx, c.h.tender_id, "guarantees_checked", c.actor, data, "staff");
+  c.audit(data);
+  c.out.result = std::move(data);
 }
 
 void fail_tender(pqxx::transaction_base& tx, const locked_hall& h, const std::string& reason,
@@ -1452,6 +1479,44 @@ void act_flag(act_context& c, bool pause_flag, bool set) {
 
 }  // namespace
 
+namespace {
+
+// check_guarantees with live_status: the issuer of every guarantee stored as valid is asked, on
+// a database worker but outside any transaction (no lock is held while an issuer answers). Only
+// while the hall is sealed: in any other phase the action is refused anyway.
+net::awaitable<live_check> ask_issuers(pool& connections, const hall::options& opts,
+                                       std::string tender_id) {
+  std::vector<held_guarantee> held;
+  bool sealed = false;
+  co_await connections.run([&](pqxx::connection_base& conn) {
+    pqxx::read_transaction tx(conn);
+    const auto r = tx.exec_params("SELECT phase FROM halls WHERE tender_id = $1", tender_id);
+    sealed = !r.empty() && r[0][0].as<std::string>() == "sealed";
+    if (sealed) held = valid_guarantees(tx, tender_id);
+  });
+  live_check out;
+  if (!sealed || held.empty()) co_return out;
+  co_await connections.run([&](pqxx::connection_base&) {
+    std::set<std::string> down;
+    for (const auto& g : held) {
+      if (down.count(g.issuer.org_id) != 0) continue;
+      ++out.asked;
+      try {
+        out.status[g.id] = opts.live_status(g.issuer, g.number);
+      } catch (const std::exception& e) {
+        down.insert(g.issuer.org_id);
+        out.unreachable.push_back(json::object{{"issuer", g.issuer.org_id}, {"error", e.what()}});
+        core::log::warn("hall guarantee check: the issuer did not answer",
+                        {{"tender_id", tender_id}, {"issuer", g.issuer.org_id},
+                         {"error", e.what()}});
+      }
+    }
+  });
+  co_return out;
+}
+
+}  // namespace
+
 net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who,
                                           std::string action, json::object params) {
   static const std::set<std::string> known = {
@@ -1462,6 +1527,10 @@ net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who
       "object",       "answer",        "pause",       "resume",
       "suspend",      "unsuspend"};
   if (known.count(action) == 0) fail("hall.bad_message", "unknown action '" + action + "'");
+  std::optional<live_check> live;
+  if (action == "check_guarantees" && who.role == "host" && opts_.live_status) {
+    live = co_await ask_issuers(pool_, opts_, tender_id);
+  }
   hall_act_result out;
   pool::job job = [&](pqxx::connection_base& conn) {
     pqxx::work tx(conn);
@@ -1470,10 +1539,12 @@ net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who
       fail("tender.not_found", "no tender '" + tender_id + "'");
     }
     hall_tx::ensure(tx, tender_id);
-    auto h = hall_tx::lock(tx, tender_id);
+    // A challenge only adds its own row: it reads the hall without queueing on its lock.
+    auto h = action == "challenge" ? hall_tx::read(tx, tender_id) : hall_tx::lock(tx, tender_id);
     if (!h) fail("tender.not_found", "no tender '" + tender_id + "'");
     params_reader p(params, action);
-    act_context c{tx, *h, who, action, p, opts_, out, hall_tx::actor_of(who)};
+    act_context c{tx, *h, who, action, p, opts_, out, hall_tx::actor_of(who),
+                  live ? &*live : nullptr};
     if (who.role == "public" && action != "challenge") {
       fail("hall.forbidden", "sign in to act in the hall");
     }
@@ -1724,8 +1795,10 @@ net::awaitable<std::vector<std::string>> hall::heartbeat(std::string node_id) {
 
 // --- clock handlers ---------------------------------------------------------------------------
 
-job_handler hall_window_close_handler(std::string actor) {
-  return [actor = std::move(actor)](pqxx::transaction_base& tx, const scheduled_job& j) {
+job_handler hall_window_close_handler(std::string actor, std::chrono::milliseconds outage_threshold) {
+  const double threshold_s = static_cast<double>(outage_threshold.count()) / 1000.0;
+  return [actor = std::move(actor), threshold_s](pqxx::transaction_base& tx,
+                                                 const scheduled_job& j) {
     job_outcome out;
     bool busy = false;
     auto h = hall_tx::lock(tx, j.subject, true, &busy);
@@ -1756,7 +1829,7 @@ job_handler hall_window_close_handler(std::string actor) {
           tx.exec("SELECT (clock_timestamp() + interval '1 second')::text")[0][0].as<std::string>();
       return out;
     }
-    hall_tx::close_window(tx, *h, actor);
+    hall_tx::close_window(tx, *h, actor, threshold_s);
     out.wants_checkpoint = true;
     return out;
   };
@@ -1795,11 +1868,12 @@ job_handler hall_confirm_close_handler(std::string actor, hall::options opts) {
 
 namespace hall_tx {
 
-void close_window(pqxx::transaction_base& tx, locked_hall& h, const std::string& actor) {
+void close_window(pqxx::transaction_base& tx, locked_hall& h, const std::string& actor,
+                  double outage_threshold_s) {
   const bool and_escrow = h.key_policy == "bidder_and_escrow";
   // The platform may have been down across the close (no heartbeat noticed it yet): the gap since
   // the last heartbeat counts as an outage before the causes are assigned.
-  record_gap(tx, h.tender_id, actor, default_outage_threshold_s);
+  record_gap(tx, h.tender_id, actor, outage_threshold_s);
   const auto outage =
       !tx.exec_params(
              "SELECT 1 FROM hall_outages o JOIN halls h ON h.tender_id = o.tender_id "

@@ -23,7 +23,7 @@ constexpr const char* lock_sql_base =
     "t.key_policy, t.state, t.rule_pack, t.confirmation_window_s, t.decryption_window_s, "
     "h.host_commitment, h.host_nonce, h.representative, h.representative_nonce, "
     "h.record_digest, h.checkpoint_root, h.last_seq "
-    "FROM halls h JOIN tenders t ON t.id = h.tender_id WHERE h.tender_id = $1 FOR UPDATE OF h";
+    "FROM halls h JOIN tenders t ON t.id = h.tender_id WHERE h.tender_id = $1";
 
 template <class T>
 std::optional<T> opt(const pqxx::field& f) {
@@ -43,9 +43,11 @@ bool ensure(pqxx::transaction_base& tx, const std::string& tender_id) {
   return true;
 }
 
-std::optional<locked_hall> lock(pqxx::transaction_base& tx, const std::string& tender_id,
-                                bool skip_locked, bool* busy) {
+namespace {
+std::optional<locked_hall> select_hall(pqxx::transaction_base& tx, const std::string& tender_id,
+                                       const char* locking, bool skip_locked, bool* busy) {
   std::string sql = lock_sql_base;
+  sql += locking;
   if (skip_locked) sql += " SKIP LOCKED";
   const auto rows = tx.exec_params(sql, tender_id);
   if (rows.empty()) {
@@ -81,6 +83,16 @@ std::optional<locked_hall> lock(pqxx::transaction_base& tx, const std::string& t
   h.checkpoint_root = opt<std::string>(r[21]);
   h.last_seq = r[22].as<std::int64_t>();
   return h;
+}
+}  // namespace
+
+std::optional<locked_hall> lock(pqxx::transaction_base& tx, const std::string& tender_id,
+                                bool skip_locked, bool* busy) {
+  return select_hall(tx, tender_id, " FOR UPDATE OF h", skip_locked, busy);
+}
+
+std::optional<locked_hall> read(pqxx::transaction_base& tx, const std::string& tender_id) {
+  return select_hall(tx, tender_id, "", false, nullptr);
 }
 
 std::int64_t append_event(pqxx::transaction_base& tx, const std::string& tender_id,

@@ -71,6 +71,10 @@ bool ensure(pqxx::transaction_base& tx, const std::string& tender_id);
 // transaction is reported as `busy` (the scheduler's rounds never wait for a hall).
 std::optional<locked_hall> lock(pqxx::transaction_base& tx, const std::string& tender_id,
                                 bool skip_locked = false, bool* busy = nullptr);
+// Reads the hall row as lock() does but without locking it: for an action that writes nothing the
+// hall's other actions depend on (a challenge), so that thousands of bidders asking for theirs do
+// not queue behind one another on the hall's row.
+std::optional<locked_hall> read(pqxx::transaction_base& tx, const std::string& tender_id);
 
 // Appends one hall event with the next seq and sends its NOTIFY; returns the seq.
 std::int64_t append_event(pqxx::transaction_base& tx, const std::string& tender_id,
@@ -94,7 +98,10 @@ inline constexpr double default_outage_threshold_s = 5.0;
 
 // Closes the decryption window (clock or test): causes for bids not done, window_closed,
 // phase decrypted. The hall must be locked and decrypting.
-void close_window(pqxx::transaction_base& tx, locked_hall& h, const std::string& actor);
+// `outage_threshold_s`: a gap since the last heartbeat longer than this is recorded as an outage
+// first (hall::options::outage_threshold).
+void close_window(pqxx::transaction_base& tx, locked_hall& h, const std::string& actor,
+                  double outage_threshold_s = default_outage_threshold_s);
 
 // Closes the confirmation window and makes the record (phase recorded, tender opened). Returns
 // the result {"record_digest","log_index"} and the seq of the `recorded` event.

@@ -65,7 +65,7 @@ public:
         server_(std::move(server)),
         endpoint_(endpoint),
         upgrade_(std::move(upgrade)),
-        wake_(ws_.get_executor()) {
+        close_deadline_(ws_.get_executor()) {
     static std::atomic<std::uint64_t> next{0};
     id_ = ++next;
   }
@@ -84,7 +84,6 @@ public:
     auto [ec] = co_await ws_.async_accept(req, use_tuple);
     if (ec) co_return;
     open_ = true;
-    asio::co_spawn(ws_.get_executor(), writer(self), asio::detached);
     if (endpoint_.on_open) endpoint_.on_open(self);
     beast::flat_buffer buffer;
     for (;;) {
@@ -112,7 +111,7 @@ public:
     open_ = false;
     queue_.clear();
     queued_ = 0;
-    wake_.cancel();
+    close_deadline_.cancel();
     if (endpoint_.on_close) endpoint_.on_close(self);
   }
 
@@ -125,17 +124,27 @@ public:
             return;
           }
           if (self->queue_.size() >= self->server_->opts_.websocket_queue_limit) {
-            // Too slow to keep up: drop it rather than buffer without bound. It can reconnect and
-            // resume from its last sequence number.
+            // Too slow to keep up: drop it rather than buffer without bound. What is queued is
+            // dropped and the close frame (1008, "slow consumer") goes out after the write in
+            // flight; the client resumes from its last sequence number. A client that reads
+            // nothing at all cannot get even that frame: its socket is closed after a grace.
             core::log::warn("websocket client too slow, disconnected", {{"connection", self->id_}});
             self->queue_.clear();
             self->queued_ = 0;
-            beast::error_code ignored;
-            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+            self->closing_ = true;
+            self->close_code_ = websocket::close_code::policy_error;
+            self->close_reason_ = "slow consumer";
+            self->kick();
+            self->close_deadline_.expires_after(std::chrono::seconds(10));
+            self->close_deadline_.async_wait([self](beast::error_code ec) {
+              if (ec || !self->open_) return;
+              beast::error_code ignored;
+              beast::get_lowest_layer(self->ws_).socket().close(ignored);
+            });
             return;
           }
           self->queue_.push_back(std::move(text));
-          self->wake_.cancel();
+          self->kick();
         });
   }
 
@@ -143,7 +152,7 @@ public:
     asio::post(ws_.get_executor(), [self = this->shared_from_this(), r = std::string(reason)] {
       self->closing_ = true;
       self->close_reason_ = r;
-      self->wake_.cancel();
+      self->kick();
     });
   }
 
@@ -160,49 +169,54 @@ private:
     return "{\"type\":\"error\"," + body.substr(1);
   }
 
-  asio::awaitable<void> writer(std::shared_ptr<ws_session> self) {
-    for (;;) {
-      while (queue_.empty() && open_ && !closing_) {
-        wake_.expires_at(asio::steady_timer::time_point::max());
-        beast::error_code ec;
-        co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (!open_) co_return;
-      if (!queue_.empty()) {
-        std::string message = std::move(queue_.front());
-        queue_.pop_front();
-        ws_.text(true);
-        auto [ec, n] = co_await ws_.async_write(asio::buffer(message), use_tuple);
-        if (queued_ > 0) --queued_;
-        if (ec) co_return;
-        continue;
-      }
-      if (closing_) {
-        // A client that does not answer the close handshake must not hold up a shutdown.
-        websocket::stream_base::timeout t{};
-        ws_.get_option(t);
-        t.handshake_timeout = std::chrono::seconds(2);
-        ws_.set_option(t);
-        websocket::close_reason reason(websocket::close_code::going_away);
-        reason.reason = close_reason_;
-        auto [ec] = co_await ws_.async_close(reason, use_tuple);
-        (void)ec;
-        co_return;
-      }
+  // The one writer, on the connection's strand: starts the next write (or, once closing with an
+  // empty queue, the close handshake) unless one is in flight. Completion handlers rather than a
+  // coroutine and a wake-up timer: a broadcast to thousands of connections costs one post and
+  // one write per connection and message, nothing more.
+  void kick() {
+    if (writing_ || !open_) return;
+    if (!queue_.empty()) {
+      writing_ = true;
+      current_ = std::move(queue_.front());
+      queue_.pop_front();
+      ws_.text(true);
+      ws_.async_write(asio::buffer(current_),
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->writing_ = false;
+                        if (self->queued_ > 0) --self->queued_;
+                        if (ec) return;  // the reader sees the connection end
+                        self->kick();
+                      });
+      return;
     }
-    (void)self;
+    if (closing_ && !close_sent_) {
+      // A client that does not answer the close handshake must not hold up a shutdown.
+      close_sent_ = true;
+      writing_ = true;
+      websocket::stream_base::timeout t{};
+      ws_.get_option(t);
+      t.handshake_timeout = std::chrono::seconds(2);
+      ws_.set_option(t);
+      websocket::close_reason reason(close_code_);
+      reason.reason = close_reason_;
+      ws_.async_close(reason, [self = this->shared_from_this()](beast::error_code) {});
+    }
   }
 
   websocket::stream<Stream> ws_;
   std::shared_ptr<http_server::impl> server_;
   const ws_handler& endpoint_;
   request upgrade_;
-  asio::steady_timer wake_;
   std::deque<std::string> queue_;
+  std::string current_;  // the message being written
+  bool writing_ = false;
+  bool close_sent_ = false;
   std::atomic<std::size_t> queued_{0};
   bool open_ = false;
   bool closing_ = false;
+  websocket::close_code close_code_ = websocket::close_code::going_away;
   std::string close_reason_;
+  asio::steady_timer close_deadline_;
   std::uint64_t id_ = 0;
 };
 

@@ -69,6 +69,9 @@ struct config {
   std::chrono::milliseconds hall_heartbeat{1000};
   std::chrono::milliseconds hall_outage_threshold{5000};
   unsigned hall_decrypt_threads = 2;
+  // A hall's hub on this node (its event reader and tick) is released after it has had no
+  // connection for this long; the next connection starts a new one.
+  std::chrono::milliseconds hall_hub_idle{60000};
 
   bool tls_enabled() const { return !tls_certificate.empty() && !tls_private_key.empty(); }
   // The checkpoint origin line of this deployment's audit log.

@@ -19,6 +19,11 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
+
+namespace pqxx {
+class transaction_base;
+}
 
 namespace tender::db {
 
@@ -144,6 +149,19 @@ private:
 // db::error("guarantee.issuer_unreachable" | "guarantee.bad_signature" | ...) when it cannot say.
 using guarantee_status_query =
     std::function<std::string(const guarantee_issuer& issuer, const std::string& number)>;
+
+// A guarantee stored as "valid", with what a live query of its issuer needs.
+struct held_guarantee {
+  std::int64_t id = 0;
+  std::string number;
+  guarantee_issuer issuer;
+};
+// The guarantees of `tender_id` whose stored status is "valid", in id order (inside `tx`).
+std::vector<held_guarantee> valid_guarantees(pqxx::transaction_base& tx,
+                                             const std::string& tender_id);
+// Records an issuer's live answer for guarantee `id` unless its stored status left "valid"
+// meanwhile (a signed callback came first); true when the row changed.
+bool record_live_status(pqxx::transaction_base& tx, std::int64_t id, const std::string& status);
 
 // Wraps the opening handler: before the tender opens, every attached guarantee of the tender
 // that is still valid is re-queried with `query` and its status updated (an issuer that cannot

@@ -15,6 +15,7 @@
 // finish_decryption(). Attempts still 'decrypting' after a crash are returned by pending_work().
 
 #include <tender/db/error.hpp>
+#include <tender/db/guarantees.hpp>
 #include <tender/db/identity.hpp>
 #include <tender/db/scheduler.hpp>
 
@@ -118,6 +119,12 @@ public:
     std::chrono::milliseconds outage_threshold{5000};
     std::chrono::seconds challenge_ttl{120};
     unsigned max_attempts = 10;
+    // Asks an issuer for a guarantee's live status. When set, check_guarantees asks the issuer of
+    // every guarantee stored as valid first (outside the hall's transaction, on a database
+    // worker thread, one issuer that cannot answer is not asked again in that check); when
+    // empty, it uses the stored status only (kept current by the issuers' signed callbacks and
+    // by the re-check before the opening).
+    guarantee_status_query live_status;
   };
 
   hall(pool& connections, options opts);
@@ -173,7 +180,10 @@ private:
 // handlers for scheduler::set_handler:
 //   hall.window_close   at window_closes_at  (decrypting → decrypted, causes assigned)
 //   hall.confirm_close  at confirm_closes_at (confirmation_closed, then the record: → recorded)
-job_handler hall_window_close_handler(std::string actor);
+// `outage_threshold`: as hall::options::outage_threshold (a heartbeat gap at the close longer
+// than this is an outage of the platform).
+job_handler hall_window_close_handler(
+    std::string actor, std::chrono::milliseconds outage_threshold = std::chrono::milliseconds(5000));
 job_handler hall_confirm_close_handler(std::string actor, hall::options opts);
 
 // Called by the deadline job inside its transaction after the bids are sealed: the hall's phase
