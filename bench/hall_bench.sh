@@ -7,8 +7,9 @@
 # By hand:
 #
 #   bench/hall_bench.sh [--clients N] [--halls H] [--events E] [--bytes B] [--no-build]
-#                       [--only fanout|opening] [--keep DIR]
+#                       [--only fanout|opening] [--no-many] [--keep DIR]
 #
+# --no-many leaves out the 100 halls x 100 runs (for a quicker look at one big hall).
 # Defaults: one hall of 10,000 viewers, then 100 halls of 100. It builds the release preset
 # (unless --no-build), installs the baseline's `ws` (npm ci in bench/), starts a throwaway
 # PostgreSQL cluster and tenderd (deploy/config/tenderd.conf), seeds the halls by SQL (tender rows
@@ -26,6 +27,7 @@ bytes=300
 build=1
 only=""
 keep=""
+many=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --clients) clients=$2; shift 2 ;;
@@ -35,7 +37,8 @@ while [ $# -gt 0 ]; do
     --no-build) build=0; shift ;;
     --only) only=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --no-many) many=0; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "hall_bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -114,7 +117,7 @@ for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$bport/stats" >/dev/null 2
 
 one_hall=$(seed 1 1)
 psql "$conninfo" -q -c "UPDATE tenders SET project_code = 'BENCH1-' || id WHERE id = '$one_hall'" >/dev/null
-many=$(seed 100 2)
+many_halls=$(seed 100 2)
 
 run() {  # label tenders clients-per-hall
   local label=$1 tenders=$2 n=$3
@@ -127,14 +130,14 @@ run() {  # label tenders clients-per-hall
 }
 if [ "$only" != opening ]; then
   run one "$one_hall" "$clients"
-  run many "$many" "$((clients < 100 ? clients : 100))"
+  [ "$many" = 1 ] && run many "$many_halls" "$((clients < 100 ? clients : 100))"
 fi
 if [ "$only" != fanout ]; then
   pid=$(cat "$work/tenderd.pid")
   "$opening" --server "http://127.0.0.1:$port" --conninfo "$conninfo" --server-pid "$pid" \
     --admin-key "$work/keys/admin-signing.pem" --halls 1 --bidders "$clients" --prefix o1 \
     > "$work/open-one.json"
-  "$opening" --server "http://127.0.0.1:$port" --conninfo "$conninfo" --server-pid "$pid" \
+  [ "$many" = 1 ] && "$opening" --server "http://127.0.0.1:$port" --conninfo "$conninfo" --server-pid "$pid" \
     --admin-key "$work/keys/admin-signing.pem" --halls 100 --bidders "$((clients < 100 ? clients : 100))" \
     --prefix o100 > "$work/open-many.json"
 fi
@@ -152,6 +155,8 @@ if os.path.exists(f"{w}/one-tenderd.json"):
     print("| run | server | viewers | joined | join time | deliveries | other events | p50 | p99 | max | server CPU | server peak RSS | p99 ratio to baseline |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, name in (("one", "1 hall"), ("many", "100 halls × 100")):
+        if not os.path.exists(f"{w}/{label}-tenderd.json"):
+            continue
         r = {s: json.load(open(f"{w}/{label}-{s}.json")) for s in ("tenderd", "baseline")}
         for s in ("baseline", "tenderd"):
             x = r[s]
@@ -165,6 +170,8 @@ if os.path.exists(f"{w}/open-one.json"):
     print("| opening | bidders | setup | join | sign-in | window open → all decrypted | → window closed | → announced | events | deliveries | fan-out p50 | p99 | max | server CPU | server peak RSS | bench CPU |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, name in (("one", "1 hall"), ("many", "100 halls × 100")):
+        if not os.path.exists(f"{w}/open-{label}.json"):
+            continue
         x = json.load(open(f"{w}/open-{label}.json"))
         print(f"| {name} | {x['halls'] * x['bidders_per_hall']} | {x['setup_s']:.0f} s | {x['join_s']:.1f} s | "
               f"{x['sign_in_s']:.1f} s | {x['window_open_to_all_decrypted_s']:.1f} s | {x['window_open_to_closed_s']:.1f} s | "

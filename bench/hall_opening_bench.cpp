@@ -569,7 +569,7 @@ int run(const options& o) {
       {"deliveries", st.deliveries.load()},
       {"redacted_deliveries", st.redacted.load()},
       {"view", o.view},
-      {"skip_messages", st.skips.load()},
+      {"skip_ranges", st.skips.load()},  // alone or inside a progress message
       {"skipped_events", st.skipped.load()},
       {"progress_messages", st.progress.load()},
       {"latency_p50_ms", st.latency.quantile_ms(0.50)},

@@ -486,10 +486,11 @@ struct session::impl : std::enable_shared_from_this<impl> {
       if (o.on_event) o.on_event(e);
       return true;
     }
-    if (type == "skip") {
-      // Events from..to are not for this (summary) view; the cursor moves past them.
-      const auto from = int_of(msg, "from");
-      const auto to = int_of(msg, "to");
+    // Events from..to are not for this (summary) view; the cursor moves past them. A skip comes
+    // alone or inside a progress message. False on a gap (the session resumes).
+    auto skip = [&](const json::object& range) {
+      const auto from = int_of(range, "from");
+      const auto to = int_of(range, "to");
       if (!from || !to || *to < *from) bad_shape("/ws/halls", "a skip without 'from' <= 'to'");
       if (have_cursor && *to <= last) return true;  // already past
       if (have_cursor && *from > last + 1) {
@@ -505,8 +506,13 @@ struct session::impl : std::enable_shared_from_this<impl> {
       last = *to;
       if (o.on_skip) o.on_skip(*from, *to);
       return true;
-    }
+    };
+    if (type == "skip") return skip(msg);
     if (type == "progress") {
+      if (const auto* range = msg.if_contains("skip")) {
+        if (!range->is_object()) bad_shape("/ws/halls", "a progress whose 'skip' is no object");
+        if (!skip(range->get_object())) return false;
+      }
       if (o.on_progress) {
         const auto* h = msg.if_contains("hall");
         o.on_progress(h != nullptr ? json::serialize(*h) : std::string("{}"));

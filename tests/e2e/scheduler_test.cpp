@@ -44,6 +44,11 @@ long long count(tender::test::world& w, const std::string& sql) {
 TEST(scheduler_e2e, deadlines_fire_once_across_kill_and_restart) {
   tender::test::world w("scheduler", {{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"}});
   w.user("acme-host", "acme", "tenderer", {"tenderer"});
+  // SIGKILL before either is due (before they exist: on a loaded machine the second one's second
+  // could pass before a kill that came after it), and stay down until the second one's deadline
+  // has passed. The scheduler finds the jobs in the database after the restart.
+  w.server().process().send_signal(SIGKILL);
+  ASSERT_TRUE(w.server().process().wait(10s).has_value());
   const std::string on_time = "t-00000000000000a1";  // due 3 s from now: fires after the restart
   const std::string missed =
       "t-00000000000000b2";  // due 1 s from now: passes while tenderd is down
@@ -53,10 +58,6 @@ TEST(scheduler_e2e, deadlines_fire_once_across_kill_and_restart) {
   tender::test::add_bid_rows(w, on_time);
   tender::test::add_bid_rows(w, missed);
   ASSERT_EQ(count(w, "SELECT count(*) FROM tenders WHERE state = 'published'"), 2);
-
-  // SIGKILL before either is due, and stay down until the second one's deadline has passed.
-  w.server().process().send_signal(SIGKILL);
-  ASSERT_TRUE(w.server().process().wait(10s).has_value());
   ASSERT_TRUE(wait_until(
       [&] {
         return w.db().query_value(

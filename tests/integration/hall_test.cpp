@@ -25,9 +25,12 @@
 
 #include <pqxx/pqxx>
 
+#include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace crypto = tender::crypto;
 namespace db = tender::db;
@@ -659,3 +662,86 @@ TEST_F(hall_fixture, pause_and_suspend_hold_actions_and_too_few_valid_bids_fail)
 }
 
 }  // namespace
+
+// The decryption workers' outcomes are written in batches (hall_service): one call may carry
+// outcomes of several halls, a second report of an attempt and an attempt that does not exist.
+TEST_F(hall_fixture, outcomes_of_several_halls_are_written_in_one_call) {
+  const auto a = make_tender("06", false);
+  const auto b = make_tender("07", false);
+  to_decrypting(a);
+  to_decrypting(b);
+  const std::string key(32, 'k');
+  const auto da0 = act(a, viewer(a, bidders[0]), "decrypt",
+                       decrypt_params(a, viewer(a, bidders[0]), bidders[0], key));
+  const auto da1 = act(a, viewer(a, bidders[1]), "decrypt",
+                       decrypt_params(a, viewer(a, bidders[1]), bidders[1], key));
+  const auto db0 = act(b, viewer(b, bidders[0]), "decrypt",
+                       decrypt_params(b, viewer(b, bidders[0]), bidders[0], key));
+  ASSERT_TRUE(da0.work && da1.work && db0.work);
+  auto events = [&](const std::string& t) {
+    return db.query_value("SELECT count(*) FROM hall_events WHERE tender_id = '" + t +
+                          "' AND kind = 'decryption_status'");
+  };
+  EXPECT_EQ(events(a), "2");
+  EXPECT_EQ(events(b), "1");
+
+  std::vector<std::pair<std::int64_t, db::hall_work_outcome>> batch;
+  batch.emplace_back(da0.work->attempt_id, db::hall_work_outcome{true, R"({"price":1})", "", "ok"});
+  batch.emplace_back(db0.work->attempt_id, db::hall_work_outcome{false, "", "wrong_key", "no"});
+  batch.emplace_back(987654321, db::hall_work_outcome{true, "{}", "", "unknown attempt"});
+  batch.emplace_back(da0.work->attempt_id, db::hall_work_outcome{false, "", "bad_file", "again"});
+  batch.emplace_back(da1.work->attempt_id, db::hall_work_outcome{true, R"({"price":2})", "", "ok"});
+  run_on_io(hall.finish_decryptions(batch));
+
+  auto bid = [&](const std::string& t, const member& m) {
+    return db.query_value(
+        "SELECT status || ':' || COALESCE(cause, '-') || ':' || COALESCE(summary::text, '-') "
+        "FROM hall_bids WHERE tender_id = '" +
+        t + "' AND org_id = '" + m.org_id + "'");
+  };
+  EXPECT_EQ(bid(a, bidders[0]), R"(done:-:{"price": 1})");
+  EXPECT_EQ(bid(a, bidders[1]), R"(done:-:{"price": 2})");
+  EXPECT_EQ(bid(b, bidders[0]), "failed:wrong_key:-");
+  // One status event per attempt written, none for the second report or the unknown attempt.
+  EXPECT_EQ(events(a), "4");
+  EXPECT_EQ(events(b), "2");
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM audit_events WHERE action = "
+                           "'hall.decryption_finished'"),
+            "3");
+  EXPECT_TRUE(run_on_io(hall.pending_work()).empty());
+  // The events' seqs stay contiguous in each hall.
+  for (const auto& t : {a, b}) {
+    EXPECT_EQ(
+        db.query_value("SELECT max(seq) = count(*) FROM hall_events WHERE tender_id = '" + t + "'"),
+        "t");
+  }
+}
+
+// A hall that an action holds at the heartbeat is not passed over (a hall under a steady stream
+// of actions would go without heartbeats and a later one would record an outage that never
+// happened): the heartbeat waits for its row in a transaction of its own.
+TEST_F(hall_fixture, a_busy_hall_still_gets_its_heartbeat) {
+  const auto t = make_tender("08", false);
+  to_decrypting(t);
+  const auto beat_at = [&] {
+    return db.query_value("SELECT last_heartbeat_at FROM halls WHERE tender_id = '" + t + "'");
+  };
+  EXPECT_TRUE(run_on_io(hall.heartbeat("node-a")).empty());
+  const auto before = beat_at();
+  // An action's transaction holds the hall row while the heartbeat runs.
+  pqxx::connection holder(db.conninfo());
+  pqxx::work held(holder);
+  held.exec_params("SELECT 1 FROM halls WHERE tender_id = $1 FOR UPDATE", t);
+  auto beat = std::async(std::launch::async, [&] { return run_on_io(hall.heartbeat("node-b")); });
+  // The heartbeat cannot finish while the row is held; it waits rather than skipping the hall.
+  EXPECT_EQ(beat.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  held.commit();
+  ASSERT_EQ(beat.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(beat.get().empty());  // a short wait is no outage
+  EXPECT_EQ(db.query_value("SELECT last_heartbeat_at > '" + before +
+                           "'::timestamptz AND last_heartbeat_node = 'node-b' FROM halls "
+                           "WHERE tender_id = '" +
+                           t + "'"),
+            "t");
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM hall_outages"), "0");
+}

@@ -220,6 +220,33 @@ struct hub : std::enable_shared_from_this<hub> {
   bool pending = true;
   bool stopped = false;
   std::map<std::uint64_t, std::shared_ptr<subscriber>> subs;
+  // The same subscribers indexed for push(): an event about one bidder organisation goes to the
+  // full-view subscribers and to that organisation's summary subscribers only, so a hall of N
+  // bidders costs O(own + full) per such event instead of O(N) (the summary view's other
+  // subscribers get it later as part of a skipped range).
+  std::map<std::uint64_t, std::shared_ptr<subscriber>> full_subs;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<subscriber>>> summary_by_org;
+
+  void add(const std::shared_ptr<subscriber>& s, std::uint64_t id) {
+    subs[id] = s;
+    if (s->summary)
+      summary_by_org[s->viewer.org_id].push_back(s);
+    else
+      full_subs[id] = s;
+  }
+  void remove(std::uint64_t id) {
+    const auto it = subs.find(id);
+    if (it == subs.end()) return;
+    const auto s = it->second;
+    s->closed = true;
+    s->timer.cancel();
+    subs.erase(it);
+    full_subs.erase(id);
+    if (const auto o = summary_by_org.find(s->viewer.org_id); o != summary_by_org.end()) {
+      std::erase(o->second, s);
+      if (o->second.empty()) summary_by_org.erase(o);
+    }
+  }
   std::size_t refs = 0;  // connections mapped to this hub (by_connection), under impl::mutex
   std::optional<std::chrono::steady_clock::time_point> idle_since;  // no subscriber since
 };
@@ -268,15 +295,37 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
     h.ring.push_back(c);
     while (h.ring.size() > opts.ring_size)
       h.ring.pop_front();
-    for (auto& [id, s] : h.subs) {
-      if (!s->live || s->closed || c->event.seq <= s->cursor) continue;
+    auto offer = [&](const std::shared_ptr<subscriber>& s) {
+      if (!s->live || s->closed || c->event.seq <= s->cursor) return;
       if (s->conn->queued() >= opts.queue_high_water) {
         // Behind: back to the paced catch-up (from the ring) instead of a burst into its queue.
         s->live = false;
         asio::co_spawn(h.strand, catch_up(shared_from_this(), hp, s), asio::detached);
-        continue;
+        return;
       }
       deliver(*s, *c);
+    };
+    // Which summary subscribers can get this event at all: the subject organisation's for a
+    // per-bidder kind or an organisation's audience, none for staff events, all otherwise. The
+    // others are left alone; their cursor stays behind and the gap goes out as a skip.
+    const auto& audience = c->event.audience;
+    std::optional<std::string> only_org;
+    if (!c->subject_org.empty())
+      only_org = c->subject_org;
+    else if (audience.starts_with("org:"))
+      only_org = audience.substr(4);
+    if (only_org || audience == "staff") {
+      for (auto& [id, s] : h.full_subs)
+        offer(s);
+      if (only_org) {
+        if (const auto it = h.summary_by_org.find(*only_org); it != h.summary_by_org.end()) {
+          for (auto& s : it->second)
+            offer(s);
+        }
+      }
+    } else {
+      for (auto& [id, s] : h.subs)
+        offer(s);
     }
   }
 
@@ -285,10 +334,11 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
   static void deliver(subscriber& s, cached_event& c) {
     const auto& e = c.event;
     if (s.summary) {
+      // A live summary subscriber is not offered what is not for it (push): what lies between its
+      // cursor and this event joins its skipped range.
+      if (e.seq > s.cursor + 1) skip_to(s, e.seq - 1);
       if (!e.visible_to(s.viewer) || (!c.subject_org.empty() && c.subject_org != s.viewer.org_id)) {
-        if (s.skip_from == 0) s.skip_from = e.seq;
-        s.skip_to = e.seq;
-        s.cursor = e.seq;
+        skip_to(s, e.seq);
         return;
       }
       flush_skip(s);
@@ -297,6 +347,14 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
       s.conn->send(rendering(c, s.viewer));
     }
     s.cursor = e.seq;
+  }
+
+  // Adds (cursor, seq] to the pending skipped range and moves the cursor to seq.
+  static void skip_to(subscriber& s, std::int64_t seq) {
+    if (seq <= s.cursor) return;
+    if (s.skip_from == 0) s.skip_from = s.cursor + 1;
+    s.skip_to = seq;
+    s.cursor = seq;
   }
 
   static void flush_skip(subscriber& s) {
@@ -308,7 +366,8 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
   }
 
   // Every tick: pending skipped ranges go out; about once a second, when a per-bidder event came,
-  // the summary viewers get the hall's counts.
+  // the summary viewers get the hall's counts, each with its pending skip inside (one message
+  // instead of two: in a hall of 10,000 bidders these two were most of the messages sent).
   asio::awaitable<void> tick(std::shared_ptr<impl> self, std::shared_ptr<hub> h) {
     (void)self;
     asio::steady_timer t(h->strand);
@@ -317,30 +376,43 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
       co_await sleep_on(t, opts.summary_tick);
       if (h->stopped) break;
       if (release_if_idle(*h)) break;
-      bool any_summary = false;
-      for (auto& [id, s] : h->subs) {
-        if (s->closed || !s->summary) continue;
-        any_summary = true;
-        flush_skip(*s);
-      }
+      if (h->summary_by_org.empty()) continue;
+      std::optional<std::string> counts;
       const auto now = std::chrono::steady_clock::now();
-      if (!any_summary || !h->progress_due || now - last_progress < opts.progress_interval)
-        continue;
-      h->progress_due = false;
-      last_progress = now;
-      std::string counts;
-      try {
-        const auto tid = h->tender_id;
-        counts = co_await hall.progress(tid);
-      } catch (const std::exception& e) {
-        core::log::debug("hall progress read failed",
-                         {{"tender_id", h->tender_id}, {"error", e.what()}});
-        h->progress_due = true;
-        continue;
+      if (h->progress_due &&
+          now - last_progress + opts.summary_tick / 2 >= opts.progress_interval) {
+        h->progress_due = false;
+        last_progress = now;
+        try {
+          const auto tid = h->tender_id;
+          counts = co_await hall.progress(tid);
+        } catch (const std::exception& e) {
+          core::log::debug("hall progress read failed",
+                           {{"tender_id", h->tender_id}, {"error", e.what()}});
+          h->progress_due = true;
+        }
+        if (h->stopped) break;
       }
-      const auto msg = R"({"type":"progress","hall":)" + counts + "}";
-      for (auto& [id, s] : h->subs) {
-        if (!s->closed && s->summary) s->conn->send(msg);
+      // After the read: what was pushed meanwhile has gone out (with the skips before it).
+      for (auto& [org, list] : h->summary_by_org) {
+        for (auto& s : list) {
+          if (s->closed) continue;
+          // A live subscriber has been offered everything up to the head that was for it.
+          if (s->live) skip_to(*s, h->head);
+          if (!counts) {
+            flush_skip(*s);
+            continue;
+          }
+          std::string msg = R"({"type":"progress","hall":)" + *counts;
+          if (s->skip_from != 0) {
+            msg += R"(,"skip":{"from":)" + std::to_string(s->skip_from) + R"(,"to":)" +
+                   std::to_string(s->skip_to) + "}";
+            s->skip_from = 0;
+            s->skip_to = 0;
+          }
+          msg += '}';
+          s->conn->send(std::move(msg));
+        }
       }
     }
   }
@@ -502,30 +574,72 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
         self->running.erase(w.attempt_id);
         return;
       }
-      asio::co_spawn(self->strand, self->report(self, w.attempt_id, std::move(outcome)),
-                     asio::detached);
+      self->report(w.attempt_id, std::move(outcome));
     });
   }
 
-  asio::awaitable<void> report(std::shared_ptr<impl> self, std::int64_t attempt_id,
-                               db::hall_work_outcome outcome) {
+  // Outcomes are reported in batches by one reporter: while one batch is written the next ones
+  // gather, so a hall whose bids all open at once takes one transaction (one lock of its row)
+  // per batch instead of one per bid.
+  void report(std::int64_t attempt_id, db::hall_work_outcome outcome) {
+    std::lock_guard lock(mutex);
+    reports.emplace_back(attempt_id, std::move(outcome));
+    if (reporting) return;
+    reporting = true;
+    asio::co_spawn(strand, drain_reports(shared_from_this()), asio::detached);
+  }
+
+  asio::awaitable<void> drain_reports(std::shared_ptr<impl> self) {
     (void)self;
     asio::steady_timer t(strand);
-    for (int tries = 0; tries < 30 && !stopped; ++tries) {
-      try {
-        co_await hall.finish_decryption(attempt_id, outcome);
-        break;
-      } catch (const db::error& e) {
-        if (!e.code().starts_with("db.")) {
-          core::log::warn("hall decryption outcome refused",
-                          {{"attempt_id", attempt_id}, {"code", e.code()}, {"error", e.what()}});
-          break;
+    for (;;) {
+      std::vector<std::pair<std::int64_t, db::hall_work_outcome>> batch;
+      {
+        std::lock_guard lock(mutex);
+        while (!reports.empty() && batch.size() < report_batch) {
+          batch.push_back(std::move(reports.front()));
+          reports.pop_front();
         }
+        if (batch.empty()) {
+          reporting = false;
+          co_return;
+        }
+      }
+      co_await write_outcomes(batch, t);
+      std::lock_guard lock(mutex);
+      for (const auto& [id, o] : batch)
+        running.erase(id);
+    }
+  }
+
+  // Writes a batch, retrying while the database is away; an outcome the hall refuses (not a
+  // database failure) is logged and dropped, after the batch is retried one outcome at a time.
+  asio::awaitable<void> write_outcomes(
+      const std::vector<std::pair<std::int64_t, db::hall_work_outcome>>& batch,
+      asio::steady_timer& t) {
+    for (int tries = 0; tries < 30 && !stopped; ++tries) {
+      std::optional<db::error> refused;
+      try {
+        co_await hall.finish_decryptions(batch);
+        co_return;
+      } catch (const db::error& e) {
+        if (!e.code().starts_with("db.")) refused = e;
+      }
+      if (refused) {
+        if (batch.size() > 1) {
+          for (const auto& one : batch) {
+            const std::vector<std::pair<std::int64_t, db::hall_work_outcome>> single{one};
+            co_await write_outcomes(single, t);
+          }
+        } else {
+          core::log::warn("hall decryption outcome refused", {{"attempt_id", batch.front().first},
+                                                              {"code", refused->code()},
+                                                              {"error", refused->what()}});
+        }
+        co_return;
       }
       co_await sleep_on(t, opts.retry_interval);
     }
-    std::lock_guard lock(mutex);
-    running.erase(attempt_id);
   }
 
   // Attempts left 'decrypting' by a crash or a stop: run them again once the database is ready.
@@ -582,6 +696,9 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
   std::map<std::string, std::shared_ptr<hub>> hubs;
   std::map<std::uint64_t, std::shared_ptr<hub>> by_connection;
   std::set<std::int64_t> running;  // attempt ids on the workers or being reported
+  std::deque<std::pair<std::int64_t, db::hall_work_outcome>> reports;  // waiting to be written
+  bool reporting = false;                                              // drain_reports runs
+  static constexpr std::size_t report_batch = 64;
   std::atomic<bool> stopped{false};
 };
 
@@ -686,6 +803,8 @@ void hall_service::stop(std::chrono::steady_clock::time_point /*deadline*/) {
           s->timer.cancel();
         }
         h->subs.clear();
+        h->full_subs.clear();
+        h->summary_by_org.clear();
       });
     }
     impl_->by_connection.clear();
@@ -727,7 +846,8 @@ void hall_service::subscribe(const std::shared_ptr<net::ws_connection>& c, std::
     if (h->stopped) return;
     auto s = std::make_shared<subscriber>(h->strand, c, std::move(viewer), after, summary);
     if (s->summary) h->progress_due = true;  // its first counts come with the next tick
-    h->subs[c->id()] = s;
+    h->remove(c->id());
+    h->add(s, c->id());
     asio::co_spawn(h->strand, i->catch_up(i, h, s), asio::detached);
   });
 }
@@ -742,13 +862,7 @@ void hall_service::unsubscribe(std::uint64_t connection_id) {
     --h->refs;
     impl_->by_connection.erase(it);
   }
-  asio::post(h->strand, [h, connection_id] {
-    const auto it = h->subs.find(connection_id);
-    if (it == h->subs.end()) return;
-    it->second->closed = true;
-    it->second->timer.cancel();
-    h->subs.erase(it);
-  });
+  asio::post(h->strand, [h, connection_id] { h->remove(connection_id); });
 }
 
 void hall_service::submit(db::hall_work work) {

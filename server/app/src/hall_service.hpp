@@ -51,7 +51,7 @@ public:
     std::chrono::milliseconds heartbeat{1000};
     // The summary view (hall-protocol.md §4.1): how often pending skipped ranges go out, and the
     // least time between two progress messages of a hall.
-    std::chrono::milliseconds summary_tick{250};
+    std::chrono::milliseconds summary_tick{1000};
     std::chrono::milliseconds progress_interval{1000};
     unsigned decrypt_threads = 2;
     // A hub with no connection for this long is released (its loops end; logged at info).

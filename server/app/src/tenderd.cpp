@@ -228,6 +228,7 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   db::database::options dbo;
   dbo.conninfo = cfg.database_conninfo;
   dbo.pool_size = cfg.database_pool_size;
+  dbo.priority_pool_size = cfg.database_priority_pool_size;
   dbo.retry_interval = cfg.database_retry_interval;
   dbo.node_id = node_id;
   dbo.version = std::string(protocol::product_version());
@@ -266,6 +267,7 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   hallo.outage_threshold = cfg.hall_outage_threshold;
   // The host's check_guarantees asks the issuers again (live status).
   hallo.live_status = make_guarantee_status_query(cfg.guarantee_status_timeout);
+  hallo.priority = &database.priority();
   db::hall hall(database.connections(), hallo);
   scheduler.set_handler("hall.window_close",
                         db::hall_window_close_handler(db::scheduler::options{}.actor,

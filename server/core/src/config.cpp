@@ -95,6 +95,10 @@ const key_setter
              [](config& c, const std::string& k, const std::string& v) {
                c.database_pool_size = static_cast<unsigned>(parse_unsigned(k, v, 1, 256));
              }},
+            {"database.priority_pool_size",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.database_priority_pool_size = static_cast<unsigned>(parse_unsigned(k, v, 0, 64));
+             }},
             {"database.retry_interval_ms",
              [](config& c, const std::string& k, const std::string& v) {
                c.database_retry_interval =
@@ -297,6 +301,7 @@ std::map<std::string, std::string> describe(const config& c) {
       {"tls", c.tls_enabled() ? "on" : "off"},
       {"database.conninfo", conn},
       {"database.pool_size", std::to_string(c.database_pool_size)},
+      {"database.priority_pool_size", std::to_string(c.database_priority_pool_size)},
       {"io.threads", std::to_string(c.io_threads)},
       {"limits.header_bytes", std::to_string(c.limits_header_bytes)},
       {"limits.body_bytes", std::to_string(c.limits_body_bytes)},

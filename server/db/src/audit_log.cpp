@@ -3,6 +3,7 @@
 
 #include "audit_tx.hpp"
 #include "pool.hpp"
+#include "prepared.hpp"
 
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/digest.hpp>
@@ -268,7 +269,9 @@ audit_appended append(pqxx::transaction_base& tx, const audit_entry& entry) {
     throw error(audit_codes::bad_event, "audit event rejected: " + problem);
   }
 
-  const auto head = tx.exec1(lock_head_sql);
+  const auto head_rows = exec_prepared_sql(tx, "audit_lock_head", lock_head_sql);
+  if (head_rows.size() != 1) corrupt("audit_head has no row");
+  const auto head = head_rows[0];
   auto front = restore_frontier(head[0].as<std::uint64_t>(), head[1].as<std::string>());
   ev.seq = front.size();
   ev.time = head[2].as<std::string>();
@@ -288,10 +291,10 @@ audit_appended append(pqxx::transaction_base& tx, const audit_entry& entry) {
 
   const char* subject = entry.subject ? entry.subject->c_str() : nullptr;
   const char* digest = entry.payload_digest ? entry.payload_digest->c_str() : nullptr;
-  tx.exec_params(write_append_sql, as_i64(ev.seq, "seq"), ev.time, ev.actor, ev.role, ev.action,
-                 subject, digest, crypto::hex_encode(crypto::as_bytes(data)), hex(leaf),
-                 int_array(levels), int_array(indexes), hashes, as_i64(front.size(), "size"),
-                 frontier_hex(front));
+  exec_prepared_sql(tx, "audit_write_append", write_append_sql, as_i64(ev.seq, "seq"), ev.time,
+                    ev.actor, ev.role, ev.action, subject, digest,
+                    crypto::hex_encode(crypto::as_bytes(data)), hex(leaf), int_array(levels),
+                    int_array(indexes), hashes, as_i64(front.size(), "size"), frontier_hex(front));
   return {ev.seq, ev.time, leaf};
 }
 

@@ -53,6 +53,9 @@ struct database::impl : std::enable_shared_from_this<impl> {
       : io_(std::move(io)),
         opts_(std::move(o)),
         pool_(opts_.conninfo, opts_.pool_size),
+        priority_(opts_.priority_pool_size > 0
+                      ? std::make_unique<pool>(opts_.conninfo, opts_.priority_pool_size)
+                      : nullptr),
         timer_(io_) {
     state_.database = "down";
     state_.reason = "not yet connected to the database";
@@ -127,6 +130,7 @@ struct database::impl : std::enable_shared_from_this<impl> {
   net::any_io_executor io_;
   options opts_;
   pool pool_;
+  std::unique_ptr<pool> priority_;
   net::steady_timer timer_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> started_{false};
@@ -172,6 +176,7 @@ void database::stop(std::chrono::steady_clock::time_point deadline) {
   } catch (const error&) {
     // Best effort: the database may be the reason we are stopping.
   }
+  if (self->priority_) self->priority_->stop();
   self->pool_.stop();
 }
 
@@ -182,6 +187,10 @@ protocol::readiness database::readiness() const {
 
 db::pool& database::connections() {
   return impl_->pool_;
+}
+
+db::pool& database::priority() {
+  return impl_->priority_ ? *impl_->priority_ : impl_->pool_;
 }
 
 }  // namespace tender::db

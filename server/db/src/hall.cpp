@@ -10,6 +10,7 @@
 #include "feed_tx.hpp"
 #include "hall_tx.hpp"
 #include "pool.hpp"
+#include "prepared.hpp"
 
 #include <tender/core/log.hpp>
 #include <tender/core/tender_rules.hpp>
@@ -205,7 +206,8 @@ void require_not_held(const locked_hall& h) {
 }
 
 std::string org_name(pqxx::transaction_base& tx, const std::string& org_id) {
-  const auto r = tx.exec_params("SELECT name FROM organisations WHERE id = $1", org_id);
+  const auto r = exec_prepared_sql(tx, "hall_org_name",
+                                   "SELECT name FROM organisations WHERE id = $1", org_id);
   return r.empty() ? org_id : r[0][0].as<std::string>();
 }
 
@@ -227,7 +229,8 @@ signed_ok verify_signed(pqxx::transaction_base& tx, const std::string& tender_id
                         const hall_viewer& who, const std::string& action,
                         const std::string& challenge_id, const std::string& fingerprint,
                         const std::string& signature, const std::string& payload) {
-  const auto ch = tx.exec_params(
+  const auto ch = exec_prepared_sql(
+      tx, "hall_challenge_take",
       "SELECT user_id, tender_id, challenge, used_at IS NOT NULL, "
       "expires_at <= clock_timestamp() FROM hall_challenges WHERE id = $1 FOR UPDATE",
       challenge_id);
@@ -240,7 +243,8 @@ signed_ok verify_signed(pqxx::transaction_base& tx, const std::string& tender_id
          "challenge '" + challenge_id + "' was already used or has expired; ask for a new one");
   }
   const auto challenge_b64 = to_b64(bytes_text(ch[0][2]));
-  const auto keys = tx.exec_params(
+  const auto keys = exec_prepared_sql(
+      tx, "hall_user_key",
       "SELECT spki FROM user_keys WHERE fingerprint = $1 AND user_id = $2 AND revoked_at IS NULL",
       fingerprint, who.user_id);
   if (keys.empty())
@@ -256,18 +260,17 @@ signed_ok verify_signed(pqxx::transaction_base& tx, const std::string& tender_id
     ok = false;
   }
   if (!ok) fail("hall.bad_signature", "the signature does not verify for this challenge and key");
-  tx.exec_params0("UPDATE hall_challenges SET used_at = clock_timestamp() WHERE id = $1",
-                  challenge_id);
+  exec_prepared_sql(tx, "hall_challenge_use",
+                    "UPDATE hall_challenges SET used_at = clock_timestamp() WHERE id = $1",
+                    challenge_id);
   return {der, challenge_b64};
 }
 
 // The decryption_status event data of one hall_bids row.
-json::object bid_status(pqxx::transaction_base& tx, const std::string& tender_id, int lot,
-                        const std::string& org) {
-  const auto r = tx.exec_params1(
-      "SELECT status, attempts, via, cause, side, treatment, message FROM hall_bids "
-      "WHERE tender_id = $1 AND lot_no = $2 AND org_id = $3",
-      tender_id, lot, org);
+// The columns, in order, that bid_status_of reads.
+#define TENDER_HALL_BID_STATUS "status, attempts, via, cause, side, treatment, message"
+
+json::object bid_status_of(const pqxx::row& r, int lot, const std::string& org) {
   auto nul = [](const pqxx::field& f) -> json::value {
     return f.is_null() ? json::value(nullptr) : json::value(f.as<std::string>());
   };
@@ -280,6 +283,14 @@ json::object bid_status(pqxx::transaction_base& tx, const std::string& tender_id
           {"side", nul(r[4])},
           {"treatment", nul(r[5])},
           {"message", nul(r[6])}};
+}
+
+json::object bid_status(pqxx::transaction_base& tx, const std::string& tender_id, int lot,
+                        const std::string& org) {
+  return bid_status_of(tx.exec_params1("SELECT " TENDER_HALL_BID_STATUS " FROM hall_bids "
+                                       "WHERE tender_id = $1 AND lot_no = $2 AND org_id = $3",
+                                       tender_id, lot, org),
+                       lot, org);
 }
 
 std::int64_t status_event(pqxx::transaction_base& tx, const std::string& tender_id, int lot,
@@ -483,7 +494,7 @@ net::awaitable<std::vector<hall_event>> hall::events(std::string tender_id, std:
       out.push_back(std::move(e));
     }
   };
-  co_await pool_.run(std::move(job));
+  co_await priority().run(std::move(job));
   co_return out;
 }
 
@@ -494,7 +505,7 @@ net::awaitable<std::int64_t> hall::head(std::string tender_id) {
     const auto head = tx.exec_params("SELECT last_seq FROM halls WHERE tender_id = $1", tender_id);
     if (!head.empty()) out = head[0][0].as<std::int64_t>();
   };
-  co_await pool_.run(std::move(job));
+  co_await priority().run(std::move(job));
   co_return out;
 }
 
@@ -518,7 +529,7 @@ net::awaitable<std::string> hall::progress(std::string tender_id) {
         tender_id);
     if (!r.empty()) out = r[0][0].as<std::string>();
   };
-  co_await pool_.run(std::move(job));
+  co_await priority().run(std::move(job));
   co_return out;
 }
 
@@ -559,6 +570,17 @@ void schedule_job(pqxx::transaction_base& tx, const char* kind, const std::strin
       std::string(kind), tender_id, due_at);
 }
 
+// The per-bidder actions (sign_in, decrypt, confirm) come by the thousand at once, and every
+// statement made while the hall's row is locked delays all the others. So they check and read
+// what they can first, with the hall row read but not locked (act), then lock it, check again
+// what may have changed, and write. The challenge row is locked before the hall's by these three
+// actions only (no one else locks a challenge), so the order cannot deadlock.
+void lock_now(act_context& c) {
+  auto h = hall_tx::lock(c.tx, c.h.tender_id);
+  if (!h) fail("tender.not_found", "no tender '" + c.h.tender_id + "'");
+  c.h = std::move(*h);
+}
+
 void act_challenge(act_context& c) {
   if (c.who.role == "public") fail("hall.forbidden", "sign in to ask for a challenge");
   c.p.done();
@@ -566,11 +588,12 @@ void act_challenge(act_context& c) {
   const std::string challenge = random_raw(32);
   const pqxx::binarystring blob(challenge);
   const auto ttl = static_cast<double>(c.opts.challenge_ttl.count());
-  const auto r = c.tx.exec_params1(
+  const auto r = exec_prepared_sql(
+      c.tx, "hall_challenge_new",
       "INSERT INTO hall_challenges (id, tender_id, user_id, challenge, expires_at) VALUES "
       "($1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5)) RETURNING " TENDER_HALL_TIME(
           "expires_at"),
-      id, c.h.tender_id, c.who.user_id, blob, ttl);
+      id, c.h.tender_id, c.who.user_id, blob, ttl)[0];
   c.out.result = {{"challenge_id", id},
                   {"challenge", to_b64(challenge)},
                   {"expires_at", r[0].as<std::string>()}};
@@ -582,24 +605,33 @@ void act_sign_in(act_context& c) {
   const auto signature = c.p.base64("signature", 1, 512);
   const auto commitment = c.p.hex("commitment", 64);
   c.p.done();
-  require_role(c.who, {"bidder"}, "sign in");
-  require_phase(c.h, {"waiting", "sealed", "listed"}, "sign_in");
-  require_not_held(c.h);
-  if (!c.tx.exec_params("SELECT 1 FROM hall_attendance WHERE tender_id = $1 AND org_id = $2",
-                        c.h.tender_id, c.who.org_id)
+  auto check = [&] {
+    require_role(c.who, {"bidder"}, "sign in");
+    require_phase(c.h, {"waiting", "sealed", "listed"}, "sign_in");
+    require_not_held(c.h);
+  };
+  check();
+  const auto already = [] { fail("hall.already_done", "your organisation has already signed in"); };
+  if (!exec_prepared_sql(c.tx, "hall_attended",
+                         "SELECT 1 FROM hall_attendance WHERE tender_id = $1 AND org_id = $2",
+                         c.h.tender_id, c.who.org_id)
            .empty()) {
-    fail("hall.already_done", "your organisation has already signed in");
+    already();
   }
   verify_signed(c.tx, c.h.tender_id, c.who, "sign_in", challenge_id, key, signature, commitment);
-  const pqxx::binarystring sig(signature);
-  const auto at =
-      c.tx.exec_params1(
-              "INSERT INTO hall_attendance (tender_id, org_id, user_id, key, "
-              "challenge_id, signature, commitment) VALUES ($1, $2, $3, $4, $5, $6, "
-              "$7) RETURNING " TENDER_HALL_TIME("signed_in_at"),
-              c.h.tender_id, c.who.org_id, c.who.user_id, key, challenge_id, sig, commitment)[0]
-          .as<std::string>();
   const auto name = org_name(c.tx, c.who.org_id);
+  lock_now(c);
+  check();
+  const pqxx::binarystring sig(signature);
+  // Another user of the same organisation may have signed in since the check above.
+  const auto inserted = exec_prepared_sql(
+      c.tx, "hall_attend",
+      "INSERT INTO hall_attendance (tender_id, org_id, user_id, key, "
+      "challenge_id, signature, commitment) VALUES ($1, $2, $3, $4, $5, $6, "
+      "$7) ON CONFLICT (tender_id, org_id) DO NOTHING RETURNING " TENDER_HALL_TIME("signed_in_at"),
+      c.h.tender_id, c.who.org_id, c.who.user_id, key, challenge_id, sig, commitment);
+  if (inserted.empty()) already();
+  const auto at = inserted[0][0].as<std::string>();
   c.out.seq = append_event(c.tx, c.h.tender_id, "signed_in", c.actor,
                            {{"org_id", c.who.org_id}, {"name", name}, {"signed_in_at", at}});
   c.audit({{"org_id", c.who.org_id}, {"key", key}, {"commitment", commitment}, {"at", at}});
@@ -723,14 +755,20 @@ void act_publish_list(act_context& c) {
     c.out.result = {{"failed", true}, {"lots", std::move(summary)}};
     return;
   }
-  // A bid is listed when it is valid and its lot reached min_bids.
+  // A bid is listed when it is valid and its lot reached min_bids (counted above, once per lot: a
+  // count per bid row made this step quadratic, minutes for a hall of 10,000 bids).
+  std::string reached = "{";
+  for (const auto& [lot, info] : lot_info) {
+    if (info.first < min_bids) continue;
+    if (reached.size() > 1) reached += ',';
+    reached += std::to_string(lot);
+  }
+  reached += '}';
   c.tx.exec_params0(
       "UPDATE hall_bids hb SET listed = true FROM lots l WHERE hb.tender_id = $1 AND "
       "l.tender_id = hb.tender_id AND l.lot_no = hb.lot_no AND (l.bond_amount = 0 OR "
-      "hb.guarantee IN ('valid', 'cash')) AND (SELECT count(*) FROM hall_bids x JOIN lots xl ON "
-      "xl.tender_id = x.tender_id AND xl.lot_no = x.lot_no WHERE x.tender_id = hb.tender_id AND "
-      "x.lot_no = hb.lot_no AND (xl.bond_amount = 0 OR x.guarantee IN ('valid', 'cash'))) >= $2",
-      c.h.tender_id, min_bids);
+      "hb.guarantee IN ('valid', 'cash')) AND hb.lot_no = ANY($2::int[])",
+      c.h.tender_id, reached);
   json::array lots;
   for (const auto& [lot, info] : lot_info) {
     json::array bidders;
@@ -799,7 +837,8 @@ struct bid_row {
 
 std::optional<bid_row> load_bid(pqxx::transaction_base& tx, const std::string& tender_id, int lot,
                                 const std::string& org) {
-  const auto rows = tx.exec_params(
+  const auto rows = exec_prepared_sql(
+      tx, "hall_load_bid",
       "SELECT hb.bid_id, hb.listed, hb.status, hb.attempts, b.blob_digest, b.header, "
       "b.header_digest, hb.escrow_r, hb.bidder_part FROM hall_bids hb JOIN bids b ON "
       "b.id = hb.bid_id WHERE hb.tender_id = $1 AND hb.lot_no = $2 AND hb.org_id = $3",
@@ -819,12 +858,14 @@ std::optional<bid_row> load_bid(pqxx::transaction_base& tx, const std::string& t
   return b;
 }
 
-// Writes an attempt row (before the ack) and returns the work for it.
+// Writes an attempt row (before the ack) and returns the work for it; `status`, when given, gets
+// the bid's decryption_status data as it now is.
 hall_work start_attempt(pqxx::transaction_base& tx, const locked_hall& h, int lot,
                         const std::string& org, const bid_row& b, const std::string& source,
                         const std::string& blob, const std::string& key_material,
                         const std::optional<std::string>& escrow_secret,
-                        const std::string& commitment, const std::string& user_id) {
+                        const std::string& commitment, const std::string& user_id,
+                        json::object* status = nullptr) {
   const pqxx::binarystring km(key_material);
   std::int64_t id = 0;
   if (escrow_secret) {
@@ -836,17 +877,19 @@ hall_work start_attempt(pqxx::transaction_base& tx, const locked_hall& h, int lo
                h.tender_id, lot, org, source, blob, km, es, user_id)[0]
              .as<std::int64_t>();
   } else {
-    id = tx.exec_params1(
-               "INSERT INTO hall_attempts (tender_id, lot_no, org_id, source, blob_digest, "
-               "key_material, user_id) VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')) "
-               "RETURNING id",
-               h.tender_id, lot, org, source, blob, km, user_id)[0]
+    id = exec_prepared_sql(tx, "hall_attempt_new",
+                           "INSERT INTO hall_attempts (tender_id, lot_no, org_id, source, "
+                           "blob_digest, key_material, user_id) VALUES ($1, $2, $3, $4, $5, $6, "
+                           "NULLIF($7, '')) RETURNING id",
+                           h.tender_id, lot, org, source, blob, km, user_id)[0][0]
              .as<std::int64_t>();
   }
-  tx.exec_params0(
+  const auto st = exec_prepared_sql(
+      tx, "hall_bid_decrypting",
       "UPDATE hall_bids SET status = 'decrypting', attempts = attempts + 1, message = NULL "
-      "WHERE tender_id = $1 AND lot_no = $2 AND org_id = $3",
-      h.tender_id, lot, org);
+      "WHERE tender_id = $1 AND lot_no = $2 AND org_id = $3 RETURNING " TENDER_HALL_BID_STATUS,
+      h.tender_id, lot, org)[0];
+  if (status != nullptr) *status = bid_status_of(st, lot, org);
   hall_work w;
   w.attempt_id = id;
   w.tender_id = h.tender_id;
@@ -897,23 +940,29 @@ void act_decrypt(act_context& c) {
   if (file != "primary" && file != "backup") {
     fail("hall.bad_message", "parameter 'file' of decrypt must be primary or backup");
   }
-  require_role(c.who, {"bidder"}, "decrypt");
-  require_phase(c.h, {"decrypting"}, "decrypt");
-  require_not_held(c.h);
-  if (!c.h.window_open()) fail("hall.window_closed", "the decryption window is closed");
-  const auto b = load_bid(c.tx, c.h.tender_id, lot, c.who.org_id);
-  if (!b || !b->listed)
-    fail("hall.not_listed", "your organisation has no listed bid in lot " + std::to_string(lot));
-  if (b->status == "done")
-    fail("hall.already_done", "your bid in lot " + std::to_string(lot) + " is already decrypted");
-  if (b->status == "decrypting") {
-    fail("hall.already_done",
-         "a decryption of your bid in lot " + std::to_string(lot) + " is running");
-  }
-  if (b->attempts >= static_cast<int>(c.opts.max_attempts)) {
-    fail("hall.too_many_attempts",
-         "at most " + std::to_string(c.opts.max_attempts) + " attempts per bid");
-  }
+  auto check = [&] {
+    require_role(c.who, {"bidder"}, "decrypt");
+    require_phase(c.h, {"decrypting"}, "decrypt");
+    require_not_held(c.h);
+    if (!c.h.window_open()) fail("hall.window_closed", "the decryption window is closed");
+  };
+  auto check_bid = [&](bool listed, const std::string& status, int attempts) {
+    if (!listed)
+      fail("hall.not_listed", "your organisation has no listed bid in lot " + std::to_string(lot));
+    if (status == "done")
+      fail("hall.already_done", "your bid in lot " + std::to_string(lot) + " is already decrypted");
+    if (status == "decrypting") {
+      fail("hall.already_done",
+           "a decryption of your bid in lot " + std::to_string(lot) + " is running");
+    }
+    if (attempts >= static_cast<int>(c.opts.max_attempts)) {
+      fail("hall.too_many_attempts",
+           "at most " + std::to_string(c.opts.max_attempts) + " attempts per bid");
+    }
+  };
+  check();
+  auto b = load_bid(c.tx, c.h.tender_id, lot, c.who.org_id);
+  check_bid(b && b->listed, b ? b->status : std::string(), b ? b->attempts : 0);
   std::string blob = b->blob_digest;
   std::string commitment;
   if (file == "backup") {
@@ -928,6 +977,20 @@ void act_decrypt(act_context& c) {
   }
   const std::string payload = std::to_string(lot) + "\n" + file + "\n" + sha256_hex(key_material);
   verify_signed(c.tx, c.h.tender_id, c.who, "decrypt", challenge_id, key, signature, payload);
+  lock_now(c);
+  check();
+  {
+    // Another attempt (another user of the organisation) or the window's close may have come.
+    const auto r = exec_prepared_sql(c.tx, "hall_bid_state",
+                                     "SELECT listed, status, attempts FROM hall_bids WHERE "
+                                     "tender_id = $1 AND lot_no = $2 AND org_id = $3",
+                                     c.h.tender_id, lot, c.who.org_id);
+    if (r.size() != 1) fail("hall.not_listed", "your organisation has no bid in this lot");
+    b->listed = r[0][0].as<bool>();
+    b->status = r[0][1].as<std::string>();
+    b->attempts = r[0][2].as<int>();
+    check_bid(b->listed, b->status, b->attempts);
+  }
   const std::string source = file == "backup" ? "backup" : "bidder";
   if (c.h.key_policy == "bidder_and_escrow") {
     // The bidder's part; the file opens once the escrow shares are in too.
@@ -953,11 +1016,13 @@ void act_decrypt(act_context& c) {
     }
     c.out.work = start_attempt(c.tx, c.h, lot, c.who.org_id, *b, source, blob, key_material, secret,
                                commitment, c.who.user_id);
+    c.out.seq = status_event(c.tx, c.h.tender_id, lot, c.who.org_id, c.actor);
   } else {
+    json::object status;
     c.out.work = start_attempt(c.tx, c.h, lot, c.who.org_id, *b, source, blob, key_material,
-                               std::nullopt, commitment, c.who.user_id);
+                               std::nullopt, commitment, c.who.user_id, &status);
+    c.out.seq = append_event(c.tx, c.h.tender_id, "decryption_status", c.actor, std::move(status));
   }
-  c.out.seq = status_event(c.tx, c.h.tender_id, lot, c.who.org_id, c.actor);
   c.audit({{"lot", lot},
            {"file", file},
            {"key_digest", sha256_hex(key_material)},
@@ -1335,37 +1400,43 @@ void act_confirm(act_context& c) {
   const auto key = c.p.hex("key", 64);
   const auto signature = c.p.base64("signature", 1, 512);
   c.p.done();
-  require_role(c.who, {"bidder"}, "confirm");
-  require_phase(c.h, {"announced"}, "confirm");
-  require_not_held(c.h);
-  if (!c.h.confirm_closes_at || c.h.now >= *c.h.confirm_closes_at) {
-    fail("hall.window_closed", "the confirmation window is closed");
-  }
+  auto check = [&] {
+    require_role(c.who, {"bidder"}, "confirm");
+    require_phase(c.h, {"announced"}, "confirm");
+    require_not_held(c.h);
+    if (!c.h.confirm_closes_at || c.h.now >= *c.h.confirm_closes_at) {
+      fail("hall.window_closed", "the confirmation window is closed");
+    }
+  };
+  check();
   if (c.tx.exec_params("SELECT 1 FROM hall_bids WHERE tender_id = $1 AND org_id = $2 AND listed",
                        c.h.tender_id, c.who.org_id)
           .empty()) {
     fail("hall.not_listed", "your organisation has no listed bid");
   }
+  const auto already = [] { fail("hall.already_done", "your organisation has already confirmed"); };
   if (!c.tx.exec_params("SELECT 1 FROM hall_confirmations WHERE tender_id = $1 AND org_id = $2",
                         c.h.tender_id, c.who.org_id)
            .empty()) {
-    fail("hall.already_done", "your organisation has already confirmed");
+    already();
   }
   if (!c.h.record_digest || digest != *c.h.record_digest) {
     fail("hall.commitment_mismatch", "the digest is not the announcement's record digest");
   }
   const auto ok =
       verify_signed(c.tx, c.h.tender_id, c.who, "confirm", challenge_id, key, signature, digest);
+  lock_now(c);
+  check();
   const pqxx::binarystring pk(ok.public_key_der);
   const pqxx::binarystring sig(signature);
-  const auto at = c.tx.exec_params1(
-                          "INSERT INTO hall_confirmations (tender_id, org_id, user_id, key, "
-                          "public_key, challenge_id, "
-                          "challenge, signature, digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-                          "$9) RETURNING " TENDER_HALL_TIME("confirmed_at"),
-                          c.h.tender_id, c.who.org_id, c.who.user_id, key, pk, challenge_id,
-                          ok.challenge_b64, sig, digest)[0]
-                      .as<std::string>();
+  const auto inserted = c.tx.exec_params(
+      "INSERT INTO hall_confirmations (tender_id, org_id, user_id, key, public_key, challenge_id, "
+      "challenge, signature, digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+      "ON CONFLICT (tender_id, org_id) DO NOTHING RETURNING " TENDER_HALL_TIME("confirmed_at"),
+      c.h.tender_id, c.who.org_id, c.who.user_id, key, pk, challenge_id, ok.challenge_b64, sig,
+      digest);
+  if (inserted.empty()) already();
+  const auto at = inserted[0][0].as<std::string>();
   c.out.seq = append_event(c.tx, c.h.tender_id, "confirmed", c.actor,
                            {{"org_id", c.who.org_id}, {"confirmed_at", at}});
   c.audit({{"org_id", c.who.org_id}, {"digest", digest}, {"key", key}});
@@ -1534,13 +1605,17 @@ net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who
   hall_act_result out;
   pool::job job = [&](pqxx::connection_base& conn) {
     pqxx::work tx(conn);
-    const auto t = tx.exec_params("SELECT state FROM tenders WHERE id = $1", tender_id);
+    const auto t = exec_prepared_sql(tx, "hall_tender_state",
+                                     "SELECT state FROM tenders WHERE id = $1", tender_id);
     if (t.empty() || t[0][0].as<std::string>() == "draft") {
       fail("tender.not_found", "no tender '" + tender_id + "'");
     }
     hall_tx::ensure(tx, tender_id);
-    // A challenge only adds its own row: it reads the hall without queueing on its lock.
-    auto h = action == "challenge" ? hall_tx::read(tx, tender_id) : hall_tx::lock(tx, tender_id);
+    // A challenge only adds its own row: it reads the hall without queueing on its lock. The
+    // per-bidder actions lock it themselves once their checks and reads are done (lock_now).
+    const bool late =
+        action == "challenge" || action == "sign_in" || action == "decrypt" || action == "confirm";
+    auto h = late ? hall_tx::read(tx, tender_id) : hall_tx::lock(tx, tender_id);
     if (!h) fail("tender.not_found", "no tender '" + tender_id + "'");
     params_reader p(params, action);
     act_context c{tx, *h, who, action, p, opts_, out, hall_tx::actor_of(who),
@@ -1655,58 +1730,107 @@ net::awaitable<std::string> hall::primary_blob(std::string tender_id, hall_viewe
   co_return out;
 }
 
+namespace {
+
+// One outcome of an attempt of `tender_id` whose hall row the caller holds (finish_decryptions).
+void finish_one(pqxx::transaction_base& tx, const locked_hall& h, std::int64_t attempt_id, int lot,
+                const std::string& org, const std::string& source,
+                const hall_work_outcome& outcome) {
+  const std::string cause = outcome.cause == "bad_file" ? "bad_file" : "wrong_key";
+  // Only while it is still running: a second report of the same attempt changes nothing.
+  const auto a = exec_prepared_sql(
+      tx, "hall_attempt_finish",
+      "UPDATE hall_attempts SET state = $2, finished_at = clock_timestamp(), message = $3, "
+      "cause = $4 WHERE id = $1 AND state = 'decrypting' RETURNING 1",
+      attempt_id, std::string(outcome.ok ? "done" : "failed"), outcome.message,
+      outcome.ok ? nullptr : cause.c_str());
+  if (a.empty()) return;
+  pqxx::row status;
+  if (outcome.ok) {
+    status = exec_prepared_sql(
+        tx, "hall_bid_done",
+        "UPDATE hall_bids SET status = 'done', via = $4, cause = NULL, side = NULL, treatment = "
+        "NULL, message = NULLIF($5, ''), summary = $6::jsonb, file_key = (SELECT key_material "
+        "FROM hall_attempts WHERE id = $7), done_at = clock_timestamp() WHERE tender_id = $1 "
+        "AND lot_no = $2 AND org_id = $3 RETURNING " TENDER_HALL_BID_STATUS,
+        h.tender_id, lot, org, source, outcome.message,
+        outcome.summary_json.empty() ? std::string("{}") : outcome.summary_json, attempt_id)[0];
+  } else {
+    // During the window a failed attempt may be retried; after it the cause is final.
+    const bool final = h.phase != "decrypting";
+    status = exec_prepared_sql(
+        tx, "hall_bid_failed",
+        "UPDATE hall_bids SET status = 'failed', cause = CASE WHEN $5 THEN COALESCE(cause, $4) "
+        "ELSE $4 END, side = CASE WHEN $5 THEN COALESCE(side, 'bidder') ELSE 'bidder' END, "
+        "treatment = CASE WHEN $5 THEN COALESCE(treatment, 'revoked') ELSE NULL END, "
+        "message = NULLIF($6, '') WHERE tender_id = $1 AND lot_no = $2 AND org_id = $3 "
+        "RETURNING " TENDER_HALL_BID_STATUS,
+        h.tender_id, lot, org, cause, final, outcome.message)[0];
+  }
+  append_event(tx, h.tender_id, "decryption_status", nullptr, bid_status_of(status, lot, org));
+  hall_tx::audit(tx, hall_tx::clock_actor, "system", "decryption_finished", h.tender_id,
+                 {{"attempt", attempt_id},
+                  {"lot", lot},
+                  {"org_id", org},
+                  {"ok", outcome.ok},
+                  {"cause", outcome.ok ? json::value(nullptr) : json::value(outcome.cause)}});
+}
+
+}  // namespace
+
 net::awaitable<void> hall::finish_decryption(std::int64_t attempt_id, hall_work_outcome outcome) {
+  std::vector<std::pair<std::int64_t, hall_work_outcome>> one;
+  one.emplace_back(attempt_id, std::move(outcome));
+  co_await finish_decryptions(std::move(one));
+}
+
+net::awaitable<void> hall::finish_decryptions(
+    std::vector<std::pair<std::int64_t, hall_work_outcome>> outcomes) {
+  struct attempt {
+    std::string tender_id;
+    int lot = 0;
+    std::string org;
+    std::string source;
+  };
   pool::job job = [&](pqxx::connection_base& conn) {
-    pqxx::work tx(conn);
-    const auto a = tx.exec_params(
-        "SELECT tender_id, lot_no, org_id, source, key_material FROM hall_attempts WHERE id = $1",
-        attempt_id);
-    if (a.empty()) fail("hall.not_found", "no decryption attempt " + std::to_string(attempt_id));
-    const auto tender_id = a[0][0].as<std::string>();
-    const int lot = a[0][1].as<int>();
-    const auto org = a[0][2].as<std::string>();
-    const auto source = a[0][3].as<std::string>();
-    auto h = hall_tx::lock(tx, tender_id);
-    // Re-read under the hall lock: a second report of the same attempt changes nothing.
-    const auto state =
-        tx.exec_params1("SELECT state FROM hall_attempts WHERE id = $1", attempt_id)[0]
-            .as<std::string>();
-    if (!h || state != "decrypting") return;
-    if (outcome.ok) {
-      tx.exec_params0(
-          "UPDATE hall_attempts SET state = 'done', finished_at = clock_timestamp(), message = $2 "
-          "WHERE id = $1",
-          attempt_id, outcome.message);
-      tx.exec_params0(
-          "UPDATE hall_bids SET status = 'done', via = $4, cause = NULL, side = NULL, treatment = "
-          "NULL, message = NULLIF($5, ''), summary = $6::jsonb, file_key = (SELECT key_material "
-          "FROM hall_attempts WHERE id = $7), done_at = clock_timestamp() WHERE tender_id = $1 "
-          "AND lot_no = $2 AND org_id = $3",
-          tender_id, lot, org, source, outcome.message,
-          outcome.summary_json.empty() ? std::string("{}") : outcome.summary_json, attempt_id);
-    } else {
-      const std::string cause = outcome.cause == "bad_file" ? "bad_file" : "wrong_key";
-      tx.exec_params0(
-          "UPDATE hall_attempts SET state = 'failed', finished_at = clock_timestamp(), cause = $2, "
-          "message = $3 WHERE id = $1",
-          attempt_id, cause, outcome.message);
-      // During the window a failed attempt may be retried; after it the cause is final.
-      const bool final = h->phase != "decrypting";
-      tx.exec_params0(
-          "UPDATE hall_bids SET status = 'failed', cause = CASE WHEN $5 THEN COALESCE(cause, $4) "
-          "ELSE $4 END, side = CASE WHEN $5 THEN COALESCE(side, 'bidder') ELSE 'bidder' END, "
-          "treatment = CASE WHEN $5 THEN COALESCE(treatment, 'revoked') ELSE NULL END, "
-          "message = NULLIF($6, '') WHERE tender_id = $1 AND lot_no = $2 AND org_id = $3",
-          tender_id, lot, org, cause, final, outcome.message);
+    std::string ids = "{";
+    for (const auto& [id, o] : outcomes)
+      ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
+    ids += "}";
+    std::map<std::int64_t, attempt> known;
+    {
+      pqxx::read_transaction tx(conn);
+      for (const auto& r : tx.exec_params(
+               "SELECT id, tender_id, lot_no, org_id, source FROM hall_attempts WHERE id = "
+               "ANY($1::bigint[])",
+               ids)) {
+        known[r[0].as<std::int64_t>()] = {r[1].as<std::string>(), r[2].as<int>(),
+                                          r[3].as<std::string>(), r[4].as<std::string>()};
+      }
     }
-    status_event(tx, tender_id, lot, org, nullptr);
-    hall_tx::audit(tx, hall_tx::clock_actor, "system", "decryption_finished", tender_id,
-                   {{"attempt", attempt_id},
-                    {"lot", lot},
-                    {"org_id", org},
-                    {"ok", outcome.ok},
-                    {"cause", outcome.ok ? json::value(nullptr) : json::value(outcome.cause)}});
-    tx.commit();
+    // One transaction per hall, in the order of each hall's first outcome.
+    std::vector<std::string> halls;
+    for (const auto& [id, o] : outcomes) {
+      const auto it = known.find(id);
+      if (it == known.end()) {
+        core::log::warn("hall decryption outcome for an unknown attempt", {{"attempt_id", id}});
+        continue;
+      }
+      if (std::find(halls.begin(), halls.end(), it->second.tender_id) == halls.end())
+        halls.push_back(it->second.tender_id);
+    }
+    for (const auto& tender_id : halls) {
+      pqxx::work tx(conn);
+      const auto h = hall_tx::lock(tx, tender_id);
+      if (!h) continue;
+      for (const auto& [id, o] : outcomes) {
+        const auto it = known.find(id);
+        if (it == known.end() || it->second.tender_id != tender_id) continue;
+        const auto& a = it->second;
+        finish_one(tx, *h, id, a.lot, a.org, a.source, o);
+      }
+      tx.commit();
+    }
   };
   co_await pool_.run(std::move(job));
 }
@@ -1776,20 +1900,41 @@ net::awaitable<std::vector<std::string>> hall::heartbeat(std::string node_id) {
   std::vector<std::string> out;
   const double threshold = static_cast<double>(opts_.outage_threshold.count()) / 1000.0;
   pool::job job = [&](pqxx::connection_base& conn) {
-    pqxx::work tx(conn);
-    for (const auto& r :
-         tx.exec("SELECT tender_id FROM halls WHERE phase = 'decrypting' ORDER BY tender_id "
-                 "FOR UPDATE SKIP LOCKED")) {
-      const auto id = r[0].as<std::string>();
+    auto beat = [&](pqxx::transaction_base& tx, const std::string& id) {
       if (hall_tx::record_gap(tx, id, node_id, threshold)) out.push_back(id);
       tx.exec_params0(
           "UPDATE halls SET last_heartbeat_at = clock_timestamp(), last_heartbeat_node = $2 "
           "WHERE tender_id = $1",
           id, node_id);
+    };
+    // Every free hall in one transaction; one that an action holds is not waited for here (this
+    // transaction holds other halls' rows and, after an outage, the audit head: waiting would
+    // risk a deadlock)...
+    std::set<std::string> busy;
+    {
+      pqxx::work tx(conn);
+      for (const auto& r : tx.exec("SELECT tender_id FROM halls WHERE phase = 'decrypting'"))
+        busy.insert(r[0].as<std::string>());
+      for (const auto& r :
+           tx.exec("SELECT tender_id FROM halls WHERE phase = 'decrypting' ORDER BY tender_id "
+                   "FOR UPDATE SKIP LOCKED")) {
+        const auto id = r[0].as<std::string>();
+        busy.erase(id);
+        beat(tx, id);
+      }
+      tx.commit();
     }
-    tx.commit();
+    // ...but in a transaction of its own, which locks that hall only (as every action does), so
+    // a hall under a stream of actions still gets its heartbeat and is never taken for down.
+    for (const auto& id : busy) {
+      pqxx::work tx(conn);
+      const auto h = hall_tx::lock(tx, id);
+      if (!h || h->phase != "decrypting") continue;
+      beat(tx, id);
+      tx.commit();
+    }
   };
-  co_await pool_.run(std::move(job));
+  co_await priority().run(std::move(job));
   co_return out;
 }
 

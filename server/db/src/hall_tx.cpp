@@ -6,6 +6,7 @@
 
 #include "audit_tx.hpp"
 #include "canonical_json.hpp"
+#include "prepared.hpp"
 
 #include <pqxx/pqxx>
 
@@ -34,7 +35,8 @@ std::optional<T> opt(const pqxx::field& f) {
 }  // namespace
 
 bool ensure(pqxx::transaction_base& tx, const std::string& tender_id) {
-  const auto inserted = tx.exec_params(
+  const auto inserted = exec_prepared_sql(
+      tx, "hall_ensure",
       "INSERT INTO halls (tender_id) VALUES ($1) ON CONFLICT (tender_id) DO NOTHING RETURNING 1",
       tender_id);
   if (inserted.empty()) return false;
@@ -46,10 +48,15 @@ bool ensure(pqxx::transaction_base& tx, const std::string& tender_id) {
 namespace {
 std::optional<locked_hall> select_hall(pqxx::transaction_base& tx, const std::string& tender_id,
                                        const char* locking, bool skip_locked, bool* busy) {
-  std::string sql = lock_sql_base;
-  sql += locking;
-  if (skip_locked) sql += " SKIP LOCKED";
-  const auto rows = tx.exec_params(sql, tender_id);
+  // Three fixed texts, so each is one prepared statement.
+  static const std::string read_sql = lock_sql_base;
+  static const std::string lock_sql = std::string(lock_sql_base) + " FOR UPDATE OF h";
+  static const std::string skip_sql = lock_sql + " SKIP LOCKED";
+  const bool locks = *locking != '\0';
+  const auto rows = !locks ? exec_prepared_sql(tx, "hall_read", read_sql.c_str(), tender_id)
+                    : skip_locked
+                        ? exec_prepared_sql(tx, "hall_lock_skip", skip_sql.c_str(), tender_id)
+                        : exec_prepared_sql(tx, "hall_lock", lock_sql.c_str(), tender_id);
   if (rows.empty()) {
     if (skip_locked && busy != nullptr) {
       *busy = !tx.exec_params("SELECT 1 FROM halls WHERE tender_id = $1", tender_id).empty();
@@ -98,26 +105,19 @@ std::optional<locked_hall> read(pqxx::transaction_base& tx, const std::string& t
 std::int64_t append_event(pqxx::transaction_base& tx, const std::string& tender_id,
                           const std::string& kind, const json::value& actor,
                           const json::object& data, const std::string& audience) {
-  const auto seq = tx.exec_params1(
-                         "UPDATE halls SET last_seq = last_seq + 1 WHERE tender_id = $1 "
-                         "RETURNING last_seq",
-                         tender_id)[0]
-                       .as<std::int64_t>();
+  // One statement (the seq, the row and the NOTIFY): every round trip here is made while the
+  // hall's row is locked, so it counts against how many actions a hall takes per second.
   const std::string actor_text = actor.is_null() ? std::string() : json::serialize(actor);
-  if (actor.is_null()) {
-    tx.exec_params0(
-        "INSERT INTO hall_events (tender_id, seq, kind, actor, data, audience) "
-        "VALUES ($1, $2, $3, NULL, $4::jsonb, $5)",
-        tender_id, seq, kind, json::serialize(data), audience);
-  } else {
-    tx.exec_params0(
-        "INSERT INTO hall_events (tender_id, seq, kind, actor, data, audience) "
-        "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6)",
-        tender_id, seq, kind, actor_text, json::serialize(data), audience);
-  }
-  tx.exec_params("SELECT pg_notify($1, $2)", std::string(notify_channel),
-                 tender_id + " " + std::to_string(seq));
-  return seq;
+  const auto r = exec_prepared_sql(
+      tx, "hall_append_event",
+      "WITH s AS (UPDATE halls SET last_seq = last_seq + 1 WHERE tender_id = $1 "
+      "RETURNING last_seq) "
+      "INSERT INTO hall_events (tender_id, seq, kind, actor, data, audience) "
+      "SELECT $1, s.last_seq, $2, NULLIF($3, '')::jsonb, $4::jsonb, $5 FROM s "
+      "RETURNING seq, pg_notify($6, $1 || ' ' || seq)",
+      tender_id, kind, actor_text, json::serialize(data), audience, std::string(notify_channel));
+  if (r.size() != 1) fail("tender.not_found", "no hall for tender '" + tender_id + "'");
+  return r[0][0].as<std::int64_t>();
 }
 
 std::uint64_t audit(pqxx::transaction_base& tx, const std::string& actor, const std::string& role,

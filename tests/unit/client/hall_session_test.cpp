@@ -201,6 +201,80 @@ TEST(hall_session, delivers_in_order_answers_acts_and_resumes_after_a_gap_and_a_
   EXPECT_EQ(hellos[0].at("token").as_string(), "tok");
 }
 
+// The summary view (hall-protocol.md §4.1): a skipped range comes alone or inside a progress
+// message; either moves the cursor, and one that leaves a hole makes the client resume.
+TEST(hall_session, skips_alone_or_inside_progress_move_the_cursor_and_a_hole_resumes) {
+  fake_hall server([](int n, websocket::stream<tcp::socket>& ws, const json::object& hello) {
+    if (n == 0) {
+      fake_hall::send(ws, welcome(0));
+      fake_hall::send(ws, {{"type", "snapshot"}, {"seq", 0}, {"hall", {{"phase", "waiting"}}}});
+      fake_hall::send(ws, fake_hall::event(1));
+      fake_hall::send(ws, {{"type", "skip"}, {"from", 2}, {"to", 4}});
+      fake_hall::send(
+          ws,
+          {{"type", "progress"}, {"hall", {{"signed_in", 7}}}, {"skip", {{"from", 5}, {"to", 9}}}});
+      fake_hall::send(ws, fake_hall::event(10));
+      fake_hall::send(ws, {{"type", "progress"}, {"hall", {{"signed_in", 8}}}});
+      // 11 is neither sent nor skipped: the client must resume from 10.
+      fake_hall::send(ws, {{"type", "progress"},
+                           {"hall", {{"signed_in", 9}}},
+                           {"skip", {{"from", 12}, {"to", 13}}}});
+      fake_hall::read(ws);
+    } else {
+      EXPECT_EQ(hello.at("after").as_int64(), 10);
+      fake_hall::send(ws, welcome(13));
+      fake_hall::send(ws, {{"type", "progress"},
+                           {"hall", {{"signed_in", 9}}},
+                           {"skip", {{"from", 11}, {"to", 13}}}});
+      fake_hall::read(ws);
+    }
+  });
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::int64_t> events;
+  std::vector<std::pair<std::int64_t, std::int64_t>> skips;
+  std::vector<std::string> progress;
+  auto o = options_for(server);
+  o.view = "summary";
+  o.on_event = [&](const hall::event& e) {
+    std::lock_guard lock(mu);
+    events.push_back(e.seq);
+  };
+  o.on_skip = [&](std::int64_t from, std::int64_t to) {
+    std::lock_guard lock(mu);
+    skips.emplace_back(from, to);
+    cv.notify_all();
+  };
+  o.on_progress = [&](const std::string& h) {
+    std::lock_guard lock(mu);
+    progress.push_back(h);
+  };
+  asio::io_context ioc;
+  auto guard = asio::make_work_guard(ioc);
+  hall::session s(ioc, o);
+  std::thread io([&] { ioc.run(); });
+  s.start();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return skips.size() >= 3; }));
+    EXPECT_EQ(events, (std::vector<std::int64_t>{1, 10}));
+    EXPECT_EQ(skips,
+              (std::vector<std::pair<std::int64_t, std::int64_t>>{{2, 4}, {5, 9}, {11, 13}}));
+    // The progress with the hole was not taken; the others were, each after its skip.
+    ASSERT_GE(progress.size(), 3u);
+    EXPECT_EQ(json::parse(progress[0]).at("signed_in").as_int64(), 7);
+    EXPECT_EQ(json::parse(progress[1]).at("signed_in").as_int64(), 8);
+  }
+  EXPECT_EQ(s.last_seq(), 13);
+  s.close();
+  guard.reset();
+  ioc.stop();
+  io.join();
+  const auto hellos = server.hellos();
+  ASSERT_GE(hellos.size(), 2u);
+  EXPECT_EQ(hellos[0].at("view").as_string(), "summary");
+}
+
 TEST(hall_session, a_refused_hello_ends_the_session_and_fails_pending_acts) {
   fake_hall server([](int, websocket::stream<tcp::socket>& ws, const json::object&) {
     fake_hall::send(ws, {{"type", "error"},

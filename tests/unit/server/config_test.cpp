@@ -138,3 +138,19 @@ TEST(config, scheduler_keys_defaults_values_and_errors) {
   EXPECT_TRUE(shipped.scheduler_enabled);
   EXPECT_EQ(shipped.scheduler_poll_interval.count(), 250);
 }
+
+TEST(config, database_priority_pool_size_defaults_values_and_errors) {
+  EXPECT_EQ(parse_config("", "x", env_of({})).database_priority_pool_size, 2u);
+  const auto c = parse_config("database.priority_pool_size = 0\n", "x", env_of({}));
+  EXPECT_EQ(c.database_priority_pool_size, 0u);  // 0: the hall shares the main pool
+  EXPECT_EQ(tender::core::describe(c).at("database.priority_pool_size"), "0");
+  const auto e = parse_config("database.priority_pool_size = 3\n", "x",
+                              env_of({{"TENDERD_DATABASE_PRIORITY_POOL_SIZE", "5"}}));
+  EXPECT_EQ(e.database_priority_pool_size, 5u);  // the environment wins
+  EXPECT_NE(error_of("database.priority_pool_size = 65\n").find("database.priority_pool_size"),
+            std::string::npos);
+  EXPECT_NE(error_of("database.priority_pool_size = two\n"), "");
+
+  const std::string path = std::string(TENDER_REPO_ROOT) + "/deploy/config/tenderd.conf";
+  EXPECT_EQ(tender::core::load_config(path, env_of({})).database_priority_pool_size, 2u);
+}

@@ -24,6 +24,9 @@ struct config {
   // database.*
   std::string database_conninfo = "host=/tmp user=postgres dbname=postgres";
   unsigned database_pool_size = 4;
+  // Connections kept apart for the opening hall's short urgent jobs (the reads that fan events
+  // out, the heartbeats), so a backlog of actions never delays them; 0 shares the main pool.
+  unsigned database_priority_pool_size = 2;
   std::chrono::milliseconds database_retry_interval{1000};
   // io.*
   unsigned io_threads = 2;

@@ -22,6 +22,7 @@ public:
   struct options {
     std::string conninfo;
     unsigned pool_size = 4;
+    unsigned priority_pool_size = 0;  // priority(): 0 means the main pool
     std::chrono::milliseconds retry_interval{1000};
     std::chrono::milliseconds check_interval{2000};
     std::string node_id;
@@ -42,6 +43,9 @@ public:
 
   // The connection pool, for the repositories of this layer.
   db::pool& connections();
+  // A second, small pool for short jobs that must not queue behind the main pool's backlog (the
+  // hall's fan-out reads and heartbeats); connections() when priority_pool_size is 0.
+  db::pool& priority();
 
 private:
   struct impl;

@@ -125,6 +125,11 @@ public:
     // empty, it uses the stored status only (kept current by the issuers' signed callbacks and
     // by the re-check before the opening).
     guarantee_status_query live_status;
+    // Connections for what must not wait behind a backlog of actions queued on the main pool:
+    // events(), head() and progress(), the reads behind the live fan-out, and heartbeat(), whose
+    // lateness would be recorded as an outage of the platform (database::priority()). Null: the
+    // main pool.
+    pool* priority = nullptr;
   };
 
   hall(pool& connections, options opts);
@@ -159,6 +164,11 @@ public:
   // Reports a decryption outcome; writes the bid's status and its decryption_status event.
   boost::asio::awaitable<void> finish_decryption(std::int64_t attempt_id,
                                                  hall_work_outcome outcome);
+  // The same for many outcomes at once: one transaction per hall (its row locked once), in the
+  // order given. An attempt that is unknown or no longer 'decrypting' is passed over, as a second
+  // report of one is; a database failure fails the whole call and it may simply be made again.
+  boost::asio::awaitable<void> finish_decryptions(
+      std::vector<std::pair<std::int64_t, hall_work_outcome>> outcomes);
   // Attempts still 'decrypting' (after a crash or restart): run them again.
   boost::asio::awaitable<std::vector<hall_work>> pending_work();
 
@@ -172,6 +182,8 @@ public:
   boost::asio::awaitable<std::string> record_html(std::string tender_id);
 
 private:
+  pool& priority() { return opts_.priority != nullptr ? *opts_.priority : pool_; }
+
   pool& pool_;
   options opts_;
 };
