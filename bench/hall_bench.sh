@@ -134,6 +134,9 @@ if [ "$only" != opening ]; then
 fi
 if [ "$only" != fanout ]; then
   pid=$(cat "$work/tenderd.pid")
+  # 100 halls open their connections at once on a saturated machine: pg.sh's 3 s connect timeout
+  # failed a run once (the later keyword wins in a libpq conninfo).
+  conninfo="$conninfo connect_timeout=60"
   "$opening" --server "http://127.0.0.1:$port" --conninfo "$conninfo" --server-pid "$pid" \
     --admin-key "$work/keys/admin-signing.pem" --halls 1 --bidders "$clients" --prefix o1 \
     > "$work/open-one.json"
