@@ -879,7 +879,8 @@ asio::awaitable<void> hall_service::on_workers(std::function<void()> f) {
 
 void hall_service::cut_snapshot(json::object& hall, const std::string& org_id) {
   for (const char* list : {"attendance", "bidders"}) {
-    if (auto* l = hall.if_contains(list)) hall[std::string(list) + "_total"] = keep_own(*l, "org_id", org_id);
+    if (auto* l = hall.if_contains(list))
+      hall[std::string(list) + "_total"] = keep_own(*l, "org_id", org_id);
   }
   auto* a = hall.if_contains("announcement");
   auto* lots = a != nullptr && a->is_object() ? a->get_object().if_contains("lots") : nullptr;

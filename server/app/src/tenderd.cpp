@@ -269,9 +269,9 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   hallo.live_status = make_guarantee_status_query(cfg.guarantee_status_timeout);
   hallo.priority = &database.priority();
   db::hall hall(database.connections(), hallo);
-  scheduler.set_handler("hall.window_close",
-                        db::hall_window_close_handler(db::scheduler::options{}.actor,
-                                                      hallo.outage_threshold));
+  scheduler.set_handler(
+      "hall.window_close",
+      db::hall_window_close_handler(db::scheduler::options{}.actor, hallo.outage_threshold));
   scheduler.set_handler("hall.confirm_close",
                         db::hall_confirm_close_handler(db::scheduler::options{}.actor, hallo));
   if (cfg.scheduler_enabled) {

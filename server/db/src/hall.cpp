@@ -1577,9 +1577,9 @@ net::awaitable<live_check> ask_issuers(pool& connections, const hall::options& o
       } catch (const std::exception& e) {
         down.insert(g.issuer.org_id);
         out.unreachable.push_back(json::object{{"issuer", g.issuer.org_id}, {"error", e.what()}});
-        core::log::warn("hall guarantee check: the issuer did not answer",
-                        {{"tender_id", tender_id}, {"issuer", g.issuer.org_id},
-                         {"error", e.what()}});
+        core::log::warn(
+            "hall guarantee check: the issuer did not answer",
+            {{"tender_id", tender_id}, {"issuer", g.issuer.org_id}, {"error", e.what()}});
       }
     }
   });
@@ -1618,8 +1618,8 @@ net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who
     auto h = late ? hall_tx::read(tx, tender_id) : hall_tx::lock(tx, tender_id);
     if (!h) fail("tender.not_found", "no tender '" + tender_id + "'");
     params_reader p(params, action);
-    act_context c{tx, *h, who, action, p, opts_, out, hall_tx::actor_of(who),
-                  live ? &*live : nullptr};
+    act_context c{
+        tx, *h, who, action, p, opts_, out, hall_tx::actor_of(who), live ? &*live : nullptr};
     if (who.role == "public" && action != "challenge") {
       fail("hall.forbidden", "sign in to act in the hall");
     }
@@ -1940,7 +1940,8 @@ net::awaitable<std::vector<std::string>> hall::heartbeat(std::string node_id) {
 
 // --- clock handlers ---------------------------------------------------------------------------
 
-job_handler hall_window_close_handler(std::string actor, std::chrono::milliseconds outage_threshold) {
+job_handler hall_window_close_handler(std::string actor,
+                                      std::chrono::milliseconds outage_threshold) {
   const double threshold_s = static_cast<double>(outage_threshold.count()) / 1000.0;
   return [actor = std::move(actor), threshold_s](pqxx::transaction_base& tx,
                                                  const scheduled_job& j) {

@@ -195,7 +195,8 @@ private:
 // `outage_threshold`: as hall::options::outage_threshold (a heartbeat gap at the close longer
 // than this is an outage of the platform).
 job_handler hall_window_close_handler(
-    std::string actor, std::chrono::milliseconds outage_threshold = std::chrono::milliseconds(5000));
+    std::string actor,
+    std::chrono::milliseconds outage_threshold = std::chrono::milliseconds(5000));
 job_handler hall_confirm_close_handler(std::string actor, hall::options opts);
 
 // Called by the deadline job inside its transaction after the bids are sealed: the hall's phase
