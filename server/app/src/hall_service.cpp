@@ -357,12 +357,20 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
     s.cursor = seq;
   }
 
-  static void flush_skip(subscriber& s) {
-    if (s.skip_from == 0) return;
-    s.conn->send(R"({"type":"skip","from":)" + std::to_string(s.skip_from) + R"(,"to":)" +
-                 std::to_string(s.skip_to) + "}");
+  // The pending skipped range as `"from":a,"to":b`, cleared; empty when none is pending. It goes
+  // out alone (flush_skip) or inside a progress message (tick).
+  static std::string take_skip(subscriber& s) {
+    if (s.skip_from == 0) return {};
+    auto range =
+        R"("from":)" + std::to_string(s.skip_from) + R"(,"to":)" + std::to_string(s.skip_to);
     s.skip_from = 0;
     s.skip_to = 0;
+    return range;
+  }
+
+  static void flush_skip(subscriber& s) {
+    if (const auto range = take_skip(s); !range.empty())
+      s.conn->send(R"({"type":"skip",)" + range + "}");
   }
 
   // Every tick: pending skipped ranges go out; about once a second, when a per-bidder event came,
@@ -404,12 +412,7 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
             continue;
           }
           std::string msg = R"({"type":"progress","hall":)" + *counts;
-          if (s->skip_from != 0) {
-            msg += R"(,"skip":{"from":)" + std::to_string(s->skip_from) + R"(,"to":)" +
-                   std::to_string(s->skip_to) + "}";
-            s->skip_from = 0;
-            s->skip_to = 0;
-          }
+          if (const auto range = take_skip(*s); !range.empty()) msg += R"(,"skip":{)" + range + "}";
           msg += '}';
           s->conn->send(std::move(msg));
         }

@@ -4,6 +4,7 @@
 #include "audit_tx.hpp"
 #include "pool.hpp"
 #include "prepared.hpp"
+#include "sql_array.hpp"
 
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/digest.hpp>
@@ -177,17 +178,6 @@ std::optional<audit_checkpoint> read_latest_checkpoint(pqxx::transaction_base& t
   cp.note = rows[0][2].as<std::string>();
   cp.created_at = rows[0][3].as<std::string>();
   return cp;
-}
-
-// PostgreSQL array literal of integers: "{1,2,3}". Passed as a parameter, never spliced into SQL.
-template <class T>
-std::string int_array(const std::vector<T>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i != 0) out += ",";
-    out += std::to_string(values[i]);
-  }
-  return out + "}";
 }
 
 // Runs a Merkle computation against the stored nodes in two passes: the first records which nodes

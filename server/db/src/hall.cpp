@@ -11,6 +11,7 @@
 #include "hall_tx.hpp"
 #include "pool.hpp"
 #include "prepared.hpp"
+#include "sql_array.hpp"
 
 #include <tender/core/log.hpp>
 #include <tender/core/tender_rules.hpp>
@@ -757,18 +758,15 @@ void act_publish_list(act_context& c) {
   }
   // A bid is listed when it is valid and its lot reached min_bids (counted above, once per lot: a
   // count per bid row made this step quadratic, minutes for a hall of 10,000 bids).
-  std::string reached = "{";
+  std::vector<int> reached;
   for (const auto& [lot, info] : lot_info) {
-    if (info.first < min_bids) continue;
-    if (reached.size() > 1) reached += ',';
-    reached += std::to_string(lot);
+    if (info.first >= min_bids) reached.push_back(lot);
   }
-  reached += '}';
   c.tx.exec_params0(
       "UPDATE hall_bids hb SET listed = true FROM lots l WHERE hb.tender_id = $1 AND "
       "l.tender_id = hb.tender_id AND l.lot_no = hb.lot_no AND (l.bond_amount = 0 OR "
       "hb.guarantee IN ('valid', 'cash')) AND hb.lot_no = ANY($2::int[])",
-      c.h.tender_id, reached);
+      c.h.tender_id, int_array(reached));
   json::array lots;
   for (const auto& [lot, info] : lot_info) {
     json::array bidders;
@@ -992,6 +990,7 @@ void act_decrypt(act_context& c) {
     check_bid(b->listed, b->status, b->attempts);
   }
   const std::string source = file == "backup" ? "backup" : "bidder";
+  json::object status;  // the bid's decryption_status once the attempt is written
   if (c.h.key_policy == "bidder_and_escrow") {
     // The bidder's part; the file opens once the escrow shares are in too.
     const pqxx::binarystring part(key_material);
@@ -1015,14 +1014,12 @@ void act_decrypt(act_context& c) {
       return;
     }
     c.out.work = start_attempt(c.tx, c.h, lot, c.who.org_id, *b, source, blob, key_material, secret,
-                               commitment, c.who.user_id);
-    c.out.seq = status_event(c.tx, c.h.tender_id, lot, c.who.org_id, c.actor);
+                               commitment, c.who.user_id, &status);
   } else {
-    json::object status;
     c.out.work = start_attempt(c.tx, c.h, lot, c.who.org_id, *b, source, blob, key_material,
                                std::nullopt, commitment, c.who.user_id, &status);
-    c.out.seq = append_event(c.tx, c.h.tender_id, "decryption_status", c.actor, std::move(status));
   }
+  c.out.seq = append_event(c.tx, c.h.tender_id, "decryption_status", c.actor, std::move(status));
   c.audit({{"lot", lot},
            {"file", file},
            {"key_digest", sha256_hex(key_material)},
@@ -1793,17 +1790,16 @@ net::awaitable<void> hall::finish_decryptions(
     std::string source;
   };
   pool::job job = [&](pqxx::connection_base& conn) {
-    std::string ids = "{";
+    std::vector<std::int64_t> ids;
     for (const auto& [id, o] : outcomes)
-      ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
-    ids += "}";
+      ids.push_back(id);
     std::map<std::int64_t, attempt> known;
     {
       pqxx::read_transaction tx(conn);
       for (const auto& r : tx.exec_params(
                "SELECT id, tender_id, lot_no, org_id, source FROM hall_attempts WHERE id = "
                "ANY($1::bigint[])",
-               ids)) {
+               int_array(ids))) {
         known[r[0].as<std::int64_t>()] = {r[1].as<std::string>(), r[2].as<int>(),
                                           r[3].as<std::string>(), r[4].as<std::string>()};
       }

@@ -1,0 +1,22 @@
+#pragma once
+
+// PostgreSQL array literals for statement parameters. Private to the db layer.
+
+#include <string>
+#include <vector>
+
+namespace tender::db {
+
+// An array literal of integers: "{1,2,3}". Passed as a parameter (`$1::int[]`), never spliced
+// into SQL.
+template <class T>
+std::string int_array(const std::vector<T>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i != 0) out += ",";
+    out += std::to_string(values[i]);
+  }
+  return out + "}";
+}
+
+}  // namespace tender::db
