@@ -55,25 +55,51 @@ as_postgres() { runuser -u postgres -- "$@"; }
 
 if [ "$cmd" = start ]; then mkdir -p "$dir"; fi
 if [ -d "$dir" ]; then dir=$(cd "$dir" && pwd); fi
-data="$dir/data"
 
-# The data directory must be reachable by the postgres user. A checkout under /root is not; then
-# the cluster lives under /var/lib/tenderhall and DIR/data is a link to it.
-ensure_reachable() {
-  if as_postgres test -x "$dir"; then
-    return
+# Where the postgres user keeps the cluster: DIR itself when postgres can reach it, otherwise a
+# directory of its own under /var/lib/tenderhall. A checkout under /root (mode 0700), or a --dir
+# made by `mktemp -d`, cannot be entered by postgres, so initdb, pg_ctl, the server's log and its
+# socket all move there; DIR keeps what root reads (port, conninfo) and links to the data and the
+# log for people. The choice is written to DIR/pg-home at start so every later command (stop,
+# status, --remove) uses the same place even if permissions change in between.
+alt_home="/var/lib/tenderhall/$(printf '%s' "$dir" | sha1sum | cut -c1-16)"
+pg_home() {
+  if [ -f "$dir/pg-home" ]; then
+    cat "$dir/pg-home"
+  elif [ -d "$dir" ] && as_postgres test -x "$dir"; then
+    printf '%s' "$dir"
+  elif [ -d "$alt_home" ]; then
+    printf '%s' "$alt_home"
+  else
+    printf '%s' "$dir"
   fi
-  local alt
-  alt="/var/lib/tenderhall/$(printf '%s' "$dir" | sha1sum | cut -c1-16)"
-  log "postgres cannot reach $dir; keeping the cluster in $alt (linked from $data)"
-  mkdir -p "$alt"
-  chown postgres:postgres "$alt"
-  [ -L "$data" ] || ln -sfn "$alt" "$data"
 }
 
-# Unix socket paths are limited to 107 bytes; deep checkouts fall back to a short path in /tmp.
+# Decides the home at start (see above) and prepares it for postgres.
+ensure_reachable() {
+  local home=$dir
+  if ! as_postgres test -x "$dir"; then
+    home=$alt_home
+    log "postgres cannot enter $dir (a parent directory is private); keeping the cluster in $home"
+    mkdir -p "$home"
+    chmod 0755 /var/lib/tenderhall
+    chown postgres:postgres "$home"
+    chmod 0700 "$home"
+    # An earlier layout linked DIR/data to the home itself; the data now lives in home/data.
+    if [ -L "$dir/data" ] && [ "$(readlink "$dir/data")" != "$home/data" ]; then rm -f "$dir/data"; fi
+    [ -e "$dir/data" ] || ln -sfn "$home/data" "$dir/data"
+    [ -e "$dir/log" ] || ln -sfn "$home/log" "$dir/log"
+  fi
+  printf '%s' "$home" > "$dir/pg-home"
+}
+
+home=$(pg_home)
+data="$home/data"
+logdir="$home/log"
+
+# Unix socket paths are limited to 107 bytes; deep homes fall back to a short path in /tmp.
 socket_dir() {
-  local s="$dir/sock"
+  local s="$home/sock"
   if [ ${#s} -gt 80 ]; then
     s="/tmp/tenderhall-pg-$(printf '%s' "$dir" | sha1sum | cut -c1-12)"
   fi
@@ -110,6 +136,9 @@ write_conninfo() {
 
 start() {
   ensure_reachable
+  home=$(pg_home)
+  data="$home/data"
+  logdir="$home/log"
   if running; then
     write_conninfo
     log "already running ($(cat "$dir/conninfo"))"
@@ -117,8 +146,8 @@ start() {
   fi
   local sock
   sock=$(socket_dir)
-  mkdir -p "$sock" "$dir/log"
-  chown postgres:postgres "$sock" "$dir/log"
+  mkdir -p "$sock" "$logdir"
+  chown postgres:postgres "$sock" "$logdir"
   chmod 0700 "$sock"
   if [ ! -f "$data/PG_VERSION" ]; then
     log "initialising a new cluster in $data"
@@ -128,8 +157,8 @@ start() {
     local sync_flag=()
     [ "$throwaway" = 1 ] && sync_flag=(--no-sync)
     as_postgres "$pgbin/initdb" -D "$data" --username=postgres --auth=trust \
-      --encoding=UTF8 --locale=C.UTF-8 "${sync_flag[@]}" >"$dir/log/initdb.log" 2>&1 ||
-      { log "initdb failed; see $dir/log/initdb.log"; tail -n 20 "$dir/log/initdb.log" >&2; exit 1; }
+      --encoding=UTF8 --locale=C.UTF-8 "${sync_flag[@]}" >"$logdir/initdb.log" 2>&1 ||
+      { log "initdb failed; see $logdir/initdb.log"; tail -n 20 "$logdir/initdb.log" >&2; exit 1; }
   fi
   if [ "$port" = auto ]; then
     if [ -f "$dir/port" ] && ! port_in_use "$(cat "$dir/port")"; then
@@ -155,9 +184,9 @@ start() {
     fi
   } > "$conf"
   chown postgres:postgres "$conf"
-  if ! as_postgres "$pgbin/pg_ctl" -D "$data" -l "$dir/log/postgresql.log" -w -t 60 start >/dev/null; then
-    log "PostgreSQL did not start; last lines of $dir/log/postgresql.log:"
-    tail -n 20 "$dir/log/postgresql.log" >&2 || true
+  if ! as_postgres "$pgbin/pg_ctl" -D "$data" -l "$logdir/postgresql.log" -w -t 60 start >/dev/null; then
+    log "PostgreSQL did not start; last lines of $logdir/postgresql.log:"
+    tail -n 20 "$logdir/postgresql.log" >&2 || true
     exit 1
   fi
   for _ in $(seq 1 100); do
@@ -177,10 +206,10 @@ stop() {
     log "not running"
   fi
   if [ "$remove" = 1 ]; then
-    if [ -L "$data" ]; then rm -rf "$(readlink "$data")"; fi
-    rm -rf "$dir"
     local s
     s=$(socket_dir)
+    if [ "$home" != "$dir" ]; then rm -rf "$home"; fi
+    rm -rf "$dir"
     [[ "$s" == /tmp/tenderhall-pg-* ]] && rm -rf "$s"
     log "removed $dir"
   fi

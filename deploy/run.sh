@@ -14,6 +14,8 @@
 # Environment: TENDERD_LISTEN_PORT (default 8080) and any other TENDERD_* key override
 # deploy/config/tenderd.conf; DEMO_BIDDERS (default 30) and DEMO_PAUSE (seconds before the
 # decryption window opens, default 10) shape the demo. Demo files live under var/demo.
+# TENDERHALL_BUILD_DIR=DIR runs the binaries of an already-built tree (any preset) instead of
+# building the release preset (tests/deploy uses it to run this script from a private checkout).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -70,12 +72,16 @@ case "${1:-}" in
 esac
 
 deploy/install-deps.sh
-say "building (release preset; the first build takes a few minutes)"
-cmake --preset release >/dev/null
-cmake --build --preset release --target tenderd tender guarantee-sim
-tenderd="$root/build/release/server/tenderd"
-tender="$root/build/release/client-sdk/tender"
-guarantee_sim="$root/build/release/tools/guarantee-sim/guarantee-sim"
+build_dir=${TENDERHALL_BUILD_DIR:-}
+if [ -z "$build_dir" ]; then
+  say "building (release preset; the first build takes a few minutes)"
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target tenderd tender guarantee-sim
+  build_dir="$root/build/release"
+fi
+tenderd="$build_dir/server/tenderd"
+tender="$build_dir/client-sdk/tender"
+guarantee_sim="$build_dir/tools/guarantee-sim/guarantee-sim"
 
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   say "tenderd is already running (pid $(cat "$pidfile")); stop it with: deploy/run.sh stop"

@@ -230,6 +230,65 @@ TEST(guarantees_e2e, integrated_flow_the_issuer_pushes_the_guarantee) {
   EXPECT_EQ(s.snapshot(), before);
 }
 
+// Issue 15 §4: the push route takes no token, so nothing may change before the document's
+// signature is known to be the application's issuer's. A push that anyone could forge (wrong
+// key, altered document, another issuer, garbage) must leave the application pending, so that
+// the issuer's genuine push still lands.
+TEST(guarantees_e2e, unsigned_or_forged_pushes_change_nothing) {
+  setup s;
+  const auto t = s.tender("p1");
+  // A pending application, as the platform stores it after a 202 (written directly: the
+  // simulator would push at once).
+  const std::string app_id = "ga-00000000000000a1";
+  s.w.db().exec(
+      "INSERT INTO guarantee_applications (id, tender_id, lot_no, bidder_org, user_id, issuer_org, "
+      "application_code) VALUES ('" + app_id + "', '" + t + "', 1, '" + s.bidder.org_id + "', '" +
+      s.bidder.user_id + "', 'bank-a', 'CODE-P1')");
+  // The issuer's signed guarantee for that application (its key is the bank's registered key).
+  auto issued = tender::crypto::guarantee::parse_document(s.issue(t).at("document"));
+  issued.applicant = s.bidder.org_id;
+  issued.application_code = "CODE-P1";
+  const json::value genuine = tender::crypto::guarantee::sign_document(issued, s.bank.key);
+  auto anyone = s.w.anonymous();
+  const auto push = [&](const json::value& doc) {
+    return anyone->request(
+        "POST", "/api/v1/guarantee-pushes",
+        json::serialize(json::object{{"application_id", app_id}, {"guarantee", doc}}));
+  };
+  const auto state = [&] {
+    return s.w.db().query_value("SELECT state || ':' || coalesce(refusal_code, '') FROM "
+                                "guarantee_applications WHERE id = '" + app_id + "'");
+  };
+  const auto forged = [&](const json::value& doc, const std::string& code) {
+    const auto before = s.snapshot();
+    const auto r = push(doc);
+    EXPECT_EQ(error_code_of(r), code) << r.body;
+    EXPECT_EQ(state(), "pending:") << code;
+    EXPECT_EQ(s.snapshot(), before) << code;
+  };
+  // Altered after signing, and signed with a key that is not the issuer's.
+  auto altered = genuine;
+  altered.as_object()["document"].as_object()["amount"] = 1;
+  forged(altered, "guarantee.bad_signature");
+  {
+    auto doc = tender::crypto::guarantee::parse_document(genuine.at("document"));
+    const auto other = tender::crypto::private_key::generate(tender::crypto::key_type::ed25519);
+    forged(tender::crypto::guarantee::sign_document(doc, other), "guarantee.bad_signature");
+  }
+  // Not a guarantee at all, and a document naming an issuer the application was not made to.
+  forged(json::parse(R"({"document":{"type":"x"},"signature":"AA==","signer":"00"})"),
+         "guarantee.malformed");
+  {
+    auto doc = tender::crypto::guarantee::parse_document(genuine.at("document"));
+    doc.issuer = "gb-org2";
+    forged(tender::crypto::guarantee::sign_document(doc, s.bank.key), "guarantee.unknown_issuer");
+  }
+  // The issuer's own push still lands.
+  const auto r = push(genuine);
+  EXPECT_EQ(r.status, 201U) << r.body;
+  EXPECT_EQ(state(), "issued:");
+}
+
 TEST(guarantees_e2e, bad_guarantees_are_refused_with_their_code_and_nothing_recorded) {
   setup s;
   const auto t = s.tender("c1");
@@ -333,6 +392,12 @@ TEST(guarantees_e2e, cash_bonds_flag_a_payer_shared_by_several_bidders) {
   // The tenderer sees bonds only after the deadline.
   EXPECT_EQ(error_code_of(s.host.api->request("GET", "/api/v1/tenders/" + t + "/lots/1/bonds")),
             "auth.forbidden");
+  // Issue 15 §4: after the deadline no bond can be recorded, and nothing changes.
+  s.w.db().exec("UPDATE tenders SET deadline_at = now() - interval '1 second' WHERE id = '" + t +
+                "'");
+  const auto late_before = s.snapshot();
+  EXPECT_EQ(error_code_of(record(s.staff, bidder3.org_id, "6222 0000 4444")), "bid.deadline_passed");
+  EXPECT_EQ(s.snapshot(), late_before);
 }
 
 // The `tender` command line against the real server and the simulator: issuers, attach (open

@@ -53,3 +53,18 @@ TEST(hall_browser_e2e, page_follows_a_whole_opening_in_chromium) {
   EXPECT_NE(r.output.find("hall page: all checks passed"), std::string::npos) << r.output;
   EXPECT_TRUE(std::filesystem::exists(out / "01-waiting.png"));
 }
+
+// Issue 15 §6: free text from bidders, hosts and supervisors (names, objections, answers,
+// reasons, summaries, messages) is shown as text; an HTML/JS payload in any of them does not run.
+TEST(hall_browser_e2e, payloads_in_every_text_field_are_shown_as_text) {
+  const std::string node_modules = std::string(TENDER_REPO_ROOT) + "/tests/node/node_modules";
+  ASSERT_TRUE(std::filesystem::exists(node_modules + "/playwright-core"))
+      << "playwright-core is missing: run deploy/install-deps.sh (npm ci in tests/node)";
+  const std::string node = on_path("node");
+  ASSERT_FALSE(node.empty()) << "node is not on PATH";
+  world w("hall_xss");
+  const auto r = run_command({node, std::string(TENDER_REPO_ROOT) + "/tests/browser/hall_xss.mjs",
+                              "--url", w.url() + "/hall/" + tender_id});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("hall xss: all checks passed"), std::string::npos) << r.output;
+}

@@ -401,6 +401,22 @@ TEST(hall_opening, fifty_bidders_through_the_ten_steps) {
   EXPECT_EQ(check.record_digest, digest);
   EXPECT_EQ(check.confirmations, static_cast<std::size_t>(bidder_count - 2));
   EXPECT_EQ(check.confirmations_verified, check.confirmations);
+
+  // Issue 15 §6: every HTML answer carries the same Content-Security-Policy and nosniff — the
+  // hall page and the record's printable page alike (the record holds bidders' own texts).
+  const auto page = anon->request("GET", "/hall/" + t);
+  const auto printable = anon->request("GET", "/api/v1/tenders/" + t + "/opening-record.html");
+  ASSERT_EQ(page.status, 200u);
+  ASSERT_EQ(printable.status, 200u) << printable.body.substr(0, 300);
+  EXPECT_EQ(printable.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.header("Content-Security-Policy").find("default-src 'none'"), std::string::npos);
+  EXPECT_EQ(printable.header("Content-Security-Policy"), page.header("Content-Security-Policy"));
+  EXPECT_EQ(page.header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(printable.header("X-Content-Type-Options"), "nosniff");
+  // JSON answers are never sniffed either.
+  EXPECT_EQ(anon->request("GET", "/api/v1/tenders/" + t + "/opening-record")
+                .header("X-Content-Type-Options"),
+            "nosniff");
 }
 
 }  // namespace

@@ -149,7 +149,8 @@ protected:
   hall_e2e()
       : w("hall", {{"TENDERD_LIMITS_WEBSOCKET_QUEUE_MESSAGES", "64"},
                    {"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"},
-                   {"TENDERD_HALL_HUB_IDLE_MS", "1000"}}),
+                   {"TENDERD_HALL_HUB_IDLE_MS", "1000"},
+                   {"TENDERD_HALL_SESSION_RECHECK_MS", "200"}}),
         host(w.user("h-host", "h-center", "center", {"center_staff"})),
         super(w.user("h-super", "h-supco", "supervision", {"supervisor"})),
         owner(w.user("h-owner", "h-ownco", "tenderer", {"tenderer"})),
@@ -231,6 +232,58 @@ protected:
   actor& outsider;
   json::object last_snapshot;
 };
+
+// Issue 15 §4: a token is not only checked at hello. After a logout the next act is refused
+// with auth.invalid_token and the connection closed, changing nothing; a revoked or expired
+// session is found by the periodic re-check (200 ms here) without any act and closed the same way.
+TEST_F(hall_e2e, ended_sessions_end_their_connections) {
+  const auto t = make_tender("s1");
+  auto by_logout = joined(t, &b1);
+  auto by_revocation = joined(t, &b2);
+  auto by_expiry = joined(t, &host);
+  auto untouched = joined(t, &super);
+
+  // Still live: an act works.
+  by_logout->send(act("c1", "challenge"));
+  auto m = by_logout->next_reply();
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->at("type").as_string(), "ack") << json::serialize(*m);
+
+  b1.api->logout();
+  const auto before = rows();
+  by_logout->send(act("c2", "challenge"));
+  m = by_logout->next_reply();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(code_of(*m), "auth.invalid_token");
+  EXPECT_EQ(m->at("id").as_string(), "c2");
+  EXPECT_FALSE(by_logout->next_reply());
+  EXPECT_TRUE(by_logout->closed());
+  EXPECT_EQ(by_logout->close_reason(), "session ended");
+  EXPECT_EQ(rows(), before);
+
+  // No act needed: the re-check closes connections whose session was revoked or has expired.
+  EXPECT_EQ(w.admin().api->revoke_sessions(b2.user_id), 1);
+  m = by_revocation->next_reply();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(code_of(*m), "auth.invalid_token");
+  EXPECT_TRUE(m->at("id").is_null());
+  EXPECT_FALSE(by_revocation->next_reply());
+  EXPECT_EQ(by_revocation->close_reason(), "session ended");
+
+  w.db().exec("UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = '" +
+              host.user_id + "'");
+  m = by_expiry->next_reply();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(code_of(*m), "auth.invalid_token");
+  EXPECT_FALSE(by_expiry->next_reply());
+  EXPECT_TRUE(by_expiry->closed());
+
+  // A connection whose session lives is left alone.
+  untouched->send(R"({"type":"ping"})");
+  m = untouched->next_reply();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->at("type").as_string(), "pong");
+}
 
 TEST_F(hall_e2e, hello_rules_and_refusals_change_nothing) {
   const auto t = make_tender("a1");

@@ -37,6 +37,9 @@ struct bid_settings {
   // gc_interval); none when unset.
   std::optional<boost::asio::any_io_executor> io;
   std::chrono::seconds gc_interval{300};
+  // How often the hall re-checks the sessions its WebSocket connections joined with (each act is
+  // checked as well); runs on `io`.
+  std::chrono::milliseconds session_recheck{15000};
 };
 
 // Every HTTP and WebSocket endpoint of tenderd, registered on one router.

@@ -401,6 +401,28 @@ void add_guarantee_routes(net::router& r, db::database& database,
           if (!app || app->state != "pending") {
             refuse("guarantee.not_found", "no pending guarantee application '" + app_id + "'");
           }
+          // Anyone can call this route: nothing may change (the application stays pending) until
+          // the document is known to come from the issuer the application was made to. Only a
+          // signed document that fails a check refuses the application.
+          {
+            const auto env = checked([&] { return g::open(signed_doc, "guarantee"); });
+            const auto doc = checked([&] { return g::parse_document(env.inner); });
+            if (doc.issuer != app->issuer_org) {
+              refuse("guarantee.unknown_issuer",
+                     "the application was made to '" + app->issuer_org + "'");
+            }
+            const auto issuer = co_await repo->issuer(app->issuer_org);
+            if (!issuer) {
+              refuse("guarantee.unknown_issuer",
+                     "'" + app->issuer_org + "' is no longer a registered guarantee issuer");
+            }
+            co_await off_io(*w, [&] {
+              checked([&] {
+                g::verify(env, g::document_domain, issuer_key(*issuer));
+                return 0;
+              });
+            });
+          }
           const std::optional<db::principal> nobody;
           const auto ctx = co_await repo->context(nobody, app->tender_id, app->lot_no);
           std::optional<db::verified_guarantee> g;

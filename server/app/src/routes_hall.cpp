@@ -16,6 +16,11 @@
 #include <tender/db/identity.hpp>
 #include <tender/storage/blob_store.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -154,6 +159,7 @@ struct connection_state {
   bool joined = false;
   std::string tender_id;
   db::hall_viewer viewer;
+  std::optional<std::string> token;  // the session the connection joined with, if any
   std::set<std::string, std::less<>> ids;
 };
 
@@ -170,6 +176,25 @@ struct hall_state {
   bid_settings settings;
   std::mutex mutex;
   std::map<std::uint64_t, std::shared_ptr<connection_state>> connections;
+  // The connections that joined with a token, for the periodic session re-check.
+  struct held_session {
+    std::weak_ptr<net::ws_connection> connection;
+    std::string token;
+  };
+  std::map<std::uint64_t, held_session> sessions;
+
+  void hold_session(const std::shared_ptr<net::ws_connection>& c, std::string token) {
+    std::lock_guard lock(mutex);
+    sessions[c->id()] = held_session{c, std::move(token)};
+  }
+  std::vector<held_session> held_sessions() {
+    std::lock_guard lock(mutex);
+    std::vector<held_session> out;
+    out.reserve(sessions.size());
+    for (const auto& [id, h] : sessions)
+      out.push_back(h);
+    return out;
+  }
 
   std::shared_ptr<connection_state> state_of(std::uint64_t id) {
     std::lock_guard lock(mutex);
@@ -180,6 +205,7 @@ struct hall_state {
   void forget(std::uint64_t id) {
     std::lock_guard lock(mutex);
     connections.erase(id);
+    sessions.erase(id);
   }
 
   // The viewer of an HTTP request: the token is optional, but a token that is sent must be live.
@@ -197,6 +223,47 @@ struct hall_state {
 };
 
 // ---- WebSocket --------------------------------------------------------------------------------
+
+// A connection whose session is no longer live: the error (with the act's id, or null from the
+// periodic re-check), then the close. The client logs in again and reconnects.
+void end_session(const std::shared_ptr<net::ws_connection>& c, const json::value& id) {
+  c->send(ws_error(id, errc::auth_invalid_token,
+                   "the session this connection joined with has ended (logged out, revoked or "
+                   "expired); log in again"));
+  c->close("session ended");
+}
+
+// Every `every`, the tokens of all joined connections are checked in one query; connections of
+// sessions that ended are closed as above. Ends with the hall routes (or the I/O context).
+asio::awaitable<void> recheck_sessions(std::weak_ptr<hall_state> weak,
+                                       std::chrono::milliseconds every) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(every);
+    const auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    const auto s = weak.lock();
+    if (!s) co_return;
+    auto held = s->held_sessions();
+    if (held.empty()) continue;
+    std::set<std::string> distinct;
+    for (const auto& h : held)
+      distinct.insert(h.token);
+    std::set<std::string> live;
+    try {
+      live = co_await s->ids->live_tokens({distinct.begin(), distinct.end()});
+    } catch (const std::exception& e) {
+      // The database is away: nothing is known, nobody is closed; the next round tries again.
+      core::log::warn("hall session re-check failed", {{"error", e.what()}});
+      continue;
+    }
+    const json::value null_id;
+    for (const auto& h : held) {
+      if (live.contains(h.token)) continue;
+      if (auto c = h.connection.lock()) end_session(c, null_id);
+    }
+  }
+}
 
 asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_connection>& c,
                                connection_state& st, const json::object& o) {
@@ -297,6 +364,10 @@ asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_conn
     st.joined = true;
     st.tender_id = tender_id;
     st.viewer = viewer;
+    if (who) {
+      st.token = *token;
+      s.hold_session(c, *token);
+    }
     s.service.subscribe(c, tender_id, std::move(viewer), cursor, summary);
   } catch (...) {
     auto [code, message] = public_error(std::current_exception());
@@ -346,6 +417,15 @@ asio::awaitable<void> on_act(hall_state& s, const std::shared_ptr<net::ws_connec
     params[k] = v;
   }
   try {
+    // The session the connection joined with must still be live for every act: a logout, a
+    // revocation or the token's expiry ends what the socket may do (issue 15 §4).
+    if (st.token) {
+      const std::string token = *st.token;
+      if (!co_await s.ids->resolve(token)) {
+        end_session(c, id);
+        co_return;
+      }
+    }
     const auto tid = st.tender_id;
     const auto who = st.viewer;
     auto r = co_await s.service.hall().act(tid, who, action, std::move(params));
@@ -539,6 +619,9 @@ private:
 void add_hall_routes(net::router& r, db::database& database, hall_service& service,
                      const bid_settings& settings) {
   auto s = std::make_shared<hall_state>(database, service, settings);
+  if (settings.io) {
+    asio::co_spawn(*settings.io, recheck_sessions(s, settings.session_recheck), asio::detached);
+  }
 
   r.add_websocket("/ws/halls/{tender_id}", hall_websocket(s));
 
@@ -631,11 +714,7 @@ void add_hall_routes(net::router& r, db::database& database, hall_service& servi
                 [s](net::request& req) -> asio::awaitable<net::response> {
                   no_query(req);
                   const auto tid = req.params.at("id");
-                  net::response res;
-                  res.status = 200;
-                  res.content_type = "text/html; charset=utf-8";
-                  res.body = co_await s->service.hall().record_html(tid);
-                  co_return res;
+                  co_return net::response::html(200, co_await s->service.hall().record_html(tid));
                 }));
 }
 

@@ -15,19 +15,7 @@ extern const std::string_view hall_page;
 namespace {
 
 net::response hall_page() {
-  net::response res;
-  res.status = 200;
-  res.content_type = "text/html; charset=utf-8";
-  res.body = std::string(web::hall_page);
-  // Inline script and style only; connections to this origin only (the hall's WebSocket).
-  res.headers.emplace_back("Content-Security-Policy",
-                           "default-src 'none'; script-src 'unsafe-inline'; style-src "
-                           "'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri "
-                           "'none'; form-action 'none'; frame-ancestors 'none'");
-  res.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  res.headers.emplace_back("Referrer-Policy", "no-referrer");  // the fragment may hold a token
-  res.headers.emplace_back("Cache-Control", "no-cache");
-  return res;
+  return net::response::html(200, std::string(web::hall_page));
 }
 
 }  // namespace

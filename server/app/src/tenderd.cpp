@@ -324,6 +324,7 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   bs.max_upload_bytes = cfg.submission_max_upload_bytes;
   bs.bidder_quota_bytes = cfg.submission_bidder_quota_bytes;
   bs.io = ioc.get_executor();
+  bs.session_recheck = cfg.hall_session_recheck;
   net::http_server server(ioc, so,
                           make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots,
                                       bs, cfg.guarantee_status_timeout, &halls));

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -202,6 +203,11 @@ const key_setter
              [](config& c, const std::string& k, const std::string& v) {
                c.hall_hub_idle = std::chrono::milliseconds(parse_unsigned(k, v, 1000, 86400000));
              }},
+            {"hall.session_recheck_ms",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_session_recheck =
+                   std::chrono::milliseconds(parse_unsigned(k, v, 100, 3600000));
+             }},
 };
 
 const key_setter* find_setter(const std::string& key) {
@@ -286,15 +292,110 @@ config load_config(const std::optional<std::string>& path, const env_lookup& env
   return parse_config(text.str(), *path, env);
 }
 
-std::map<std::string, std::string> describe(const config& c) {
-  // The conninfo may hold a password: show only the keys that locate the server.
-  std::string conn;
-  std::istringstream words(c.database_conninfo);
-  std::string word;
-  while (words >> word) {
-    if (word.rfind("password", 0) == 0) word = "password=(redacted)";
-    conn += (conn.empty() ? "" : " ") + word;
+namespace {
+
+constexpr std::string_view redacted = "(redacted)";
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
   }
+  return true;
+}
+
+// postgresql://[userspec@][hostspec][/dbname][?paramspec]: the password is after the first ':'
+// of the userspec (before the last '@' of the authority) and in any `password=` parameter.
+std::string redact_uri(std::string_view uri) {
+  const auto scheme_end = uri.find("://") + 3;
+  const auto authority_end = uri.find_first_of("/?", scheme_end);
+  const auto authority =
+      uri.substr(scheme_end, (authority_end == std::string_view::npos ? uri.size() : authority_end) -
+                                 scheme_end);
+  std::string out(uri.substr(0, scheme_end));
+  const auto at = authority.rfind('@');
+  if (at != std::string_view::npos) {
+    const auto user = authority.substr(0, at);
+    const auto colon = user.find(':');
+    out += colon == std::string_view::npos ? std::string(user)
+                                            : std::string(user.substr(0, colon + 1)) + std::string(redacted);
+    out += authority.substr(at);
+  } else {
+    out += authority;
+  }
+  if (authority_end == std::string_view::npos) return out;
+  const auto query = uri.find('?', authority_end);
+  out += uri.substr(authority_end, (query == std::string_view::npos ? uri.size() : query) - authority_end);
+  if (query == std::string_view::npos) return out;
+  out += '?';
+  auto rest = uri.substr(query + 1);
+  bool first = true;
+  while (true) {
+    const auto amp = rest.find('&');
+    const auto param = rest.substr(0, amp);
+    if (!first) out += '&';
+    first = false;
+    if (starts_with_nocase(param, "password=")) {
+      out += "password=";
+      out += redacted;
+    } else {
+      out += param;
+    }
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return out;
+}
+
+// key = value words; a value is a run of non-blank characters or a single-quoted string in which
+// a backslash escapes the next character.
+std::optional<std::string> redact_words(std::string_view s) {
+  std::string out;
+  std::size_t i = 0;
+  auto blank = [&](std::size_t k) { return k < s.size() && std::isspace(static_cast<unsigned char>(s[k])); };
+  while (true) {
+    while (blank(i)) ++i;
+    if (i >= s.size()) return out;
+    const auto key_start = i;
+    while (i < s.size() && s[i] != '=' && !blank(i)) ++i;
+    const auto key = s.substr(key_start, i - key_start);
+    while (blank(i)) ++i;
+    if (i >= s.size() || s[i] != '=' || key.empty()) return std::nullopt;
+    ++i;
+    while (blank(i)) ++i;
+    const auto value_start = i;
+    if (i < s.size() && s[i] == '\'') {
+      ++i;
+      while (i < s.size() && s[i] != '\'') i += s[i] == '\\' ? 2 : 1;
+      if (i >= s.size()) return std::nullopt;
+      ++i;
+    } else {
+      while (i < s.size() && !blank(i)) ++i;
+    }
+    if (!out.empty()) out += ' ';
+    out += key;
+    out += '=';
+    if (key == "password") {
+      out += redacted;
+    } else {
+      out += s.substr(value_start, i - value_start);
+    }
+  }
+}
+
+}  // namespace
+
+std::string redact_conninfo(std::string_view conninfo) {
+  if (starts_with_nocase(conninfo, "postgresql://") || starts_with_nocase(conninfo, "postgres://")) {
+    return redact_uri(conninfo);
+  }
+  if (auto words = redact_words(conninfo)) return *words;
+  return std::string(redacted);
+}
+
+std::map<std::string, std::string> describe(const config& c) {
+  // The conninfo may hold a password: show it with every password redacted.
+  const auto conn = redact_conninfo(c.database_conninfo);
   return {
       {"listen.address", c.listen_address},
       {"listen.port", std::to_string(c.listen_port)},
@@ -324,6 +425,7 @@ std::map<std::string, std::string> describe(const config& c) {
       {"hall.outage_threshold_ms", std::to_string(c.hall_outage_threshold.count())},
       {"hall.decrypt_threads", std::to_string(c.hall_decrypt_threads)},
       {"hall.hub_idle_ms", std::to_string(c.hall_hub_idle.count())},
+      {"hall.session_recheck_ms", std::to_string(c.hall_session_recheck.count())},
   };
 }
 

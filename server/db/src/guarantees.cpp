@@ -581,6 +581,9 @@ net::awaitable<json::object> guarantees::record_bond(principal who, std::string 
     if (!who.who.has_role("center_staff")) {
       fail("auth.forbidden", "only center staff record cash bonds");
     }
+    // A bond is part of the bid: once the deadline has passed (on the database's clock) none can
+    // be added, as no guarantee can be attached.
+    require_accepting(tender_id, t.state, t.past);
     const auto org = tx.exec_params(select_org_sql, req.bidder_org);
     if (org.empty() || org[0][0].as<std::string>() != "bidder") {
       fail("bond.bad_input", "'" + req.bidder_org + "' is not a bidder organisation");

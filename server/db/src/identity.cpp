@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <regex>
 #include <span>
 #include <utility>
@@ -88,6 +89,11 @@ constexpr const char* resolve_session_sql =
     " FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = u.org_id "
     "WHERE s.token_hash = decode($1, 'hex') AND s.revoked_at IS NULL "
     "AND s.expires_at > clock_timestamp()";
+
+constexpr const char* live_sessions_sql =
+    "SELECT encode(s.token_hash, 'hex') FROM sessions s "
+    "WHERE s.token_hash = ANY (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h) "
+    "AND s.revoked_at IS NULL AND s.expires_at > clock_timestamp()";
 
 constexpr const char* revoke_session_sql =
     "UPDATE sessions SET revoked_at = clock_timestamp() WHERE token_hash = decode($1, 'hex') "
@@ -634,6 +640,28 @@ net::awaitable<std::optional<principal>> identity::resolve(std::string token) {
     p.org = {p.who.org_id, rows[0][5].as<std::string>(), rows[0][6].as<std::string>(),
              rows[0][7].as<std::string>()};
     out = std::move(p);
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
+net::awaitable<std::set<std::string>> identity::live_tokens(std::vector<std::string> tokens) {
+  std::set<std::string> out;
+  if (tokens.empty()) co_return out;
+  std::map<std::string, std::string> by_hash;
+  std::string hashes = "{";
+  for (auto& t : tokens) {
+    auto h = sha256_hex(t);
+    if (hashes.size() > 1) hashes += ',';
+    hashes += h;  // hex: no quoting needed in an array literal
+    by_hash.emplace(std::move(h), std::move(t));
+  }
+  hashes += '}';
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    for (const auto& r : tx.exec_params(live_sessions_sql, hashes)) {
+      if (auto it = by_hash.find(r[0].as<std::string>()); it != by_hash.end()) out.insert(it->second);
+    }
   };
   co_await pool_.run(std::move(job));
   co_return out;

@@ -45,6 +45,17 @@ response response::json(unsigned status, std::string body) {
   return r;
 }
 
+response response::html(unsigned status, std::string body) {
+  response r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::move(body);
+  r.headers.emplace_back("Content-Security-Policy", std::string(page_security_policy));
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");  // a hall page's fragment may hold a token
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  return r;
+}
+
 response response::error(protocol::errc code, std::string_view message) {
   return error(protocol::http_status(code), protocol::error_code_name(code), message);
 }

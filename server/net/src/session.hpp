@@ -39,6 +39,12 @@ inline http::response<http::string_body> make_response(const response& r, unsign
   if (!r.body.empty() || r.status >= 200) res.set(http::field::content_type, r.content_type);
   for (const auto& [k, v] : r.headers)
     res.insert(k, v);
+  // Never let a browser guess a type; an HTML answer made without response::html still gets the
+  // page policy.
+  if (res.find("X-Content-Type-Options") == res.end()) res.set("X-Content-Type-Options", "nosniff");
+  if (r.content_type.rfind("text/html", 0) == 0 && res.find("Content-Security-Policy") == res.end()) {
+    res.set("Content-Security-Policy", page_security_policy);
+  }
   res.body() = r.body;
   res.keep_alive(keep_alive);
   res.prepare_payload();

@@ -83,6 +83,33 @@ TEST(config, describe_redacts_passwords) {
   EXPECT_EQ(d.at("database.conninfo"), "host=db password=(redacted) user=u");
 }
 
+TEST(config, redact_conninfo_hides_passwords_in_every_libpq_form) {
+  using tender::core::redact_conninfo;
+  // URIs: the userinfo's password and any password parameter (issue 15 §6: the word-by-word
+  // redaction printed both in clear).
+  EXPECT_EQ(redact_conninfo("postgresql://app:s3cret@db.example:5432/tenders?sslmode=require"),
+            "postgresql://app:(redacted)@db.example:5432/tenders?sslmode=require");
+  EXPECT_EQ(redact_conninfo("postgres://app:p%40ss@db/x"), "postgres://app:(redacted)@db/x");
+  EXPECT_EQ(redact_conninfo("postgresql://app@db/x?connect_timeout=3&password=s3cret&x=1"),
+            "postgresql://app@db/x?connect_timeout=3&password=(redacted)&x=1");
+  EXPECT_EQ(redact_conninfo("POSTGRESQL://u:pw@h"), "POSTGRESQL://u:(redacted)@h");
+  EXPECT_EQ(redact_conninfo("postgresql://h/db"), "postgresql://h/db");
+  // key = value words, with blanks around '=' and quoted values holding blanks and quotes.
+  EXPECT_EQ(redact_conninfo("host=db password = 'a b\\' c' user=u"),
+            "host=db password=(redacted) user=u");
+  EXPECT_EQ(redact_conninfo("password=s3cret"), "password=(redacted)");
+  EXPECT_EQ(redact_conninfo("host=/tmp dbname='my db'"), "host=/tmp dbname='my db'");
+  // What does not parse is not shown at all.
+  EXPECT_EQ(redact_conninfo("host=db password='unterminated s3cret"), "(redacted)");
+  EXPECT_EQ(redact_conninfo("garbage s3cret"), "(redacted)");
+  for (const auto* c : {"postgresql://a:s3cret@h", "host=h password = s3cret",
+                        "host=h password='s3 cret'", "postgresql://h?password=s3cret"}) {
+    EXPECT_EQ(redact_conninfo(c).find("s3"), std::string::npos) << c;
+  }
+  auto c = parse_config("database.conninfo = postgresql://u:s3cret@db/x\n", "x", env_of({}));
+  EXPECT_EQ(tender::core::describe(c).at("database.conninfo"), "postgresql://u:(redacted)@db/x");
+}
+
 TEST(config, audit_keys_defaults_values_and_errors) {
   const auto d = parse_config("", "x", env_of({}));
   EXPECT_EQ(d.audit_signing_key_file, "");

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace tender::core {
 
@@ -75,6 +76,9 @@ struct config {
   // A hall's hub on this node (its event reader and tick) is released after it has had no
   // connection for this long; the next connection starts a new one.
   std::chrono::milliseconds hall_hub_idle{60000};
+  // The hall's WebSocket connections are closed when the session they joined with has ended
+  // (logout, revocation, expiry): checked on every act and, for all connections, this often.
+  std::chrono::milliseconds hall_session_recheck{15000};
 
   bool tls_enabled() const { return !tls_certificate.empty() && !tls_private_key.empty(); }
   // The checkpoint origin line of this deployment's audit log.
@@ -103,5 +107,11 @@ std::string env_name_for(const std::string& key);
 
 // Every key with its current value, secrets redacted; for the startup log line.
 std::map<std::string, std::string> describe(const config& c);
+
+// A libpq connection string with every password replaced by "(redacted)", in both of libpq's
+// forms: `key = value` words (values may be single-quoted, with backslash escapes) and URIs
+// (postgresql://user:PASSWORD@host/db?password=PASSWORD). Text it cannot parse is redacted whole
+// rather than shown.
+std::string redact_conninfo(std::string_view conninfo);
 
 }  // namespace tender::core

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -162,6 +163,9 @@ public:
                                               std::string signature);
   // The principal of a live (unexpired, unrevoked) session token, nullopt otherwise.
   boost::asio::awaitable<std::optional<principal>> resolve(std::string token);
+  // Which of `tokens` are still live sessions, in one query (the hall's periodic re-check of the
+  // sessions its WebSocket connections were opened with).
+  boost::asio::awaitable<std::set<std::string>> live_tokens(std::vector<std::string> tokens);
   // Revokes the session; false when the token was not live.
   boost::asio::awaitable<bool> logout(std::string token);
 

@@ -39,9 +39,19 @@ struct response {
   std::vector<std::pair<std::string, std::string>> headers;
 
   static response json(unsigned status, std::string body);
+  // A web page: text/html with page_security_policy, no-referrer and no-cache. Every HTML answer
+  // is made here, so all carry the same policy (the session adds it to any other HTML answer).
+  static response html(unsigned status, std::string body);
   static response error(protocol::errc code, std::string_view message);
   static response error(unsigned status, std::string_view code, std::string_view message);
 };
+
+// The Content-Security-Policy of every HTML answer: inline script and style only (the pages are
+// single files), connections to this origin only, no frames, forms or base changes. Every answer
+// also carries X-Content-Type-Options: nosniff (added by the session).
+inline constexpr std::string_view page_security_policy =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src "
+    "'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 using handler = std::function<boost::asio::awaitable<response>(request&)>;
 
