@@ -51,7 +51,8 @@ if [ -z "$pgbin" ] && [ "$cmd" != "--help" ]; then
 fi
 
 log() { echo "pg.sh: $*" >&2; }
-as_postgres() { runuser -u postgres -- "$@"; }
+# From /: the caller's working directory may be one postgres cannot enter.
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 
 if [ "$cmd" = start ]; then mkdir -p "$dir"; fi
 if [ -d "$dir" ]; then dir=$(cd "$dir" && pwd); fi

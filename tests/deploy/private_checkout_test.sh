@@ -57,14 +57,15 @@ log="$private/run.log"
 TENDERHALL_BUILD_DIR="$build" TENDERD_LISTEN_PORT=$port setsid "$checkout/deploy/run.sh" --no-demo >"$log" 2>&1 &
 runner=$!
 ready=0
-# A limit for a broken run, not a measurement: ready comes in seconds.
+# run.sh prints its banner once tenderd is ready and guarantee-sim answers. A limit for a broken
+# run, not a measurement: it comes in seconds.
 for _ in $(seq 1 1200); do
-  if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then ready=1; break; fi
+  if grep -q "tenderhall is running" "$log"; then ready=1; break; fi
   kill -0 "$runner" 2>/dev/null || break
   sleep 0.1
 done
-if [ "$ready" != 1 ]; then cat "$log" >&2; fail "tenderd did not become ready"; fi
-grep -q "tenderhall is running" "$log" || { cat "$log" >&2; fail "run.sh did not report the running platform"; }
+if [ "$ready" != 1 ]; then cat "$log" >&2; fail "run.sh did not report the running platform"; fi
+curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$log" >&2; fail "tenderd is not ready"; }
 home=$(cat "$checkout/var/pg/pg-home")
 case "$home" in /var/lib/tenderhall/*) ;; *) fail "the cluster home is $home" ;; esac
 "$checkout/deploy/run.sh" stop

@@ -236,7 +236,7 @@ TEST(guarantees_e2e, integrated_flow_the_issuer_pushes_the_guarantee) {
 // the issuer's genuine push still lands.
 TEST(guarantees_e2e, unsigned_or_forged_pushes_change_nothing) {
   setup s;
-  const auto t = s.tender("p1");
+  const auto t = s.tender("f1");
   // A pending application, as the platform stores it after a 202 (written directly: the
   // simulator would push at once).
   const std::string app_id = "ga-00000000000000a1";

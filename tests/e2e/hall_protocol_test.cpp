@@ -237,7 +237,7 @@ protected:
 // with auth.invalid_token and the connection closed, changing nothing; a revoked or expired
 // session is found by the periodic re-check (200 ms here) without any act and closed the same way.
 TEST_F(hall_e2e, ended_sessions_end_their_connections) {
-  const auto t = make_tender("s1");
+  const auto t = make_tender("f5");
   auto by_logout = joined(t, &b1);
   auto by_revocation = joined(t, &b2);
   auto by_expiry = joined(t, &host);

@@ -405,7 +405,7 @@ void add_guarantee_routes(net::router& r, db::database& database,
           // the document is known to come from the issuer the application was made to. Only a
           // signed document that fails a check refuses the application.
           {
-            const auto env = checked([&] { return g::open(signed_doc, "guarantee"); });
+            const auto env = checked([&] { return g::open(signed_doc, "document"); });
             const auto doc = checked([&] { return g::parse_document(env.inner); });
             if (doc.issuer != app->issuer_org) {
               refuse("guarantee.unknown_issuer",
