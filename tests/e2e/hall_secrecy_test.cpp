@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -34,6 +36,7 @@ using tender::test::hall_bidder;
 using tender::test::hall_world;
 using tender::test::wait_until;
 using tender::test::world;
+using actors = std::initializer_list<const actor*>;
 
 // What one viewer is shown of the sign-ins over HTTP (GET …/hall and …/hall/events).
 struct view {
@@ -185,7 +188,7 @@ TEST(hall_secrecy, every_role_on_every_surface_before_between_and_after_the_list
   // The bid list: everyone allowed counts; who bid only for supervisors until the list (and not
   // before the deadline for anyone).
   auto expect_bids = [&](bool deadline_passed, bool list_public) {
-    for (const actor* who : {&owner, &host, &super}) {
+    for (const actor* who : actors{&owner, &host, &super}) {
       const auto l = bids::list(*who->api, t, 1);
       EXPECT_EQ(l.count, 3) << who->user_id;
       const bool shown = deadline_passed && (who == &super || list_public);
@@ -208,7 +211,7 @@ TEST(hall_secrecy, every_role_on_every_surface_before_between_and_after_the_list
       EXPECT_TRUE(sv.has("hall.sign_in by " + who->user_id)) << who->user_id;
       EXPECT_EQ(hv.has("hall.sign_in by " + who->user_id), open_to_host) << who->user_id;
     }
-    for (const actor* other : {&a, &owner, &custodian})
+    for (const actor* other : actors{&a, &owner, &custodian})
       EXPECT_EQ(other->api->request("GET", "/api/v1/log/events?limit=5").status, 403u);
   };
 
@@ -220,7 +223,7 @@ TEST(hall_secrecy, every_role_on_every_surface_before_between_and_after_the_list
     EXPECT_EQ(va.attendance, orgs({&a}));
     EXPECT_FALSE(va.total);
     EXPECT_EQ(va.ev.at(seq_a), a.org_id);
-    for (const actor* other : {&b, &c, &custodian}) {
+    for (const actor* other : actors{&b, &c, &custodian}) {
       const auto v = look(*other->api, t, seqs);
       EXPECT_EQ(v.status, 200u) << other->user_id;
       EXPECT_TRUE(v.attendance.empty()) << other->user_id;
@@ -253,7 +256,7 @@ TEST(hall_secrecy, every_role_on_every_surface_before_between_and_after_the_list
     const auto vb = look(*b.api, t, seqs);
     EXPECT_EQ(vb.attendance, orgs({&b}));
     EXPECT_EQ(vb.ev, (std::map<std::int64_t, std::string>{{seq_a, "redacted"}, {seq_b, b.org_id}}));
-    for (const actor* other : {&c, &custodian}) {
+    for (const actor* other : actors{&c, &custodian}) {
       const auto v = look(*other->api, t, seqs);
       EXPECT_TRUE(v.attendance.empty()) << other->user_id;
       EXPECT_FALSE(v.total) << other->user_id;

@@ -240,7 +240,10 @@ void add_log_routes(net::router& r, db::database& database, audit_service& audit
                 co_return net::response::error(errc::log_not_found,
                                                "no event " + std::to_string(*seq) + " in the log");
               }
-              const auto shown = co_await for_reader(database, who, {*row});
+              // A named vector: GCC 12 miscompiles a braced temporary inside co_await.
+              std::vector<db::audit_record> one;
+              one.push_back(*row);
+              const auto shown = co_await for_reader(database, who, one);
               co_return net::response::json(200, paudit::to_json(shown.front()));
             },
             "audit log request"));
