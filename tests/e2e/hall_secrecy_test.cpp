@@ -73,7 +73,8 @@ view look(tender::client::client& c, const std::string& t,
   if (const auto* n = h.if_contains("attendance_total")) v.total = n->to_number<std::int64_t>();
   const auto page = c.request("GET", "/api/v1/tenders/" + t + "/hall/events?after=0&limit=1000");
   EXPECT_EQ(page.status, 200u) << page.body;
-  for (const auto& e : json::parse(page.body).at("events").as_array()) {
+  const auto events = json::parse(page.body);
+  for (const auto& e : events.at("events").as_array()) {
     const auto seq = e.at("seq").as_int64();
     if (std::find(sign_ins.begin(), sign_ins.end(), seq) != sign_ins.end())
       v.ev[seq] = shown(e.as_object());
