@@ -73,6 +73,9 @@ json::array string_list(const std::vector<std::string>& items) {
 
 json::object record_object(const event_record& r) {
   const event& e = r.fields;
+  if (r.withheld) {
+    return {{"seq", e.seq}, {"time", e.time}, {"withheld", true}, {"leaf_hash", r.leaf_hash_hex}};
+  }
   return {{"seq", e.seq},
           {"time", e.time},
           {"actor", e.actor},
@@ -89,6 +92,12 @@ event_record record_from(const json::value& v, std::string_view what) {
   event_record r;
   r.fields.seq = u64_field(o, "seq", what);
   r.fields.time = string_field(o, "time", what);
+  if (const auto* w = o.if_contains("withheld"); w != nullptr) {
+    if (!w->is_bool() || !w->get_bool()) wrong_type(what, "withheld", "true");
+    r.withheld = true;
+    r.leaf_hash_hex = string_field(o, "leaf_hash", what);
+    return r;
+  }
   r.fields.actor = string_field(o, "actor", what);
   r.fields.role = string_field(o, "role", what);
   r.fields.action = string_field(o, "action", what);

@@ -143,9 +143,12 @@ try {
   check(await page.locator('#host-box button[data-action="commit_host"]').isDisabled(), 'commit_host disabled once committed');
   check(await page.evaluate((id) => /^[0-9a-f]{64}$/.test(localStorage.getItem('hall-host-nonce:' + id) || ''), tenderId),
     'the page keeps the host nonce in localStorage');
-  await untilCount(page, '#attendance tbody tr', signedIn.length, 'attendance of the signed-in bidders', HALL_STEP);
-  for (const o of signedIn) await has(page, '#attendance tr[data-org="' + o + '"]', nameOf(o), 'attendance shows ' + o);
-  check(await page.locator('#attendance tr[data-org="' + plan.absent + '"]').count() === 0, 'the absent bidder is not in the attendance');
+  // Before the list the host counts the sign-ins and never learns who signed in (SPEC §13).
+  await until(page, 'the host counts the sign-ins (' + signedIn.length + ')', (k) => {
+    const el = document.querySelector('[data-testid="attendance-count"] b');
+    return !!el && el.textContent === String(k);
+  }, signedIn.length, HALL_STEP);
+  for (const o of signedIn) await lacks(page, '#attendance', nameOf(o), 'the host does not see who signed in: ' + o);
   await shot(page, 'signed-in');
   mark('signed-in');
 
@@ -158,6 +161,10 @@ try {
   await untilPhase(page, 'listed');
   await has(page, '#phase', '名单已公布', 'phase 名单已公布');
   await untilCount(page, '#bidders tbody tr', orgs.length, 'every bidder listed');
+  // Once the list is published the page takes a fresh snapshot: who signed in is public now.
+  await untilCount(page, '#attendance tbody tr', signedIn.length, 'attendance of the signed-in bidders', HALL_STEP);
+  for (const o of signedIn) await has(page, '#attendance tr[data-org="' + o + '"]', nameOf(o), 'attendance shows ' + o);
+  check(await page.locator('#attendance tr[data-org="' + plan.absent + '"]').count() === 0, 'the absent bidder is not in the attendance');
   await has(page, '#bidders', '有效投标 ' + orgs.length, 'the list counts the valid bids');
   await has(page, row(plan.absent), '现金', 'cash bonds shown as the guarantee');
   await shot(page, 'listed');

@@ -203,8 +203,18 @@ TEST_F(documents_e2e, versions_downloads_confidential_list_and_pushes_with_recei
   EXPECT_FALSE(receipts.pushes[1].listed);
   EXPECT_EQ(b1.api->request("GET", "/api/v1/tenders/" + t + "/notifications").status, 403u);
 
-  // After the deadline (PostgreSQL's clock) the owner sees who downloaded and who read.
+  // The deadline alone does not lift the secret (SPEC §13): the owner still counts only.
   pass_deadline(w, t);
+  counts = docs::downloads(*host.api, t);
+  EXPECT_FALSE(counts.listed);
+  EXPECT_TRUE(counts.list.empty());
+  EXPECT_EQ(counts.organisations, 3);
+  receipts = docs::receipts(*host.api, t);
+  EXPECT_FALSE(receipts.pushes[1].listed);
+
+  // Once the bidder list is published in the hall the owner sees who downloaded and who read.
+  w.db().exec("INSERT INTO halls (tender_id, phase) VALUES ('" + t +
+              "', 'listed') ON CONFLICT (tender_id) DO UPDATE SET phase = 'listed'");
   counts = docs::downloads(*host.api, t);
   ASSERT_TRUE(counts.listed);
   EXPECT_EQ(counts.list.size(), 4u);

@@ -39,7 +39,9 @@ Usage:
 
 The checkpoint, the key and the proofs are public, but the events themselves say who did what
 (who downloaded a tender's documents, who asked a question) and are confidential: reading them
-needs a signed-in supervisor, admin or center_staff user. Log in first (tender login); the saved
+needs a signed-in supervisor, admin or center_staff user. Until a tender's bidder list is
+published its events are withheld from everyone but supervisors (SPEC §13): they come with their
+leaf hash only, which still enters the root and the proofs. Log in first (tender login); the saved
 token (--token-file, default ~/.config/tenderhall/token) is sent with every request. Without one
 the server answers auth.required, with another role auth.forbidden.
 
@@ -194,8 +196,11 @@ merkle::hash hash_from_hex(const std::string& text, const std::string& what, con
   }
 }
 
-// Every event below `size`, each leaf recomputed from the fields. Returns the leaf hashes.
-std::vector<merkle::hash> recompute_leaves(client::client& c, std::uint64_t size) {
+// Every event below `size`, each leaf recomputed from the fields. Returns the leaf hashes. An
+// event withheld from this reader (audit-log.md §4) adds its stored leaf hash, which the root and
+// the inclusion proofs still check; `withheld` counts them.
+std::vector<merkle::hash> recompute_leaves(client::client& c, std::uint64_t size,
+                                           std::uint64_t& withheld) {
   std::vector<merkle::hash> leaves;
   leaves.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(size, 1u << 20)));
   std::uint64_t next = 0;
@@ -217,6 +222,13 @@ std::vector<merkle::hash> recompute_leaves(client::client& c, std::uint64_t size
                                                      " (events were deleted or renumbered)");
       }
       const std::string where = "event " + std::to_string(ev.seq);
+      if (rec.withheld) {
+        leaves.push_back(
+            hash_from_hex(rec.leaf_hash_hex, where + " leaf_hash", codes::audit_event_mismatch));
+        ++withheld;
+        ++next;
+        continue;
+      }
       if (const auto problem = paudit::check_event(ev); !problem.empty()) {
         throw error(codes::audit_event_mismatch, where + " has invalid fields: " + problem);
       }
@@ -379,7 +391,8 @@ int audit_verify(context& ctx, const std::vector<std::string>& args) {
     }
 
     // 2. Every event, recomputed; the root.
-    const auto leaves = recompute_leaves(c, cp.size);
+    std::uint64_t withheld = 0;
+    const auto leaves = recompute_leaves(c, cp.size, withheld);
     const merkle::hash root = merkle::root_from_leaf_hashes(leaves);
     if (root != cp.root) {
       throw error(codes::audit_root_mismatch,
@@ -415,6 +428,7 @@ int audit_verify(context& ctx, const std::vector<std::string>& args) {
                                               {"verifier_key", signer},
                                               {"key_source", key_source},
                                               {"events_checked", leaves.size()},
+                                              {"events_withheld", withheld},
                                               {"inclusion_checked", std::move(idx)},
                                               {"consistency", std::move(consistency)}})
               << "\n";
@@ -423,8 +437,13 @@ int audit_verify(context& ctx, const std::vector<std::string>& args) {
               << "checkpoint:  size " << cp.size << ", root " << hex(cp.root) << "\n"
               << "signed by:   " << signer << " (key " << key_source << ")\n"
               << "events:      " << leaves.size()
-              << " recomputed from their fields; their root matches the checkpoint\n"
-              << "inclusion:   " << checked.size() << " server proof"
+              << " recomputed from their fields; their root matches the checkpoint\n";
+      if (withheld != 0) {
+        ctx.out << "withheld:    " << withheld
+                << " of them withheld from you until their tender's bidder list is published "
+                   "(their leaf hashes are in the root)\n";
+      }
+      ctx.out << "inclusion:   " << checked.size() << " server proof"
               << (checked.size() == 1 ? "" : "s") << " verified against the checkpoint\n";
       if (state) {
         ctx.out << "consistency: extends the checkpoint of size " << state->size

@@ -423,7 +423,11 @@ std::string describe(const hall::event& e) {
       line += " cause " + s("cause") + " (" + s("side") + " side, " + s("treatment") + ")";
     return line;
   }
-  if (e.kind == "signed_in") return line + ": " + s("name") + " (" + s("org_id") + ")";
+  if (e.kind == "signed_in") {
+    // The host before the list learns that someone signed in, not who (hall-protocol.md §2.1).
+    if (s("org_id").empty()) return line + ": a bidder signed in (who is secret until the list)";
+    return line + ": " + s("name") + " (" + s("org_id") + ")";
+  }
   if (e.kind == "window_opened" || e.kind == "window_extended")
     return line + ": closes at " + s("window_closes_at");
   if (e.kind == "paused" || e.kind == "resumed" || e.kind == "suspended" || e.kind == "unsuspended")

@@ -126,14 +126,14 @@ struct cached_event {
   db::hall_event event;
   std::string subject_org;  // for per-bidder kinds
   std::optional<std::string> shown;
+  std::optional<std::string> counted;  // kind and time only (the host's view of an "own:" event)
   std::optional<std::string> redacted;
   std::map<std::string, std::string> cut;  // summary renderings of trimmed kinds, by org
   std::optional<std::optional<cut_template>> cut_base;  // made on the first cut rendering
 };
 
 const std::string& rendering(cached_event& c, const db::hall_viewer& v) {
-  const bool visible = c.event.visible_to(v);
-  auto& slot = visible ? c.shown : c.redacted;
+  auto& slot = c.event.visible_to(v) ? c.shown : c.event.counted_by(v) ? c.counted : c.redacted;
   if (!slot) slot = db::hall_event_message(c.event, v);
   return *slot;
 }
@@ -312,8 +312,8 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
     std::optional<std::string> only_org;
     if (!c->subject_org.empty())
       only_org = c->subject_org;
-    else if (audience.starts_with("org:"))
-      only_org = audience.substr(4);
+    else
+      only_org = c->event.audience_org();
     if (only_org || audience == "staff") {
       for (auto& [id, s] : h.full_subs)
         offer(s);

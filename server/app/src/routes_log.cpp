@@ -11,6 +11,7 @@
 #include <tender/crypto/digest.hpp>
 #include <tender/db/database.hpp>
 #include <tender/db/error.hpp>
+#include <tender/db/hall.hpp>
 #include <tender/db/identity.hpp>
 #include <tender/protocol/audit.hpp>
 
@@ -20,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -116,6 +118,43 @@ net::response text(std::string body) {
   return res;
 }
 
+// The tender an event is about: its subject's first segment when that is a tender id
+// ("t-…" or "t-…/lot/2"); empty otherwise.
+std::string tender_of(const db::audit_record& r) {
+  if (!r.fields.subject || r.fields.subject->rfind("t-", 0) != 0) return {};
+  return r.fields.subject->substr(0, r.fields.subject->find('/'));
+}
+
+// Who downloaded, asked, bid or signed in is secret until the tender's bidder list is published
+// (SPEC §13, 招标投标法 art. 22), from everyone but supervisors: for other readers the events about
+// such a tender keep only their seq, time and leaf hash, so the tree still verifies.
+boost::asio::awaitable<std::vector<paudit::event_record>> for_reader(
+    db::database& database, const db::principal& who, const std::vector<db::audit_record>& rows) {
+  std::vector<paudit::event_record> out;
+  out.reserve(rows.size());
+  std::set<std::string> open;
+  if (!who.who.has_role("supervisor")) {
+    std::vector<std::string> tenders;
+    for (const auto& r : rows) {
+      if (auto t = tender_of(r); !t.empty()) tenders.push_back(std::move(t));
+    }
+    open = co_await db::lists_public(database.connections(), std::move(tenders));
+  }
+  for (const auto& r : rows) {
+    auto rec = wire_record(r);
+    const auto t = tender_of(r);
+    if (!who.who.has_role("supervisor") && !t.empty() && open.count(t) == 0u) {
+      rec = paudit::event_record{};
+      rec.fields.seq = r.fields.seq;
+      rec.fields.time = r.fields.time;
+      rec.leaf_hash_hex = hex(r.leaf_hash);
+      rec.withheld = true;
+    }
+    out.push_back(std::move(rec));
+  }
+  co_return out;
+}
+
 // The audit log's own code; everything else is handled by guarded().
 std::optional<net::response> log_error(const db::error& e) {
   if (e.code() == db::audit_codes::bad_range)
@@ -130,7 +169,8 @@ void add_log_routes(net::router& r, db::database& database, audit_service& audit
   db::audit_log* log = &audit.log();
   auto ids = std::make_shared<db::identity>(database.connections(), db::identity::options{});
   // Events name who did what to which tender (a download, a question before the deadline), which
-  // is confidential until the deadline (SPEC §3): only these roles read them. The checkpoint, the
+  // is confidential (SPEC §3, §13): only these roles read them, and only supervisors a tender's
+  // events before its bidder list is published (for_reader). The checkpoint, the
   // key and the proofs carry hashes only and stay public, so anyone can check the log grows
   // append-only.
   const std::vector<std::string> event_readers{"supervisor", "admin", "center_staff"};
@@ -160,50 +200,53 @@ void add_log_routes(net::router& r, db::database& database, audit_service& audit
           co_return text(audit.verifier_key() + "\n");
         });
 
-  r.add(
-      "GET", "/api/v1/log/events",
-      authorized(
-          database, ids, event_readers, log_error,
-          [log](net::request& req, const db::principal&) -> boost::asio::awaitable<net::response> {
-            const auto q = numeric_query(req.query, {"from", "limit"});
-            const std::uint64_t from = q.count("from") != 0u ? q.at("from") : 0;
-            std::uint64_t limit = q.count("limit") != 0u ? q.at("limit") : default_page;
-            if (limit == 0) throw bad_parameter{"query parameter 'limit' must be at least 1"};
-            limit = std::min<std::uint64_t>(limit, db::audit_log::max_page);
-            const auto rows = co_await log->events(from, static_cast<std::size_t>(limit));
-            // Read after the events, so it is never smaller than the last seq returned + 1.
-            const auto size = co_await log->size();
-            paudit::event_page page;
-            page.log_size = size;
-            page.from = from;
-            for (const auto& row : rows)
-              page.events.push_back(wire_record(row));
-            const std::uint64_t after = rows.empty() ? from : rows.back().fields.seq + 1;
-            if (!rows.empty() && after < size) page.next = after;
-            co_return net::response::json(200, paudit::to_json(page));
-          },
-          "audit log request"));
+  r.add("GET", "/api/v1/log/events",
+        authorized(
+            database, ids, event_readers, log_error,
+            [log, &database](net::request& req,
+                             const db::principal& who) -> boost::asio::awaitable<net::response> {
+              const auto q = numeric_query(req.query, {"from", "limit"});
+              const std::uint64_t from = q.count("from") != 0u ? q.at("from") : 0;
+              std::uint64_t limit = q.count("limit") != 0u ? q.at("limit") : default_page;
+              if (limit == 0) throw bad_parameter{"query parameter 'limit' must be at least 1"};
+              limit = std::min<std::uint64_t>(limit, db::audit_log::max_page);
+              const auto rows = co_await log->events(from, static_cast<std::size_t>(limit));
+              // Read after the events, so it is never smaller than the last seq returned + 1.
+              const auto size = co_await log->size();
+              paudit::event_page page;
+              page.log_size = size;
+              page.from = from;
+              page.events = co_await for_reader(database, who, rows);
+              const std::uint64_t after = rows.empty() ? from : rows.back().fields.seq + 1;
+              if (!rows.empty() && after < size) page.next = after;
+              co_return net::response::json(200, paudit::to_json(page));
+            },
+            "audit log request"));
 
-  r.add(
-      "GET", "/api/v1/log/events/{seq}",
-      authorized(
-          database, ids, event_readers, log_error,
-          [log](net::request& req, const db::principal&) -> boost::asio::awaitable<net::response> {
-            numeric_query(req.query, {});
-            const std::string& text_seq = req.params.at("seq");
-            const auto seq = decimal(text_seq);
-            if (!seq) {
-              throw bad_parameter{"event number '" + text_seq +
-                                  "' must be a whole number in plain decimal"};
-            }
-            const auto row = co_await log->event(*seq);
-            if (!row) {
-              co_return net::response::error(errc::log_not_found,
-                                             "no event " + std::to_string(*seq) + " in the log");
-            }
-            co_return net::response::json(200, paudit::to_json(wire_record(*row)));
-          },
-          "audit log request"));
+  r.add("GET", "/api/v1/log/events/{seq}",
+        authorized(
+            database, ids, event_readers, log_error,
+            [log, &database](net::request& req,
+                             const db::principal& who) -> boost::asio::awaitable<net::response> {
+              numeric_query(req.query, {});
+              const std::string& text_seq = req.params.at("seq");
+              const auto seq = decimal(text_seq);
+              if (!seq) {
+                throw bad_parameter{"event number '" + text_seq +
+                                    "' must be a whole number in plain decimal"};
+              }
+              const auto row = co_await log->event(*seq);
+              if (!row) {
+                co_return net::response::error(errc::log_not_found,
+                                               "no event " + std::to_string(*seq) + " in the log");
+              }
+              // A named vector: GCC 12 miscompiles a braced temporary inside co_await.
+              std::vector<db::audit_record> one;
+              one.push_back(*row);
+              const auto shown = co_await for_reader(database, who, one);
+              co_return net::response::json(200, paudit::to_json(shown.front()));
+            },
+            "audit log request"));
 
   r.add(
       "GET", "/api/v1/log/proof/inclusion",

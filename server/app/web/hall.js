@@ -54,7 +54,8 @@
       lot_ph: '标段（可选）', act_sent: '已发送：', act_ok: '已完成：', act_err: '失败：',
       phase_label: '阶段', time_label: '时间', kind_label: '事件', viewer: '身份',
       seals: '封存', count: '数量', root: '根哈希', min_bids: '最少有效投标数', valid: '有效投标',
-      help_from: '求助方', drawn_at: '抽取', draw_inputs: '抽取输入', redacted: '（不可见）'
+      help_from: '求助方', drawn_at: '抽取', draw_inputs: '抽取输入', redacted: '（不可见）',
+      signed_in_count: '已签到', names_secret: '（名单公布前不公开签到单位）'
     },
     en: {
       app_title: 'Remote bid opening hall', lang_other: '中文',
@@ -111,7 +112,8 @@
       lot_ph: 'lot (optional)', act_sent: 'sent: ', act_ok: 'done: ', act_err: 'failed: ',
       phase_label: 'phase', time_label: 'time', kind_label: 'event', viewer: 'viewer',
       seals: 'Seals', count: 'count', root: 'root', min_bids: 'minimum valid bids', valid: 'valid bids',
-      help_from: 'from', drawn_at: 'drawn', draw_inputs: 'draw inputs', redacted: '(not visible)'
+      help_from: 'from', drawn_at: 'drawn', draw_inputs: 'draw inputs', redacted: '(not visible)',
+      signed_in_count: 'signed in', names_secret: '(who signed in is secret until the list is published)'
     }
   };
   let lang = 'zh';
@@ -226,6 +228,11 @@
     switch (ev.kind) {
       case 'opened': h.phase = d.phase || 'waiting'; break;
       case 'signed_in':
+        // The host before the list: a sign-in without who (hall-protocol.md §6); count it.
+        if (!d.org_id) {
+          h.attendance_total = (h.attendance_total !== undefined ? h.attendance_total : h.attendance.length) + 1;
+          break;
+        }
         if (!h.attendance.some((a) => a.org_id === d.org_id)) {
           h.attendance.push({ org_id: d.org_id, name: d.name, signed_in_at: d.signed_in_at });
         }
@@ -238,6 +245,8 @@
       case 'list_published':
         h.phase = 'listed';
         S.listMeta = { min_bids: d.min_bids, lots: (d.lots || []).map((l) => ({ lot: l.lot, valid: l.valid })) };
+        // Who signed in is public now: a page that had only the count takes a fresh snapshot.
+        if (h.attendance_total !== undefined) S.resnapshot = true;
         for (const l of d.lots || []) {
           for (const x of l.bidders || []) {
             const b = bidderRow(l.lot, x.org_id);
@@ -382,6 +391,7 @@
         if (m.seq <= S.seq) return;            // already applied (a replay overlap)
         if (m.seq !== S.seq + 1) { resync(); return; } // a gap: resume from the last seq
         apply(m);
+        if (S.resnapshot) { S.resnapshot = false; S.seq = null; S.hall = null; S.events = []; resync(); return; }
         S.seq = m.seq;
         S.events.unshift(m);
         if (S.events.length > 200) S.events.length = 200;
@@ -537,7 +547,12 @@
   function drawAttendance(h) {
     const rows = (h.attendance || []).map((a) => '<tr data-org="' + esc(a.org_id) + '"><td>' + esc(a.name || a.org_id) +
       '</td><td>' + fmtTime(a.signed_in_at) + '</td></tr>');
-    $('attendance').innerHTML = table(['org', 'signed_in_at'], rows, 'attendance-table');
+    // The host before the list gets how many signed in, not who (attendance_total).
+    const count = h.attendance_total !== undefined
+      ? '<p data-testid="attendance-count">' + esc(t('signed_in_count')) + ' <b>' + esc(h.attendance_total) + '</b> ' +
+        esc(t('names_secret')) + '</p>'
+      : '';
+    $('attendance').innerHTML = count + (count && !rows.length ? '' : table(['org', 'signed_in_at'], rows, 'attendance-table'));
   }
 
   function drawBidders(h) {

@@ -750,7 +750,14 @@ net::awaitable<json::object> bids::list(principal who, std::string tender_id, in
     const auto n = tx.exec_params1(count_current_sql, tender_id, lot)[0].as<std::int64_t>();
     out = {
         {"tender_id", tender_id}, {"lot", lot}, {"deadline_passed", t.past_deadline}, {"count", n}};
-    if (t.past_deadline) {
+    // Who bid is secret until the bidder list is published (SPEC §13, 招标投标法 art. 22), not
+    // merely until the deadline: before it only supervisors see the bids, the others count them.
+    const bool list_public = !tx.exec_params(
+                                    "SELECT 1 FROM halls WHERE tender_id = $1 AND phase NOT IN "
+                                    "('waiting', 'sealed')",
+                                    tender_id)
+                                  .empty();
+    if (t.past_deadline && (who.who.has_role("supervisor") || list_public)) {
       json::array list;
       for (const auto& r : tx.exec_params(list_current_sql, tender_id, lot)) {
         list.push_back(json::object{{"bidder", r[0].as<std::string>()},

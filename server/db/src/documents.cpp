@@ -33,13 +33,16 @@ namespace {
   "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 // The tender as these rules need it. `past`: the deadline has passed on PostgreSQL's clock.
-constexpr const char* select_tender_sql =
-    "SELECT state, owner_org, COALESCE(deadline_at <= clock_timestamp(), false) "
-    "FROM tenders WHERE id = $1";
+// The last column: the bidder list is public (published in the hall, or the tender failed), which
+// is when who downloaded stops being secret (SPEC §13).
+#define TENDER_DOC_TENDER_COLUMNS                                                \
+  "SELECT state, owner_org, COALESCE(deadline_at <= clock_timestamp(), false), " \
+  "EXISTS (SELECT 1 FROM halls h WHERE h.tender_id = tenders.id AND "            \
+  "h.phase NOT IN ('waiting', 'sealed')) FROM tenders WHERE id = $1"
+constexpr const char* select_tender_sql = TENDER_DOC_TENDER_COLUMNS;
 // The same, holding the row against a concurrent change of state or deadline until commit.
-constexpr const char* lock_tender_sql =
-    "SELECT state, owner_org, COALESCE(deadline_at <= clock_timestamp(), false) "
-    "FROM tenders WHERE id = $1 FOR SHARE";
+constexpr const char* lock_tender_sql = TENDER_DOC_TENDER_COLUMNS " FOR SHARE OF tenders";
+#undef TENDER_DOC_TENDER_COLUMNS
 
 // A new name gets version 1; an existing one its next version, atomically.
 constexpr const char* upsert_document_sql =
@@ -128,6 +131,7 @@ struct tender_row {
   std::string state;
   std::string owner_org;
   bool past_deadline = false;
+  bool list_published = false;  // the hall's bidder list is public
 };
 
 [[noreturn]] void fail(const char* code, const std::string& message) {
@@ -141,7 +145,7 @@ tender_row load_tender(pqxx::transaction_base& tx, const principal& who, const s
   const auto rows = tx.exec_params(lock ? lock_tender_sql : select_tender_sql, id);
   if (rows.empty()) fail("tender.not_found", "no tender '" + id + "'");
   tender_row t{id, rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
-               rows[0][2].as<bool>()};
+               rows[0][2].as<bool>(), rows[0][3].as<bool>()};
   if (t.state == "draft" && t.owner_org != who.org.id) {
     fail("tender.not_found", "no tender '" + id + "'");
   }
@@ -405,7 +409,9 @@ net::awaitable<json::object> documents::downloads(principal who, std::string ten
     const auto t = load_tender(tx, who, tender_id, false);
     const bool supervisor = who.who.has_role("supervisor");
     if (!supervisor) require_owner_tenderer(who, t, "see its downloads");
-    const bool full = supervisor || t.past_deadline;
+    // Who obtained the documents is secret until the bidder list is published (招标投标法
+    // art. 22, SPEC §13), not merely until the deadline: the tenderer counts until then.
+    const bool full = supervisor || t.list_published;
     const auto n = tx.exec_params1(count_downloads_sql, tender_id);
     out = {{"tender_id", tender_id},
            {"deadline_passed", t.past_deadline},
@@ -594,7 +600,8 @@ net::awaitable<json::object> documents::receipts(principal who, std::string tend
     const auto t = load_tender(tx, who, tender_id, false);
     const bool supervisor = who.who.has_role("supervisor");
     if (!supervisor) require_owner_tenderer(who, t, "see its read receipts");
-    const bool full = supervisor || t.past_deadline;
+    // The recipients are the downloaders: secret as the download list is (downloads()).
+    const bool full = supervisor || t.list_published;
     json::array pushes;
     std::vector<std::int64_t> ids;
     for (const auto& row : tx.exec_params(list_pushes_sql, tender_id)) {

@@ -43,6 +43,10 @@ using hall_tx::locked_hall;
 
 bool hall_event::visible_to(const hall_viewer& v) const {
   if (audience == "all") return true;
+  if (v.role == "supervisor") return true;
+  if (audience.rfind("own:", 0) == 0) {
+    return v.role == "bidder" && !v.org_id.empty() && audience.substr(4) == v.org_id;
+  }
   if (v.is_staff()) return true;
   if (audience.rfind("org:", 0) == 0) {
     return v.role == "bidder" && !v.org_id.empty() && audience.substr(4) == v.org_id;
@@ -50,14 +54,27 @@ bool hall_event::visible_to(const hall_viewer& v) const {
   return false;
 }
 
+bool hall_event::counted_by(const hall_viewer& v) const {
+  return v.role == "host" && audience.rfind("own:", 0) == 0;
+}
+
+std::optional<std::string> hall_event::audience_org() const {
+  if (audience.rfind("org:", 0) == 0 || audience.rfind("own:", 0) == 0) return audience.substr(4);
+  return std::nullopt;
+}
+
 std::string hall_event_message(const hall_event& e, const hall_viewer& v) {
-  if (!e.visible_to(v)) {
-    return "{\"type\":\"event\",\"seq\":" + std::to_string(e.seq) + ",\"kind\":\"redacted\"}";
+  const auto head = "{\"type\":\"event\",\"seq\":" + std::to_string(e.seq);
+  if (e.visible_to(v)) {
+    return head + ",\"kind\":" + json::serialize(json::value(e.kind)) +
+           ",\"at\":" + json::serialize(json::value(e.at)) + ",\"actor\":" + e.actor_json +
+           ",\"data\":" + e.data_json + "}";
   }
-  return "{\"type\":\"event\",\"seq\":" + std::to_string(e.seq) +
-         ",\"kind\":" + json::serialize(json::value(e.kind)) +
-         ",\"at\":" + json::serialize(json::value(e.at)) + ",\"actor\":" + e.actor_json +
-         ",\"data\":" + e.data_json + "}";
+  if (e.counted_by(v)) {
+    return head + ",\"kind\":" + json::serialize(json::value(e.kind)) +
+           ",\"at\":" + json::serialize(json::value(e.at)) + ",\"actor\":null,\"data\":{}}";
+  }
+  return head + ",\"kind\":\"redacted\"}";
 }
 
 namespace {
@@ -512,11 +529,14 @@ net::awaitable<std::int64_t> hall::head(std::string tender_id) {
 
 net::awaitable<std::string> hall::progress(std::string tender_id) {
   std::string out = "{}";
+  // Progress goes to bidders, custodians and the public alike: until the list is published it says
+  // neither how many signed in nor which lots have bids (SPEC §13).
   pool::job job = [&](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
     const auto r = tx.exec_params(
         "SELECT json_build_object('phase', h.phase, "
-        "'signed_in', (SELECT count(*) FROM hall_attendance a WHERE a.tender_id = h.tender_id), "
+        "'signed_in', CASE WHEN h.phase IN ('waiting', 'sealed') THEN NULL ELSE (SELECT count(*) "
+        "FROM hall_attendance a WHERE a.tender_id = h.tender_id) END, "
         "'confirmed', (SELECT count(*) FROM hall_confirmations f WHERE f.tender_id = "
         "h.tender_id), "
         "'lots', coalesce((SELECT json_agg(json_build_object('lot', x.lot_no, 'listed', "
@@ -525,8 +545,9 @@ net::awaitable<std::string> hall::progress(std::string tender_id) {
         "listed, count(*) FILTER (WHERE listed AND status = 'waiting') AS waiting, count(*) "
         "FILTER (WHERE listed AND status = 'decrypting') AS decrypting, count(*) FILTER (WHERE "
         "listed AND status = 'done') AS done, count(*) FILTER (WHERE listed AND status = "
-        "'failed') AS failed FROM hall_bids b WHERE b.tender_id = h.tender_id GROUP BY lot_no) "
-        "x), '[]'::json))::text FROM halls h WHERE h.tender_id = $1",
+        "'failed') AS failed FROM hall_bids b WHERE b.tender_id = h.tender_id AND h.phase NOT IN "
+        "('waiting', 'sealed') GROUP BY lot_no) x), '[]'::json))::text FROM halls h "
+        "WHERE h.tender_id = $1",
         tender_id);
     if (!r.empty()) out = r[0][0].as<std::string>();
   };
@@ -633,8 +654,11 @@ void act_sign_in(act_context& c) {
       c.h.tender_id, c.who.org_id, c.who.user_id, key, challenge_id, sig, commitment);
   if (inserted.empty()) already();
   const auto at = inserted[0][0].as<std::string>();
+  // Who signed in is secret until the list is published (SPEC §13): before it, the event is for
+  // the organisation and the supervisors; the host counts it (hall_event::counted_by).
   c.out.seq = append_event(c.tx, c.h.tender_id, "signed_in", c.actor,
-                           {{"org_id", c.who.org_id}, {"name", name}, {"signed_in_at", at}});
+                           {{"org_id", c.who.org_id}, {"name", name}, {"signed_in_at", at}},
+                           list_public(c.h.phase) ? "all" : "own:" + c.who.org_id);
   c.audit({{"org_id", c.who.org_id}, {"key", key}, {"commitment", commitment}, {"at", at}});
   c.out.result = {{"signed_in_at", at}};
 }

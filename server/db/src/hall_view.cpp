@@ -91,6 +91,10 @@ net::awaitable<hall_snapshot> hall::snapshot(std::string tender_id, hall_viewer 
                                  {"window_closes_at", text_or_null(r[7])},
                                  {"confirm_closes_at", text_or_null(r[8])}};
 
+    // Who signed in is secret until the list is published (SPEC §13): before it a bidder sees its
+    // own organisation's sign-in, the host how many signed in, custodians nothing.
+    const bool all_attendance = listed_public || v.role == "supervisor";
+    std::int64_t attended = 0;
     json::array attendance;
     for (const auto& a : tx.exec_params(
              "SELECT a.org_id, o.name, " TENDER_HALL_TIME(
@@ -98,11 +102,15 @@ net::awaitable<hall_snapshot> hall::snapshot(std::string tender_id, hall_viewer 
                                    "JOIN organisations o ON o.id = a.org_id WHERE a.tender_id = $1 "
                                    "ORDER BY a.signed_in_at, a.org_id",
              tender_id)) {
-      attendance.push_back(json::object{{"org_id", a[0].as<std::string>()},
+      ++attended;
+      const auto org = a[0].as<std::string>();
+      if (!all_attendance && !(v.role == "bidder" && org == v.org_id)) continue;
+      attendance.push_back(json::object{{"org_id", org},
                                         {"name", a[1].as<std::string>()},
                                         {"signed_in_at", a[2].as<std::string>()}});
     }
     view["attendance"] = std::move(attendance);
+    if (!all_attendance && v.role == "host") view["attendance_total"] = attended;
 
     std::map<std::pair<int, std::string>, bool> has_help;
     json::array help;
@@ -241,6 +249,24 @@ net::awaitable<hall_snapshot> hall::snapshot(std::string tender_id, hall_viewer 
     out.hall = std::move(view);
   };
   co_await pool_.run(std::move(job));
+  co_return out;
+}
+
+net::awaitable<std::set<std::string>> lists_public(pool& connections,
+                                                   std::vector<std::string> tender_ids) {
+  std::set<std::string> out;
+  if (tender_ids.empty()) co_return out;
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    for (const auto& id : std::set<std::string>(tender_ids.begin(), tender_ids.end())) {
+      if (!tx.exec_params("SELECT 1 FROM halls WHERE tender_id = $1 AND phase NOT IN "
+                          "('waiting', 'sealed')",
+                          id)
+               .empty())
+        out.insert(id);
+    }
+  };
+  co_await connections.run(std::move(job));
   co_return out;
 }
 

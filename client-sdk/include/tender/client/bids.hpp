@@ -171,7 +171,8 @@ struct listed_bid {
 struct bid_list {
   std::int64_t count = 0;
   bool deadline_passed = false;
-  std::vector<listed_bid> bids;  // empty before the deadline
+  std::vector<listed_bid>
+      bids;  // empty until the bidder list is published (supervisors: the deadline)
 };
 bid_list list(client& c, const std::string& tender_id, int lot);
 

@@ -64,7 +64,7 @@ struct downloads_info {
   std::int64_t downloads = 0;
   std::int64_t organisations = 0;
   std::int64_t users = 0;
-  bool listed = false;  // the list is shown (after the deadline, or to a supervisor)
+  bool listed = false;  // the list is shown (once the bidder list is published, or to a supervisor)
   std::vector<download_entry> list;
 };
 

@@ -57,6 +57,9 @@ struct event_record {
   event fields;
   std::string leaf_data_base64;  // the stored leaf bytes, standard padded base64
   std::string leaf_hash_hex;     // the stored leaf hash, 64 lower-case hex digits
+  // Withheld from this reader (audit-log.md §4): only seq, time and leaf_hash are real; the
+  // other fields and leaf_data are empty. The leaf hash still lets the reader check the tree.
+  bool withheld = false;
 };
 
 // GET /api/v1/log/events?from=F&limit=L

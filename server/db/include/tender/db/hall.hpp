@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,9 @@ struct hall_viewer {
   bool is_staff() const { return role == "host" || role == "supervisor"; }
 };
 
-// One stored event. `audience`: "all", "staff", or "org:<org id>" (staff and that organisation).
+// One stored event. `audience`: "all", "staff", "org:<org id>" (staff and that organisation), or
+// "own:<org id>" (that organisation and supervisors; the host only learns that the event happened,
+// see counted_by): what is secret until the bidder list is published (SPEC §13).
 struct hall_event {
   std::int64_t seq = 0;
   std::string kind;
@@ -60,10 +63,15 @@ struct hall_event {
   std::string data_json;
   std::string audience = "all";
   bool visible_to(const hall_viewer& v) const;
+  // The viewer gets the event's kind and time without its actor or data (the host's view of an
+  // "own:" sign-in: it may count the sign-ins, not know who signed in).
+  bool counted_by(const hall_viewer& v) const;
+  // The one organisation (besides staff or supervisors) an "org:" or "own:" audience names.
+  std::optional<std::string> audience_org() const;
 };
 
 // The message text of hall-protocol.md §4 for `e` as `v` sees it (a redacted placeholder when
-// the audience excludes the viewer).
+// the audience excludes the viewer, the kind and time only when the viewer only counts it).
 std::string hall_event_message(const hall_event& e, const hall_viewer& v);
 
 struct hall_snapshot {
@@ -146,7 +154,8 @@ public:
   boost::asio::awaitable<std::int64_t> head(std::string tender_id);
   // The hall's counts for the summary view's `progress` message (hall-protocol.md §4.1), a JSON
   // object: {"phase","signed_in","confirmed","lots":[{"lot","listed","waiting","decrypting",
-  // "done","failed"}]}; "{}" when there is no hall.
+  // "done","failed"}]}; "{}" when there is no hall. Until the list is published "signed_in" is
+  // null and "lots" empty: the summary view's viewers may not count who signed in or bid.
   boost::asio::awaitable<std::string> progress(std::string tender_id);
 
   // One client action (hall-protocol.md §5) with its parameters as sent (the "act" message minus
@@ -198,6 +207,12 @@ job_handler hall_window_close_handler(
     std::string actor,
     std::chrono::milliseconds outage_threshold = std::chrono::milliseconds(5000));
 job_handler hall_confirm_close_handler(std::string actor, hall::options opts);
+
+// The tenders among `tender_ids` whose bidder list is public (hall phase listed or later, or
+// failed). Until then who obtained the documents, asked, bid or signed in is secret (SPEC §13):
+// the audit log's event endpoints withhold such a tender's events from all but supervisors.
+boost::asio::awaitable<std::set<std::string>> lists_public(pool& connections,
+                                                           std::vector<std::string> tender_ids);
 
 // Called by the deadline job inside its transaction after the bids are sealed: the hall's phase
 // becomes sealed (event bids_sealed), or failed when the tender failed for lack of bids.
