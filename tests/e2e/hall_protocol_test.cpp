@@ -150,7 +150,9 @@ protected:
       : w("hall", {{"TENDERD_LIMITS_WEBSOCKET_QUEUE_MESSAGES", "64"},
                    {"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"},
                    {"TENDERD_HALL_HUB_IDLE_MS", "1000"},
-                   {"TENDERD_HALL_SESSION_RECHECK_MS", "200"}}),
+                   // The periodic session re-check never runs on this node (an hour): a
+                   // test that needs it starts a node of its own.
+                   {"TENDERD_HALL_SESSION_RECHECK_MS", "3600000"}}),
         host(w.user("h-host", "h-center", "center", {"center_staff"})),
         super(w.user("h-super", "h-supco", "supervision", {"supervisor"})),
         owner(w.user("h-owner", "h-ownco", "tenderer", {"tenderer"})),
@@ -234,14 +236,31 @@ protected:
 };
 
 // Issue 15 §4: a token is not only checked at hello. After a logout the next act is refused
-// with auth.invalid_token and the connection closed, changing nothing; a revoked or expired
-// session is found by the periodic re-check (200 ms here) without any act and closed the same way.
+// with auth.invalid_token and the connection closed, changing nothing (the main node never runs
+// its periodic re-check here, so only the act can find it); a revoked or expired session is
+// found without any act by the periodic re-check of a second node (200 ms) and closed the same way.
 TEST_F(hall_e2e, ended_sessions_end_their_connections) {
   const auto t = make_tender("f5");
+  tender::test::tenderd_process node_b(w.db().conninfo(),
+                                       {{"TENDERD_SCHEDULER_ENABLED", "false"},
+                                        {"TENDERD_HALL_SESSION_RECHECK_MS", "200"}});
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          hall_client probe(node_b.port(), t);
+          probe.hello(super.token);
+          auto m = probe.next(5s);
+          return m && m->at("type").as_string() == "welcome";
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      30s, 200ms))
+      << node_b.log();
   auto by_logout = joined(t, &b1);
-  auto by_revocation = joined(t, &b2);
-  auto by_expiry = joined(t, &host);
-  auto untouched = joined(t, &super);
+  auto by_revocation = joined(t, &b2, std::nullopt, &node_b);
+  auto by_expiry = joined(t, &host, std::nullopt, &node_b);
+  auto untouched = joined(t, &super, std::nullopt, &node_b);
 
   // Still live: an act works.
   by_logout->send(act("c1", "challenge"));
@@ -250,7 +269,14 @@ TEST_F(hall_e2e, ended_sessions_end_their_connections) {
   ASSERT_EQ(m->at("type").as_string(), "ack") << json::serialize(*m);
 
   b1.api->logout();
-  const auto before = rows();
+  // What the refused act could have written: hall events, the hall row, hall audit events (the
+  // second node appends audit events of its own meanwhile, so not the whole log).
+  const auto hall_rows = [&] {
+    return w.db().query_value(
+        "SELECT (SELECT count(*) FROM hall_events) || ' ' || (SELECT count(*) FROM audit_events "
+        "WHERE action LIKE 'hall.%') || ' ' || (SELECT md5(string_agg(h::text, ',')) FROM halls h)");
+  };
+  const auto before = hall_rows();
   by_logout->send(act("c2", "challenge"));
   m = by_logout->next_reply();
   ASSERT_TRUE(m);
@@ -259,7 +285,7 @@ TEST_F(hall_e2e, ended_sessions_end_their_connections) {
   EXPECT_FALSE(by_logout->next_reply());
   EXPECT_TRUE(by_logout->closed());
   EXPECT_EQ(by_logout->close_reason(), "session ended");
-  EXPECT_EQ(rows(), before);
+  EXPECT_EQ(hall_rows(), before);
 
   // No act needed: the re-check closes connections whose session was revoked or has expired.
   EXPECT_EQ(w.admin().api->revoke_sessions(b2.user_id), 1);
