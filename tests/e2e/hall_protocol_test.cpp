@@ -215,6 +215,23 @@ protected:
     return c;
   }
 
+  // Whether `node` welcomes `a` to hall `t` (a second node is ready once its database is),
+  // waiting for it up to 30 s.
+  bool welcomes(tender::test::tenderd_process& node, const std::string& t, const actor& a) {
+    return wait_until(
+        [&] {
+          try {
+            hall_client probe(node.port(), t);
+            probe.hello(a.token);
+            auto m = probe.next(5s);
+            return m && m->at("type").as_string() == "welcome";
+          } catch (const std::exception&) {
+            return false;
+          }
+        },
+        30s, 200ms);
+  }
+
   // One supervisor suspend + unsuspend: two public events.
   void suspend_cycle(hall_client& sup, const std::string& id) {
     sup.send(act(id + "s", "suspend", {{"reason", "checking the room " + id}}));
@@ -244,19 +261,7 @@ TEST_F(hall_e2e, ended_sessions_end_their_connections) {
   tender::test::tenderd_process node_b(w.db().conninfo(),
                                        {{"TENDERD_SCHEDULER_ENABLED", "false"},
                                         {"TENDERD_HALL_SESSION_RECHECK_MS", "200"}});
-  ASSERT_TRUE(wait_until(
-      [&] {
-        try {
-          hall_client probe(node_b.port(), t);
-          probe.hello(super.token);
-          auto m = probe.next(5s);
-          return m && m->at("type").as_string() == "welcome";
-        } catch (const std::exception&) {
-          return false;
-        }
-      },
-      30s, 200ms))
-      << node_b.log();
+  ASSERT_TRUE(welcomes(node_b, t, super)) << node_b.log();
   auto by_logout = joined(t, &b1);
   auto by_revocation = joined(t, &b2, std::nullopt, &node_b);
   auto by_expiry = joined(t, &host, std::nullopt, &node_b);
@@ -650,20 +655,7 @@ TEST_F(hall_e2e, a_slow_consumer_is_dropped_and_resumes_exactly) {
 TEST_F(hall_e2e, an_action_on_one_node_reaches_a_watcher_on_another) {
   const auto t = make_tender("e1");
   tender::test::tenderd_process node_b(w.db().conninfo(), {{"TENDERD_SCHEDULER_ENABLED", "false"}});
-  // Node B is ready once its database is: a hello is then welcomed.
-  ASSERT_TRUE(wait_until(
-      [&] {
-        try {
-          hall_client probe(node_b.port(), t);
-          probe.hello(b2.token);
-          auto m = probe.next(5s);
-          return m && m->at("type").as_string() == "welcome";
-        } catch (const std::exception&) {
-          return false;
-        }
-      },
-      30s, 200ms))
-      << node_b.log();
+  ASSERT_TRUE(welcomes(node_b, t, b2)) << node_b.log();
   auto on_b = joined(t, &b2, std::nullopt, &node_b);
   const auto start = last_snapshot.at("seq").as_int64();
   auto on_a = joined(t, &super);
