@@ -242,8 +242,9 @@ TEST(guarantees_e2e, unsigned_or_forged_pushes_change_nothing) {
   const std::string app_id = "ga-00000000000000a1";
   s.w.db().exec(
       "INSERT INTO guarantee_applications (id, tender_id, lot_no, bidder_org, user_id, issuer_org, "
-      "application_code) VALUES ('" + app_id + "', '" + t + "', 1, '" + s.bidder.org_id + "', '" +
-      s.bidder.user_id + "', 'bank-a', 'CODE-P1')");
+      "application_code) VALUES ('" +
+      app_id + "', '" + t + "', 1, '" + s.bidder.org_id + "', '" + s.bidder.user_id +
+      "', 'bank-a', 'CODE-P1')");
   // The issuer's signed guarantee for that application (its key is the bank's registered key).
   auto issued = tender::crypto::guarantee::parse_document(s.issue(t).at("document"));
   issued.applicant = s.bidder.org_id;
@@ -256,8 +257,10 @@ TEST(guarantees_e2e, unsigned_or_forged_pushes_change_nothing) {
         json::serialize(json::object{{"application_id", app_id}, {"guarantee", doc}}));
   };
   const auto state = [&] {
-    return s.w.db().query_value("SELECT state || ':' || coalesce(refusal_code, '') FROM "
-                                "guarantee_applications WHERE id = '" + app_id + "'");
+    return s.w.db().query_value(
+        "SELECT state || ':' || coalesce(refusal_code, '') FROM "
+        "guarantee_applications WHERE id = '" +
+        app_id + "'");
   };
   const auto forged = [&](const json::value& doc, const std::string& code) {
     const auto before = s.snapshot();
@@ -396,7 +399,8 @@ TEST(guarantees_e2e, cash_bonds_flag_a_payer_shared_by_several_bidders) {
   s.w.db().exec("UPDATE tenders SET deadline_at = now() - interval '1 second' WHERE id = '" + t +
                 "'");
   const auto late_before = s.snapshot();
-  EXPECT_EQ(error_code_of(record(s.staff, bidder3.org_id, "6222 0000 4444")), "bid.deadline_passed");
+  EXPECT_EQ(error_code_of(record(s.staff, bidder3.org_id, "6222 0000 4444")),
+            "bid.deadline_passed");
   EXPECT_EQ(s.snapshot(), late_before);
 }
 

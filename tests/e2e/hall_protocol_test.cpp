@@ -258,9 +258,9 @@ protected:
 // found without any act by the periodic re-check of a second node (200 ms) and closed the same way.
 TEST_F(hall_e2e, ended_sessions_end_their_connections) {
   const auto t = make_tender("f5");
-  tender::test::tenderd_process node_b(w.db().conninfo(),
-                                       {{"TENDERD_SCHEDULER_ENABLED", "false"},
-                                        {"TENDERD_HALL_SESSION_RECHECK_MS", "200"}});
+  tender::test::tenderd_process node_b(
+      w.db().conninfo(),
+      {{"TENDERD_SCHEDULER_ENABLED", "false"}, {"TENDERD_HALL_SESSION_RECHECK_MS", "200"}});
   ASSERT_TRUE(welcomes(node_b, t, super)) << node_b.log();
   auto by_logout = joined(t, &b1);
   auto by_revocation = joined(t, &b2, std::nullopt, &node_b);
@@ -279,7 +279,8 @@ TEST_F(hall_e2e, ended_sessions_end_their_connections) {
   const auto hall_rows = [&] {
     return w.db().query_value(
         "SELECT (SELECT count(*) FROM hall_events) || ' ' || (SELECT count(*) FROM audit_events "
-        "WHERE action LIKE 'hall.%') || ' ' || (SELECT md5(string_agg(h::text, ',')) FROM halls h)");
+        "WHERE action LIKE 'hall.%') || ' ' || (SELECT md5(string_agg(h::text, ',')) FROM halls "
+        "h)");
   };
   const auto before = hall_rows();
   by_logout->send(act("c2", "challenge"));

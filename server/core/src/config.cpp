@@ -309,23 +309,25 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
 std::string redact_uri(std::string_view uri) {
   const auto scheme_end = uri.find("://") + 3;
   const auto authority_end = uri.find_first_of("/?", scheme_end);
-  const auto authority =
-      uri.substr(scheme_end, (authority_end == std::string_view::npos ? uri.size() : authority_end) -
-                                 scheme_end);
+  const auto authority = uri.substr(
+      scheme_end,
+      (authority_end == std::string_view::npos ? uri.size() : authority_end) - scheme_end);
   std::string out(uri.substr(0, scheme_end));
   const auto at = authority.rfind('@');
   if (at != std::string_view::npos) {
     const auto user = authority.substr(0, at);
     const auto colon = user.find(':');
-    out += colon == std::string_view::npos ? std::string(user)
-                                            : std::string(user.substr(0, colon + 1)) + std::string(redacted);
+    out += colon == std::string_view::npos
+               ? std::string(user)
+               : std::string(user.substr(0, colon + 1)) + std::string(redacted);
     out += authority.substr(at);
   } else {
     out += authority;
   }
   if (authority_end == std::string_view::npos) return out;
   const auto query = uri.find('?', authority_end);
-  out += uri.substr(authority_end, (query == std::string_view::npos ? uri.size() : query) - authority_end);
+  out += uri.substr(authority_end,
+                    (query == std::string_view::npos ? uri.size() : query) - authority_end);
   if (query == std::string_view::npos) return out;
   out += '?';
   auto rest = uri.substr(query + 1);
@@ -352,25 +354,33 @@ std::string redact_uri(std::string_view uri) {
 std::optional<std::string> redact_words(std::string_view s) {
   std::string out;
   std::size_t i = 0;
-  auto blank = [&](std::size_t k) { return k < s.size() && std::isspace(static_cast<unsigned char>(s[k])); };
+  auto blank = [&](std::size_t k) {
+    return k < s.size() && std::isspace(static_cast<unsigned char>(s[k]));
+  };
   while (true) {
-    while (blank(i)) ++i;
+    while (blank(i))
+      ++i;
     if (i >= s.size()) return out;
     const auto key_start = i;
-    while (i < s.size() && s[i] != '=' && !blank(i)) ++i;
+    while (i < s.size() && s[i] != '=' && !blank(i))
+      ++i;
     const auto key = s.substr(key_start, i - key_start);
-    while (blank(i)) ++i;
+    while (blank(i))
+      ++i;
     if (i >= s.size() || s[i] != '=' || key.empty()) return std::nullopt;
     ++i;
-    while (blank(i)) ++i;
+    while (blank(i))
+      ++i;
     const auto value_start = i;
     if (i < s.size() && s[i] == '\'') {
       ++i;
-      while (i < s.size() && s[i] != '\'') i += s[i] == '\\' ? 2 : 1;
+      while (i < s.size() && s[i] != '\'')
+        i += s[i] == '\\' ? 2 : 1;
       if (i >= s.size()) return std::nullopt;
       ++i;
     } else {
-      while (i < s.size() && !blank(i)) ++i;
+      while (i < s.size() && !blank(i))
+        ++i;
     }
     if (!out.empty()) out += ' ';
     out += key;
@@ -386,7 +396,8 @@ std::optional<std::string> redact_words(std::string_view s) {
 }  // namespace
 
 std::string redact_conninfo(std::string_view conninfo) {
-  if (starts_with_nocase(conninfo, "postgresql://") || starts_with_nocase(conninfo, "postgres://")) {
+  if (starts_with_nocase(conninfo, "postgresql://") ||
+      starts_with_nocase(conninfo, "postgres://")) {
     return redact_uri(conninfo);
   }
   if (auto words = redact_words(conninfo)) return *words;

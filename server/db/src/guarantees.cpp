@@ -678,11 +678,10 @@ std::vector<held_guarantee> valid_guarantees(pqxx::transaction_base& tx,
                                              const std::string& tender_id) {
   std::vector<held_guarantee> out;
   for (const auto& r : tx.exec_params(opening_guarantees_sql, tender_id)) {
-    out.push_back(held_guarantee{r[0].as<std::int64_t>(), r[1].as<std::string>(),
-                                 guarantee_issuer{r[2].as<std::string>(), r[3].as<std::string>(),
-                                                  r[4].as<std::string>(),
-                                                  r[5].is_null() ? std::string()
-                                                                 : bytes_text(r[5])}});
+    out.push_back(held_guarantee{
+        r[0].as<std::int64_t>(), r[1].as<std::string>(),
+        guarantee_issuer{r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<std::string>(),
+                         r[5].is_null() ? std::string() : bytes_text(r[5])}});
   }
   return out;
 }

@@ -660,7 +660,8 @@ net::awaitable<std::set<std::string>> identity::live_tokens(std::vector<std::str
   pool::job job = [&](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
     for (const auto& r : tx.exec_params(live_sessions_sql, hashes)) {
-      if (auto it = by_hash.find(r[0].as<std::string>()); it != by_hash.end()) out.insert(it->second);
+      if (auto it = by_hash.find(r[0].as<std::string>()); it != by_hash.end())
+        out.insert(it->second);
     }
   };
   co_await pool_.run(std::move(job));

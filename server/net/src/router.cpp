@@ -51,7 +51,8 @@ response response::html(unsigned status, std::string body) {
   r.content_type = "text/html; charset=utf-8";
   r.body = std::move(body);
   r.headers.emplace_back("Content-Security-Policy", std::string(page_security_policy));
-  r.headers.emplace_back("Referrer-Policy", "no-referrer");  // a hall page's fragment may hold a token
+  r.headers.emplace_back("Referrer-Policy",
+                         "no-referrer");  // a hall page's fragment may hold a token
   r.headers.emplace_back("Cache-Control", "no-cache");
   return r;
 }

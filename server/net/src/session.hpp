@@ -42,7 +42,8 @@ inline http::response<http::string_body> make_response(const response& r, unsign
   // Never let a browser guess a type; an HTML answer made without response::html still gets the
   // page policy.
   if (res.find("X-Content-Type-Options") == res.end()) res.set("X-Content-Type-Options", "nosniff");
-  if (r.content_type.rfind("text/html", 0) == 0 && res.find("Content-Security-Policy") == res.end()) {
+  if (r.content_type.rfind("text/html", 0) == 0 &&
+      res.find("Content-Security-Policy") == res.end()) {
     res.set("Content-Security-Policy", page_security_policy);
   }
   res.body() = r.body;
