@@ -10,19 +10,11 @@
 // DIR/NN-step.png per step. It prints "@@ <mark>" when the test may move the clock. A check that
 // fails is reported and counted; a wait that times out ends the run. Exit code 0 when every check
 // passed.
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', 'node', 'package.json'));
-const { chromium } = require('playwright-core');
+import { arg, chromium } from './common.mjs';
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf('--' + name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
 const pageUrl = arg('url');
 const token = arg('token');
 const outDir = arg('out', 'browser-screenshots-live');

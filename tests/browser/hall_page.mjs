@@ -10,20 +10,12 @@
 // makes the page resume with `after` = its last seq), a dropped socket (resume without losing or
 // repeating anything), the English toggle (persisted across a reload) and the public viewer
 // before the list is published. Exit code 0 when every check passed.
-import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', 'node', 'package.json'));
-const { chromium } = require('playwright-core');
+import { arg, chromium } from './common.mjs';
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf('--' + name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
 const pageUrl = arg('url');
 const outDir = arg('out', 'browser-screenshots');
 const browserPath = arg('chromium', process.env.CHROMIUM || '/usr/bin/chromium');

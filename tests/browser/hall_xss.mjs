@@ -11,18 +11,9 @@
 // The checks: no payload ran (window.__xss stays unset, no injected element exists), each payload
 // text is visible literally, and the server's answer carries the CSP and nosniff headers.
 // Exit code 0 when every check passed.
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', 'node', 'package.json'));
-const { chromium } = require('playwright-core');
+import { arg, chromium } from './common.mjs';
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf('--' + name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
 const pageUrl = arg('url');
 const browserPath = arg('chromium', process.env.CHROMIUM || '/usr/bin/chromium');
 if (!pageUrl) { console.error('usage: hall_xss.mjs --url URL'); process.exit(2); }
