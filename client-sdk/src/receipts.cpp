@@ -212,46 +212,14 @@ seal_note parse_seal_note(std::string_view text) {
 
 // ---- The audit leaf ---------------------------------------------------------------------------
 
-// Splits leaf data into its eight length-prefixed fields (protocol/docs/audit-log.md §2), then
-// re-encodes them to make sure the bytes are the canonical encoding of those fields.
+// The event of a canonical v1 or v2 audit leaf (protocol/docs/audit-log.md §2). A v2 leaf carries
+// the event's salt, which the server discloses to the bidder in its own receipt only.
 protocol::audit::event parse_leaf(const crypto::bytes& data) {
-  const auto bad = [](const std::string& why) {
-    fail(codes::receipt_leaf_mismatch, "leaf_data is not an audit event leaf: " + why);
-  };
-  std::vector<std::string> fields;
-  std::size_t pos = 0;
-  while (pos < data.size()) {
-    if (data.size() - pos < 4) bad("a field length is cut short");
-    const std::uint32_t len = (std::uint32_t{data[pos]} << 24) |
-                              (std::uint32_t{data[pos + 1]} << 16) |
-                              (std::uint32_t{data[pos + 2]} << 8) | std::uint32_t{data[pos + 3]};
-    pos += 4;
-    if (data.size() - pos < len) bad("a field runs past the end");
-    fields.emplace_back(reinterpret_cast<const char*>(data.data() + pos), len);
-    pos += len;
-    if (fields.size() > 8) bad("it has more than eight fields");
-  }
-  if (fields.size() != 8) bad("it has " + std::to_string(fields.size()) + " fields, not 8");
-  if (fields[0] != protocol::audit::leaf_tag)
-    bad("its tag is not " + std::string(protocol::audit::leaf_tag));
-  const auto seq = parse_decimal(fields[1]);
-  if (!seq) bad("its sequence number is not decimal");
-  protocol::audit::event e;
-  e.seq = *seq;
-  e.time = fields[2];
-  e.actor = fields[3];
-  e.role = fields[4];
-  e.action = fields[5];
-  if (!fields[6].empty()) e.subject = fields[6];
-  if (!fields[7].empty()) e.payload_digest = fields[7];
-  if (const auto why = protocol::audit::check_event(e); !why.empty()) bad(why);
-  const std::string again = protocol::audit::leaf_data(e);
-  if (again.size() != data.size() ||
-      !std::equal(again.begin(), again.end(), data.begin(),
-                  [](char a, std::uint8_t b) { return static_cast<std::uint8_t>(a) == b; })) {
-    bad("it is not in canonical form");
-  }
-  return e;
+  std::string why;
+  auto e = protocol::audit::parse_leaf_data(
+      std::string_view(reinterpret_cast<const char*>(data.data()), data.size()), &why);
+  if (!e) fail(codes::receipt_leaf_mismatch, "leaf_data is not an audit event leaf: " + why);
+  return std::move(*e);
 }
 
 std::string sha256_hex(std::string_view text) {

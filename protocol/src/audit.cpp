@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <stdexcept>
 
 namespace tender::protocol::audit {
@@ -83,6 +85,7 @@ json::object record_object(const event_record& r) {
           {"action", e.action},
           {"subject", nullable(e.subject)},
           {"payload_digest", nullable(e.payload_digest)},
+          {"salt", nullable(e.salt)},
           {"leaf_data", r.leaf_data_base64},
           {"leaf_hash", r.leaf_hash_hex}};
 }
@@ -103,6 +106,7 @@ event_record record_from(const json::value& v, std::string_view what) {
   r.fields.action = string_field(o, "action", what);
   r.fields.subject = nullable_string_field(o, "subject", what);
   r.fields.payload_digest = nullable_string_field(o, "payload_digest", what);
+  r.fields.salt = nullable_string_field(o, "salt", what);
   r.leaf_data_base64 = string_field(o, "leaf_data", what);
   r.leaf_hash_hex = string_field(o, "leaf_hash", what);
   return r;
@@ -123,14 +127,17 @@ std::string check_event(const event& e) {
   if (e.payload_digest && (e.payload_digest->size() != 64 || !is_lower_hex(*e.payload_digest))) {
     return "payload_digest must be 64 lower-case hex digits";
   }
+  if (e.salt && (e.salt->size() != 2 * salt_bytes || !is_lower_hex(*e.salt))) {
+    return "salt must be " + std::to_string(2 * salt_bytes) + " lower-case hex digits";
+  }
   return {};
 }
 
 std::string leaf_data(const event& e) {
   std::string out;
   out.reserve(64 + e.time.size() + e.actor.size() + e.role.size() + e.action.size() +
-              (e.subject ? e.subject->size() : 0) + 64);
-  append_field(out, leaf_tag);
+              (e.subject ? e.subject->size() : 0) + 64 + 68);
+  append_field(out, e.salt ? leaf_tag_v2 : leaf_tag_v1);
   append_field(out, std::to_string(e.seq));
   append_field(out, e.time);
   append_field(out, e.actor);
@@ -138,7 +145,64 @@ std::string leaf_data(const event& e) {
   append_field(out, e.action);
   append_field(out, e.subject.value_or(""));
   append_field(out, e.payload_digest.value_or(""));
+  if (e.salt) append_field(out, *e.salt);
   return out;
+}
+
+std::optional<event> parse_leaf_data(std::string_view data, std::string* why) {
+  const auto bad = [why](std::string problem) -> std::optional<event> {
+    if (why != nullptr) *why = std::move(problem);
+    return std::nullopt;
+  };
+  // At most nine fields; a longer list is refused before it is all split.
+  std::vector<std::string_view> fields;
+  std::string_view rest = data;
+  while (!rest.empty()) {
+    if (fields.size() == 9) return bad("it has more than nine fields");
+    if (rest.size() < 4) return bad("a field length is cut short");
+    const auto byte = [&](std::size_t i) { return std::uint32_t{static_cast<unsigned char>(rest[i])}; };
+    const std::uint32_t len = (byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3);
+    rest.remove_prefix(4);
+    if (rest.size() < len) return bad("a field runs past the end");
+    fields.push_back(rest.substr(0, len));
+    rest.remove_prefix(len);
+  }
+  if (fields.empty()) return bad("it is empty");
+  std::size_t expected = 0;
+  if (fields[0] == leaf_tag_v1) {
+    expected = 8;
+  } else if (fields[0] == leaf_tag_v2) {
+    expected = 9;
+  } else {
+    return bad("its tag is neither " + std::string(leaf_tag_v1) + " nor " +
+               std::string(leaf_tag_v2));
+  }
+  if (fields.size() != expected) {
+    return bad("a " + std::string(fields[0]) + " leaf has " + std::to_string(expected) +
+               " fields, this one " + std::to_string(fields.size()));
+  }
+  const std::string_view seq = fields[1];
+  if (seq.empty() || (seq.size() > 1 && seq.front() == '0') ||
+      !std::all_of(seq.begin(), seq.end(), is_digit)) {
+    return bad("its sequence number is not plain decimal");
+  }
+  event e;
+  const auto [end, ec] = std::from_chars(seq.data(), seq.data() + seq.size(), e.seq);
+  if (ec != std::errc() || end != seq.data() + seq.size()) {
+    return bad("its sequence number is out of range");
+  }
+  e.time = fields[2];
+  e.actor = fields[3];
+  e.role = fields[4];
+  e.action = fields[5];
+  if (!fields[6].empty()) e.subject = std::string(fields[6]);
+  if (!fields[7].empty()) e.payload_digest = std::string(fields[7]);
+  if (expected == 9) e.salt = std::string(fields[8]);
+  if (auto problem = check_event(e); !problem.empty()) return bad(std::move(problem));
+  // Every field is now in its canonical form, so re-encoding gives `data` back; the check stays
+  // as the definition of "canonical".
+  if (leaf_data(e) != data) return bad("it is not in canonical form");
+  return e;
 }
 
 std::string to_json(const event_record& r) {

@@ -2,8 +2,12 @@
 // and proofs, and the real `tender audit verify` accepts the log, then catches tampering done
 // directly in PostgreSQL.
 #include <test_support.hpp>
+#include <world.hpp>
 
 #include <tender/client/client.hpp>
+#include <tender/client/documents.hpp>
+#include <tender/crypto/canonical_json.hpp>
+#include <tender/crypto/digest.hpp>
 #include <tender/crypto/init.hpp>
 #include <tender/crypto/keys.hpp>
 #include <tender/crypto/merkle.hpp>
@@ -477,4 +481,165 @@ TEST(audit_e2e, production_needs_a_signing_key_and_development_warns) {
   const auto tofu = verify(d, admin, {});
   EXPECT_EQ(tofu.exit_code, 0) << tofu.output;
   EXPECT_TRUE(contains(tofu.output, "trusting the key the server presents")) << tofu.output;
+}
+
+// The checkpoint and the inclusion proofs are public; the events (who did what) are not. Under
+// leaf v1 that secrecy was hollow: every field of a download event is guessable, so anyone could
+// hash "bidder b1 downloaded tender T's document" and match it against the public proof. Here the
+// guesser is given every field exactly (the strongest guess there is: the event as a supervisor
+// reads it, payload digest recomputed from public facts), everything but the salt.
+TEST(audit_e2e, public_proofs_do_not_confirm_who_downloaded_but_auditors_still_verify) {
+  tender::crypto::init();
+  const auto [key_file, vkey] = make_key();
+  tender::test::world w("audit_salt", audit_env(key_file));
+  auto& host = w.user("host", "city-works", "tenderer", {"tenderer"});
+  auto& b1 = w.user("b1", "acme", "bidder", {"bidder"});
+  auto& sup = w.user("sup", "watch", "supervision", {"supervisor"});
+  const std::string t = "t-00000000000000a1";
+  w.db().exec(
+      "INSERT INTO tenders (id, project_code, title, kind, rule_pack, owner_org, created_by, "
+      "state, published_at, deadline_at) VALUES ('" +
+      t + "', 'P-a1', 'Road a1', 'works', 'engineering', 'city-works', 'host', 'published', "
+      "now(), now() + interval '1 day')");
+  w.db().exec(
+      "INSERT INTO lots (tender_id, lot_no, title, estimated_price, summary_fields) VALUES ('" + t +
+      "', 1, 'Lot 1', 100000000, '[{\"key\":\"price\",\"label\":\"price\",\"type\":"
+      "\"money\"}]')");
+  const auto doc = tender::client::documents::upload(*host.api, t, "tender.pdf", "the documents\n");
+  tender::client::documents::download(*b1.api, t, doc.document_id);
+
+  // The download's event, as a supervisor reads it.
+  const auto page = sup.api->log_events(0, 1000);
+  std::optional<tender::protocol::audit::event_record> rec;
+  for (const auto& r : page.events) {
+    if (r.fields.action == "document.downloaded") rec = r;
+  }
+  ASSERT_TRUE(rec.has_value());
+  EXPECT_EQ(rec->fields.actor, "b1");
+  EXPECT_EQ(rec->fields.subject, t);
+  const std::string salt = rec->fields.salt.value_or("");
+  EXPECT_EQ(salt.size(), 64u) << "a new event carries its salt, for auditors";
+  // The payload is guessable from public facts: the tender, the document and its digest.
+  const boost::json::object payload{{"tender_id", t},
+                                    {"document_id", doc.document_id},
+                                    {"version", doc.version},
+                                    {"sha256", doc.sha256}};
+  EXPECT_EQ(rec->fields.payload_digest,
+            tender::crypto::to_hex(tender::crypto::sha256(tender::crypto::canonical_json(payload))));
+
+  // What anyone sees: the leaf hash at that index, from the public proof endpoint.
+  auto anonymous = w.anonymous();
+  const auto proof = anonymous->log_inclusion_proof(rec->fields.seq, page.log_size);
+  auto guess = rec->fields;
+  guess.salt.reset();
+  const auto leaf_of = [](const tender::protocol::audit::event& e) {
+    return hex(merkle::leaf_hash(tender::crypto::as_bytes(tender::protocol::audit::leaf_data(e))));
+  };
+  EXPECT_NE(leaf_of(guess), proof.leaf_hash_hex)
+      << "the public proof confirms a download from guessable fields alone";
+  guess.salt = std::string(64, '0');  // any salt but the real one
+  EXPECT_NE(leaf_of(guess), proof.leaf_hash_hex);
+  // With the salt (auditors only), the leaf is recomputed exactly.
+  EXPECT_EQ(leaf_of(rec->fields), proof.leaf_hash_hex);
+  EXPECT_EQ(rec->leaf_hash_hex, proof.leaf_hash_hex);
+  // The public answers never carry it.
+  const auto raw_proof =
+      raw_get(w.server().port(), "/api/v1/log/proof/inclusion?index=" +
+                                     std::to_string(rec->fields.seq) +
+                                     "&size=" + std::to_string(page.log_size));
+  EXPECT_TRUE(contains(raw_proof, "200 OK")) << raw_proof;
+  if (!salt.empty()) {
+    EXPECT_FALSE(contains(raw_proof, salt)) << raw_proof;
+    EXPECT_FALSE(contains(anonymous->log_checkpoint(), salt));
+  }
+  try {
+    b1.api->log_event(rec->fields.seq);
+    ADD_FAILURE() << "a bidder read an audit event (and its salt)";
+  } catch (const tender::client::error& e) {
+    EXPECT_EQ(e.code(), "auth.forbidden");
+  }
+
+  // A supervisor's `tender audit verify` still recomputes every leaf, salted or not.
+  const std::string token_file = tender::test::make_temp_dir("auditsup") + "/token";
+  { std::ofstream(token_file) << sup.token << "\n"; }
+  const auto covered = sup.api->log_events(0, 1000).log_size;
+  auto c = client_for(w.server());
+  ASSERT_GE(wait_checkpoint(c, vkey, covered), covered) << w.server().log();
+  const auto ok = run_command({TENDER_CLI_PATH, "--server", w.url(), "audit", "verify",
+                               "--token-file", token_file, "--key", vkey});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_TRUE(contains(ok.output, "audit log VALID")) << ok.output;
+
+  // Dropping or swapping the salt in the table is tampering like any other column.
+  const std::string seq = std::to_string(rec->fields.seq);
+  w.db().exec("UPDATE audit_events SET salt = NULL WHERE seq = " + seq);
+  auto bad = run_command({TENDER_CLI_PATH, "--server", w.url(), "audit", "verify", "--token-file",
+                          token_file, "--key", vkey});
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_TRUE(contains(bad.output, "[audit.event_mismatch]")) << bad.output;
+  w.db().exec("UPDATE audit_events SET salt = decode(repeat('ab', 32), 'hex') WHERE seq = " + seq);
+  bad = run_command({TENDER_CLI_PATH, "--server", w.url(), "audit", "verify", "--token-file",
+                     token_file, "--key", vkey});
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_TRUE(contains(bad.output, "[audit.event_mismatch]")) << bad.output;
+}
+
+// A database upgraded from before salts: its events are v1 leaves under checkpoints already
+// signed, and stay so; events appended afterwards are v2. `tender audit verify` accepts the mix.
+// The upgrade is simulated by rewriting a fresh log's events as v1 (in one transaction, under
+// the head's lock, as an old tenderd would have written them) and dropping its checkpoints.
+TEST(audit_e2e, a_log_of_v1_events_then_v2_events_verifies) {
+  tender::crypto::init();
+  fresh_database db("e2e_audit_mixed");
+  const auto [key_file, vkey] = make_key();
+  tenderd_process d(db.conninfo(), audit_env(key_file));
+  const auto admin = signed_in_admin(db, d);
+  auto c = client_for(d);
+  c.set_token(admin.token);
+  const auto before = log_size(db);
+  ASSERT_GE(wait_checkpoint(c, vkey, before), before) << d.log();
+
+  std::string sql = "BEGIN; SELECT size FROM audit_head FOR UPDATE; ";
+  merkle::frontier f;
+  for (auto rec : c.log_events(0, 1000).events) {
+    rec.fields.salt.reset();
+    const std::string data = tender::protocol::audit::leaf_data(rec.fields);
+    const auto leaf = merkle::leaf_hash(tender::crypto::as_bytes(data));
+    sql += "UPDATE audit_events SET salt = NULL, leaf_data = decode('" +
+           tender::crypto::hex_encode(tender::crypto::as_bytes(data)) +
+           "', 'hex'), leaf_hash = decode('" + hex(leaf) +
+           "', 'hex') WHERE seq = " + std::to_string(rec.fields.seq) + "; ";
+    f.append(leaf, [&](merkle::node_id id, const merkle::hash& h) {
+      sql += "UPDATE audit_nodes SET hash = decode('" + hex(h) + "', 'hex') WHERE level = " +
+             std::to_string(id.level) + " AND index = " + std::to_string(id.index) + "; ";
+    });
+  }
+  ASSERT_EQ(f.size(), before);
+  std::string frontier;
+  for (const auto& h : f.nodes())
+    frontier += hex(h);
+  sql += "UPDATE audit_head SET frontier = decode('" + frontier + "', 'hex'); ";
+  sql += "DELETE FROM audit_checkpoints; COMMIT;";
+  db.exec(sql);
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM audit_events WHERE salt IS NULL"),
+            std::to_string(before));
+
+  // New events after the "upgrade": salted.
+  c.create_org("bidco", "bidder", "Bidder Co");
+  c.create_user("bidco", "bob", "Bob", {"bidder"});
+  const auto after = log_size(db);
+  ASSERT_GT(after, before);
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM audit_events WHERE salt IS NOT NULL"),
+            std::to_string(after - before));
+  const auto first_leaf = tender::crypto::base64_decode(c.log_event(0).leaf_data_base64);
+  const auto last_leaf = tender::crypto::base64_decode(c.log_event(after - 1).leaf_data_base64);
+  const auto tag_of = [](const tender::crypto::bytes& leaf) {
+    return std::string(leaf.begin() + 4, leaf.begin() + 4 + 25);
+  };
+  EXPECT_EQ(tag_of(first_leaf), "tenderhall/audit-event/v1");
+  EXPECT_EQ(tag_of(last_leaf), "tenderhall/audit-event/v2");
+  ASSERT_GE(wait_checkpoint(c, vkey, after), after) << d.log();
+  const auto ok = verify(d, admin, {"--key", vkey});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_TRUE(contains(ok.output, "audit log VALID")) << ok.output;
 }

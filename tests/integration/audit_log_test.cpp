@@ -19,6 +19,7 @@
 #include <boost/asio/use_future.hpp>
 #include <pqxx/pqxx>
 
+#include <set>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -247,4 +248,36 @@ TEST_F(audit_fixture, a_tampered_tree_is_not_signed) {
   db.exec("DELETE FROM audit_nodes WHERE level = 0 AND index = 3");
   EXPECT_EQ(code_of([&] { run_on_io(log.inclusion_proof(2, 4)); }),
             tender::db::audit_codes::corrupt);
+}
+
+// Every append draws a salt of its own and writes a v2 leaf, so a leaf hash (public in proofs)
+// cannot be recomputed from the other fields, even for an event with no subject and no payload.
+TEST_F(audit_fixture, every_event_gets_its_own_salt_and_a_v2_leaf) {
+  auto log = make_log();
+  auto bare = entry("bare");
+  bare.payload_digest.reset();
+  run_on_io(log.append(bare));
+  run_on_io(log.append(entry("same", "tender-1")));
+  run_on_io(log.append(entry("same", "tender-1")));
+  const auto leaves = checked_leaves(log);  // leaf_data == leaf_data(fields), salt included
+  ASSERT_EQ(leaves.size(), 3u);
+  std::set<std::string> salts;
+  for (std::uint64_t seq = 0; seq < 3; ++seq) {
+    const auto r = run_on_io(log.event(seq));
+    ASSERT_TRUE(r.has_value());
+    ASSERT_TRUE(r->fields.salt.has_value()) << seq;
+    EXPECT_EQ(tender::protocol::audit::check_event(r->fields), "");
+    salts.insert(*r->fields.salt);
+    EXPECT_EQ(r->leaf_data.substr(4, 25), "tenderhall/audit-event/v2");
+    auto unsalted = r->fields;
+    unsalted.salt.reset();
+    EXPECT_NE(merkle::leaf_hash(tender::crypto::as_bytes(tender::protocol::audit::leaf_data(unsalted))),
+              r->leaf_hash);
+  }
+  EXPECT_EQ(salts.size(), 3u) << "two identical events must not share a leaf";
+  EXPECT_NE(leaves[1], leaves[2]);
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM audit_events WHERE length(salt) = 32"), "3");
+  // The column refuses anything but 32 bytes.
+  EXPECT_THROW(db.exec("UPDATE audit_events SET salt = '\\x00'::bytea WHERE seq = 0"),
+               std::exception);
 }

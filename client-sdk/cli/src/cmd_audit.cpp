@@ -41,15 +41,18 @@ The checkpoint, the key and the proofs are public, but the events themselves say
 (who downloaded a tender's documents, who asked a question) and are confidential: reading them
 needs a signed-in supervisor, admin or center_staff user. Until a tender's bidder list is
 published its events are withheld from everyone but supervisors (SPEC §13): they come with their
-leaf hash only, which still enters the root and the proofs. Log in first (tender login); the saved
-token (--token-file, default ~/.config/tenderhall/token) is sent with every request. Without one
-the server answers auth.required, with another role auth.forbidden.
+leaf hash only, which still enters the root and the proofs. Each event read in full comes with its
+salt, the secret that keeps its public leaf hash from being matched against guessed fields;
+without it no leaf can be recomputed. Log in first (tender login); the saved token (--token-file,
+default ~/.config/tenderhall/token) is sent with every request. Without one the server answers
+auth.required, with another role auth.forbidden.
 
 1. Fetches the latest signed checkpoint (GET /api/v1/log/checkpoint) and verifies its signature
    with the log's verifier key.
 2. Fetches every event the checkpoint covers, recomputes each leaf from the event's fields and
-   checks it against the stored leaf and leaf hash, then recomputes the Merkle root and compares
-   it with the checkpoint's. An UPDATE or DELETE run directly on the events table shows here.
+   salt (a v1 leaf for an event logged before salts) and checks it against the stored leaf and
+   leaf hash, then recomputes the Merkle root and compares it with the checkpoint's. An UPDATE
+   or DELETE run directly on the events table shows here.
 3. Checks the server's inclusion proofs for the first and last events and N others at random.
 4. With --state FILE: if FILE holds a checkpoint from an earlier run, fetches a consistency
    proof from it to the new one, which shows the new log extends the old one (a rewritten past

@@ -10,9 +10,11 @@
 #include <tender/crypto/digest.hpp>
 #include <tender/crypto/error.hpp>
 #include <tender/crypto/signed_note.hpp>
+#include <tender/crypto/suite.hpp>
 
 #include <pqxx/pqxx>
 
+#include <array>
 #include <map>
 #include <utility>
 
@@ -45,17 +47,18 @@ constexpr const char* read_size_sql = "SELECT size FROM audit_head WHERE id";
 constexpr const char* write_append_sql = R"sql(
 WITH event AS (
   INSERT INTO audit_events
-    (seq, logged_at, actor, role, action, subject, payload_digest, leaf_data, leaf_hash)
-  VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, decode($8, 'hex'), decode($9, 'hex'))
+    (seq, logged_at, actor, role, action, subject, payload_digest, salt, leaf_data, leaf_hash)
+  VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, decode($8, 'hex'), decode($9, 'hex'),
+          decode($10, 'hex'))
 ), nodes AS (
   INSERT INTO audit_nodes (level, index, hash)
-  SELECT l, i, decode(h, 'hex') FROM unnest($10::smallint[], $11::bigint[], $12::text[]) AS n(l, i, h)
+  SELECT l, i, decode(h, 'hex') FROM unnest($11::smallint[], $12::bigint[], $13::text[]) AS n(l, i, h)
 )
-UPDATE audit_head SET size = $13, frontier = decode($14, 'hex') WHERE id)sql";
+UPDATE audit_head SET size = $14, frontier = decode($15, 'hex') WHERE id)sql";
 
 #define TENDER_AUDIT_EVENT_COLUMNS \
   "seq, " TENDER_AUDIT_TIME("logged_at") ", actor, role, action, subject, payload_digest, " \
-  "encode(leaf_data, 'hex'), encode(leaf_hash, 'hex')"
+  "encode(leaf_data, 'hex'), encode(leaf_hash, 'hex'), encode(salt, 'hex')"
 
 constexpr const char* select_event_sql =
     "SELECT " TENDER_AUDIT_EVENT_COLUMNS " FROM audit_events WHERE seq = $1";
@@ -166,6 +169,8 @@ audit_record record_from(const pqxx::row& row) {
   // A tampered hash is served as stored (verifiers must see what is there); only a hash that is
   // not 32 bytes at all cannot be represented.
   r.leaf_hash = hash_from_hex(row[8].as<std::string>(), "audit_events.leaf_hash");
+  // NULL for a v1 event, logged before salts existed.
+  if (!row[9].is_null()) r.fields.salt = row[9].as<std::string>();
   return r;
 }
 
@@ -253,6 +258,11 @@ audit_appended append(pqxx::transaction_base& tx, const audit_entry& entry) {
   ev.action = entry.action;
   ev.subject = entry.subject;
   ev.payload_digest = entry.payload_digest;
+  // The secret that keeps the leaf hash from being recomputed out of guessed fields
+  // (protocol/docs/audit-log.md §2.2): one draw from the system generator, no round trip.
+  std::array<std::uint8_t, paudit::salt_bytes> salt{};
+  crypto::system_random().fill(salt);
+  ev.salt = crypto::to_hex(salt);
   // Check the caller's fields before taking the lock; the time is filled in under it.
   ev.time = "1970-01-01T00:00:00.000000Z";
   if (auto problem = paudit::check_event(ev); !problem.empty()) {
@@ -282,7 +292,7 @@ audit_appended append(pqxx::transaction_base& tx, const audit_entry& entry) {
   const char* subject = entry.subject ? entry.subject->c_str() : nullptr;
   const char* digest = entry.payload_digest ? entry.payload_digest->c_str() : nullptr;
   exec_prepared_sql(tx, "audit_write_append", write_append_sql, as_i64(ev.seq, "seq"), ev.time,
-                    ev.actor, ev.role, ev.action, subject, digest,
+                    ev.actor, ev.role, ev.action, subject, digest, *ev.salt,
                     crypto::hex_encode(crypto::as_bytes(data)), hex(leaf), int_array(levels),
                     int_array(indexes), hashes, as_i64(front.size(), "size"), frontier_hex(front));
   return {ev.seq, ev.time, leaf};

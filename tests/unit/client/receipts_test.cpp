@@ -48,11 +48,14 @@ std::string field(const std::string& x) {
   return out + x;
 }
 
+// v1 without a salt; v2 (protocol/docs/audit-log.md §2.2) with one, as a ninth field.
 std::string leaf_of(std::uint64_t seq, const std::string& time, const std::string& actor,
                     const std::string& role, const std::string& action, const std::string& subject,
-                    const std::string& payload_digest) {
-  return field("tenderhall/audit-event/v1") + field(std::to_string(seq)) + field(time) +
-         field(actor) + field(role) + field(action) + field(subject) + field(payload_digest);
+                    const std::string& payload_digest,
+                    const std::optional<std::string>& salt = std::nullopt) {
+  return field(salt ? "tenderhall/audit-event/v2" : "tenderhall/audit-event/v1") +
+         field(std::to_string(seq)) + field(time) + field(actor) + field(role) + field(action) +
+         field(subject) + field(payload_digest) + (salt ? field(*salt) : std::string());
 }
 
 std::string hex_sha256(const std::string& s) {
@@ -132,12 +135,13 @@ struct receipt_parts {
 };
 
 receipt_parts make_receipt(const log_fixture& log, const bid& b, std::uint64_t index = 5,
-                           std::uint64_t size = 9, std::optional<std::string> payload = {}) {
+                           std::uint64_t size = 9, std::optional<std::string> payload = {},
+                           const std::optional<std::string>& salt = std::nullopt) {
   receipt_parts r;
   r.log_index = index;
   r.payload = payload ? *payload : payload_of(b);
   r.leaf = leaf_of(index, "2026-11-23T08:00:00.123999Z", "alice", "bidder", "bid.submitted",
-                   b.subject(), hex_sha256(r.payload));
+                   b.subject(), hex_sha256(r.payload), salt);
   std::vector<merkle::hash> leaves;
   for (std::uint64_t i = 0; i < size; ++i) {
     const std::string data =
@@ -215,6 +219,51 @@ TEST_F(receipts, a_genuine_receipt_verifies_and_reports_its_facts) {
   p.erase(ip, p.find(R"(,"tender_id")") - ip);
   const auto absent = rc::verify_receipt(make_receipt(log, b, 5, 9, p).to_json(), {log.vkey});
   EXPECT_FALSE(absent.source_ip);
+}
+
+// What tenderd issues since salted leaves: the bid's own v2 leaf, salt included, so the bidder
+// checks it offline; the other leaves of the tree are salted too and only their hashes travel.
+TEST_F(receipts, a_receipt_with_a_salted_v2_leaf_verifies_and_its_salt_is_bound) {
+  const std::string salt = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+  const auto good = make_receipt(log, b, 5, 9, std::nullopt, salt);
+  const auto v = rc::verify_receipt(good.to_json(), {log.vkey});
+  EXPECT_EQ(v.facts.log_index, 5u);
+  EXPECT_EQ(v.actor, "alice");
+  for (std::uint64_t size : {1u, 6u, 13u}) {
+    EXPECT_EQ(verify(make_receipt(log, b, 0, size, std::nullopt, salt).to_json()), "(no error)");
+  }
+  const auto tamper = [&](const std::function<void(receipt_parts&)>& change) {
+    auto r = good;
+    change(r);
+    return verify(r.to_json());
+  };
+  const auto leaf_with = [&](const receipt_parts& r, const std::optional<std::string>& s) {
+    return leaf_of(5, "2026-11-23T08:00:00.123999Z", "alice", "bidder", "bid.submitted",
+                   b.subject(), hex_sha256(r.payload), s);
+  };
+  // Another salt, or none, is another leaf: not the one the tree holds.
+  EXPECT_EQ(tamper([&](receipt_parts& r) { r.leaf = leaf_with(r, std::string(64, '0')); }),
+            "receipt.proof_mismatch");
+  EXPECT_EQ(tamper([&](receipt_parts& r) { r.leaf = leaf_with(r, std::nullopt); }),
+            "receipt.proof_mismatch");
+  // Not canonical: an upper-case or short salt, a v2 tag without the salt, a v1 tag with one.
+  std::string upper = salt;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  EXPECT_EQ(tamper([&](receipt_parts& r) { r.leaf = leaf_with(r, upper); }),
+            "receipt.leaf_mismatch");
+  EXPECT_EQ(tamper([&](receipt_parts& r) { r.leaf = leaf_with(r, salt.substr(2)); }),
+            "receipt.leaf_mismatch");
+  EXPECT_EQ(tamper([&](receipt_parts& r) { r.leaf.resize(r.leaf.size() - 4 - 64); }),
+            "receipt.leaf_mismatch");
+  EXPECT_EQ(tamper([&](receipt_parts& r) {
+              r.leaf = leaf_with(r, std::nullopt) + field(salt);
+            }),
+            "receipt.leaf_mismatch");
+  // The payload is still bound through the digest field.
+  EXPECT_EQ(tamper([](receipt_parts& r) {
+              r.payload.replace(r.payload.find("127.0.0.1"), 9, "10.0.0.66");
+            }),
+            "receipt.payload_mismatch");
 }
 
 TEST_F(receipts, every_tampering_has_its_own_code) {

@@ -20,8 +20,19 @@ inline constexpr std::size_t max_role_bytes = 64;
 inline constexpr std::size_t max_action_bytes = 128;
 inline constexpr std::size_t max_subject_bytes = 256;
 
-// The version tag that starts every leaf. A future encoding gets a new tag, never a reuse.
-inline constexpr std::string_view leaf_tag = "tenderhall/audit-event/v1";
+// The version tag that starts every leaf. A new encoding gets a new tag, never a reuse, so a
+// verifier reads the version from the leaf itself.
+inline constexpr std::string_view leaf_tag_v1 = "tenderhall/audit-event/v1";
+// v2 adds the event's salt as a ninth field. Every event appended since the salt exists is v2;
+// v1 leaves written before stay as they are and still verify.
+inline constexpr std::string_view leaf_tag_v2 = "tenderhall/audit-event/v2";
+
+// The salt: 32 random bytes drawn by the server at append time, written as 64 lower-case hex
+// digits. The checkpoint and the inclusion proofs are public and carry leaf hashes; most event
+// fields are guessable (who might have downloaded which document of which tender, when), so
+// without a secret in the leaf anyone could hash a guess and confirm it against a proof. The
+// salt is served only to those allowed to read the events, and to a bidder in its own receipt.
+inline constexpr std::size_t salt_bytes = 32;
 
 // One event, as recorded. `time` comes from the database clock and is always written
 // "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC, exactly six fraction digits) so that its text is canonical.
@@ -33,6 +44,9 @@ struct event {
   std::string action;                  // what: "system.node_started", later "tender.published", ...
   std::optional<std::string> subject;  // the tender (or other object) concerned
   std::optional<std::string> payload_digest;  // SHA-256 of the request payload, 64 hex digits
+  // 64 lower-case hex digits (salt_bytes): the leaf is v2. Absent: a v1 event, logged before
+  // salts existed.
+  std::optional<std::string> salt;
   friend bool operator==(const event&, const event&) = default;
 };
 
@@ -40,15 +54,22 @@ struct event {
 //   actor, role, action: non-empty, within their byte limits, no control characters;
 //   subject: absent, or non-empty within its limit with no control characters;
 //   payload_digest: absent, or exactly 64 lower-case hex digits;
+//   salt: absent, or exactly 64 lower-case hex digits;
 //   time: the canonical form above.
 // Because subject and payload_digest are never empty when present, the leaf can write an absent
 // one as an empty field without ambiguity.
 std::string check_event(const event& e);
 
-// The canonical leaf data: eight fields, each a 4-byte big-endian length followed by its bytes:
-//   leaf_tag, decimal seq, time, actor, role, action, subject or "", payload_digest or "".
+// The canonical leaf data, each field a 4-byte big-endian length followed by its bytes:
+//   v1 (no salt):  leaf_tag_v1, decimal seq, time, actor, role, action, subject or "",
+//                  payload_digest or ""
+//   v2 (salt):     leaf_tag_v2, the same seven fields, salt
 // The Merkle leaf hash is SHA-256(0x00 || leaf_data) (RFC 6962).
 std::string leaf_data(const event& e);
+
+// The event a leaf encodes, or nullopt when `data` is not the canonical v1 or v2 encoding of
+// fields that pass check_event (so leaf_data(*result) == data). `why` says what is wrong.
+std::optional<event> parse_leaf_data(std::string_view data, std::string* why = nullptr);
 
 // ---- JSON bodies --------------------------------------------------------------------------------
 

@@ -1,0 +1,11 @@
+-- Salted audit leaves (protocol/docs/audit-log.md §2.2, leaf encoding v2). The checkpoint and the
+-- inclusion proofs are public and carry leaf hashes, and most event fields are guessable (which
+-- bidder, which tender, which document, about when): a v1 leaf lets anyone confirm a guess such
+-- as "bidder B downloaded tender T's documents" offline. Every event appended from now on gets
+-- 32 random bytes of its own, written into its leaf, so its hash cannot be recomputed without
+-- them. The salt is served only with the events (supervisor, admin, center_staff) and to a
+-- bidder in its own receipt.
+--
+-- Events already in the log keep salt NULL: they are v1 leaves, signed into checkpoints that
+-- must keep verifying, so they cannot be salted after the fact.
+ALTER TABLE audit_events ADD COLUMN salt bytea CHECK (length(salt) = 32);
