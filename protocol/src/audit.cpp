@@ -160,7 +160,9 @@ std::optional<event> parse_leaf_data(std::string_view data, std::string* why) {
   while (!rest.empty()) {
     if (fields.size() == 9) return bad("it has more than nine fields");
     if (rest.size() < 4) return bad("a field length is cut short");
-    const auto byte = [&](std::size_t i) { return std::uint32_t{static_cast<unsigned char>(rest[i])}; };
+    const auto byte = [&](std::size_t i) {
+      return std::uint32_t{static_cast<unsigned char>(rest[i])};
+    };
     const std::uint32_t len = (byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3);
     rest.remove_prefix(4);
     if (rest.size() < len) return bad("a field runs past the end");

@@ -499,7 +499,8 @@ TEST(audit_e2e, public_proofs_do_not_confirm_who_downloaded_but_auditors_still_v
   w.db().exec(
       "INSERT INTO tenders (id, project_code, title, kind, rule_pack, owner_org, created_by, "
       "state, published_at, deadline_at) VALUES ('" +
-      t + "', 'P-a1', 'Road a1', 'works', 'engineering', 'city-works', 'host', 'published', "
+      t +
+      "', 'P-a1', 'Road a1', 'works', 'engineering', 'city-works', 'host', 'published', "
       "now(), now() + interval '1 day')");
   w.db().exec(
       "INSERT INTO lots (tender_id, lot_no, title, estimated_price, summary_fields) VALUES ('" + t +
@@ -524,8 +525,9 @@ TEST(audit_e2e, public_proofs_do_not_confirm_who_downloaded_but_auditors_still_v
                                     {"document_id", doc.document_id},
                                     {"version", doc.version},
                                     {"sha256", doc.sha256}};
-  EXPECT_EQ(rec->fields.payload_digest,
-            tender::crypto::to_hex(tender::crypto::sha256(tender::crypto::canonical_json(payload))));
+  EXPECT_EQ(
+      rec->fields.payload_digest,
+      tender::crypto::to_hex(tender::crypto::sha256(tender::crypto::canonical_json(payload))));
 
   // What anyone sees: the leaf hash at that index, from the public proof endpoint.
   auto anonymous = w.anonymous();
@@ -543,10 +545,9 @@ TEST(audit_e2e, public_proofs_do_not_confirm_who_downloaded_but_auditors_still_v
   EXPECT_EQ(leaf_of(rec->fields), proof.leaf_hash_hex);
   EXPECT_EQ(rec->leaf_hash_hex, proof.leaf_hash_hex);
   // The public answers never carry it.
-  const auto raw_proof =
-      raw_get(w.server().port(), "/api/v1/log/proof/inclusion?index=" +
-                                     std::to_string(rec->fields.seq) +
-                                     "&size=" + std::to_string(page.log_size));
+  const auto raw_proof = raw_get(
+      w.server().port(), "/api/v1/log/proof/inclusion?index=" + std::to_string(rec->fields.seq) +
+                             "&size=" + std::to_string(page.log_size));
   EXPECT_TRUE(contains(raw_proof, "200 OK")) << raw_proof;
   if (!salt.empty()) {
     EXPECT_FALSE(contains(raw_proof, salt)) << raw_proof;
@@ -610,8 +611,9 @@ TEST(audit_e2e, a_log_of_v1_events_then_v2_events_verifies) {
            "', 'hex'), leaf_hash = decode('" + hex(leaf) +
            "', 'hex') WHERE seq = " + std::to_string(rec.fields.seq) + "; ";
     f.append(leaf, [&](merkle::node_id id, const merkle::hash& h) {
-      sql += "UPDATE audit_nodes SET hash = decode('" + hex(h) + "', 'hex') WHERE level = " +
-             std::to_string(id.level) + " AND index = " + std::to_string(id.index) + "; ";
+      sql += "UPDATE audit_nodes SET hash = decode('" + hex(h) +
+             "', 'hex') WHERE level = " + std::to_string(id.level) +
+             " AND index = " + std::to_string(id.index) + "; ";
     });
   }
   ASSERT_EQ(f.size(), before);

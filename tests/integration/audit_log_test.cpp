@@ -271,8 +271,9 @@ TEST_F(audit_fixture, every_event_gets_its_own_salt_and_a_v2_leaf) {
     EXPECT_EQ(r->leaf_data.substr(4, 25), "tenderhall/audit-event/v2");
     auto unsalted = r->fields;
     unsalted.salt.reset();
-    EXPECT_NE(merkle::leaf_hash(tender::crypto::as_bytes(tender::protocol::audit::leaf_data(unsalted))),
-              r->leaf_hash);
+    EXPECT_NE(
+        merkle::leaf_hash(tender::crypto::as_bytes(tender::protocol::audit::leaf_data(unsalted))),
+        r->leaf_hash);
   }
   EXPECT_EQ(salts.size(), 3u) << "two identical events must not share a leaf";
   EXPECT_NE(leaves[1], leaves[2]);

@@ -255,9 +255,7 @@ TEST_F(receipts, a_receipt_with_a_salted_v2_leaf_verifies_and_its_salt_is_bound)
             "receipt.leaf_mismatch");
   EXPECT_EQ(tamper([&](receipt_parts& r) { r.leaf.resize(r.leaf.size() - 4 - 64); }),
             "receipt.leaf_mismatch");
-  EXPECT_EQ(tamper([&](receipt_parts& r) {
-              r.leaf = leaf_with(r, std::nullopt) + field(salt);
-            }),
+  EXPECT_EQ(tamper([&](receipt_parts& r) { r.leaf = leaf_with(r, std::nullopt) + field(salt); }),
             "receipt.leaf_mismatch");
   // The payload is still bound through the digest field.
   EXPECT_EQ(tamper([](receipt_parts& r) {

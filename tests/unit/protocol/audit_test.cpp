@@ -41,7 +41,8 @@ pa::event salted_sample() {
 }
 
 std::string leaf_hash_hex(const std::string& data) {
-  return tender::crypto::hex_encode(tender::crypto::merkle::leaf_hash(tender::crypto::as_bytes(data)));
+  return tender::crypto::hex_encode(
+      tender::crypto::merkle::leaf_hash(tender::crypto::as_bytes(data)));
 }
 
 // The published page, so that its vector is checked as written rather than copied here.
@@ -222,8 +223,8 @@ TEST(audit_errors, log_codes_are_stable) {
 TEST(audit_leaf, v2_matches_the_vector_published_in_audit_log_md) {
   const auto doc = audit_log_md();
   ASSERT_FALSE(doc.empty()) << "protocol/docs/audit-log.md not found";
-  const auto [data, hash] = documented_vector(
-      doc, "00000019 74656e64657268616c6c2f61756469742d6576656e742f7632");
+  const auto [data, hash] =
+      documented_vector(doc, "00000019 74656e64657268616c6c2f61756469742d6576656e742f7632");
   ASSERT_FALSE(data.empty()) << "no v2 vector in audit-log.md";
   const std::string leaf = pa::leaf_data(salted_sample());
   EXPECT_EQ(to_hex(leaf), data);
@@ -270,8 +271,7 @@ TEST(audit_leaf, parse_gives_back_v1_and_v2_events_and_refuses_anything_else) {
   const std::string salt = *salted_sample().salt;
   // The field count belongs to the tag: a v1 leaf with a salt, a v2 leaf without one.
   EXPECT_NE(refused(v1 + field(salt)).find("8 fields"), std::string::npos);
-  EXPECT_NE(refused(v2.substr(0, v2.size() - 4 - salt.size())).find("9 fields"),
-            std::string::npos);
+  EXPECT_NE(refused(v2.substr(0, v2.size() - 4 - salt.size())).find("9 fields"), std::string::npos);
   EXPECT_NE(refused(v2 + field("x")).find("more than nine"), std::string::npos);
   refused(field("tenderhall/audit-event/v3") + v2.substr(4 + 25));
   refused("");
