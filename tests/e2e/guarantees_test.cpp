@@ -503,4 +503,109 @@ TEST(guarantees_e2e, guarantees_are_rechecked_with_the_issuer_before_the_opening
             "1");
 }
 
+// A dead issuer (the simulator holds its status queries unanswered) while a tender opens: the
+// re-check asks it before the opening's transaction, holding no lock, so another tender's
+// deadline still fires and the opening tender's row stays free; when the issuer answers at last,
+// its answer is recorded with the opening.
+TEST(guarantees_e2e, a_hanging_issuer_stalls_neither_the_scheduler_nor_the_tender) {
+  // A timeout far longer than the test waits for anything: only the issuer's answer ends the call.
+  setup s(std::map<std::string, std::string>{{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"},
+                                             {"TENDERD_GUARANTEE_STATUS_TIMEOUT_MS", "120000"}});
+  const auto far = std::string("date_trunc('second', clock_timestamp()) + interval '1 day'");
+  const auto a = s.tender("h1", far, far + " + interval '1 hour'");
+  const auto b = s.tender("h2", far, far + " + interval '1 hour'");
+  for (const auto& t : {a, b}) {
+    for (const char* kind : {"tender.deadline", "tender.opening"}) {
+      s.w.db().exec("INSERT INTO scheduled_jobs (kind, subject, due_at) SELECT '" +
+                    std::string(kind) + "', id, " +
+                    (std::string(kind) == "tender.deadline" ? "deadline_at" : "opening_at") +
+                    " FROM tenders WHERE id = '" + t + "'");
+    }
+    tender::test::add_bid_rows(s.w, t);
+  }
+  const auto g = s.issue(a);
+  ASSERT_EQ(s.attach(s.bidder, a, g).status, 201U);
+  const auto state_of = [&](const std::string& t) {
+    return s.w.db().query_value("SELECT state FROM tenders WHERE id = '" + t + "'");
+  };
+  const auto due_now = [&](const std::string& t, const char* column, const char* kind) {
+    s.w.db().exec("UPDATE tenders SET " + std::string(column) +
+                  " = clock_timestamp() - interval '1 millisecond' WHERE id = '" + t + "'");
+    s.w.db().exec("UPDATE scheduled_jobs SET due_at = clock_timestamp() WHERE subject = '" + t +
+                  "' AND kind = '" + kind + "'");
+  };
+  due_now(a, "deadline_at", "tender.deadline");
+  ASSERT_TRUE(wait_until([&] { return state_of(a) == "closed"; }, 30s)) << s.w.server().log();
+
+  // The issuer goes dead, and revokes the guarantee without telling the platform.
+  auto mode = s.sim_api->request("POST", "/admin/status-mode", R"({"mode":"hang"})");
+  ASSERT_EQ(mode.status, 200U) << mode.body;
+  ASSERT_EQ(
+      s.sim_api
+          ->request("POST", "/admin/guarantees/" + number_of(g) + "/revoke", R"({"notify":false})")
+          .status,
+      200U);
+  due_now(a, "opening_at", "tender.opening");
+  const auto waiting = [&] {
+    const auto r = s.sim_api->request("GET", "/admin/status-mode");
+    return json::parse(r.body).at("waiting").to_number<int>();
+  };
+  ASSERT_TRUE(wait_until([&] { return waiting() >= 1; }, 30s)) << s.w.server().log();
+
+  // While the platform waits for the issuer: another tender's deadline fires...
+  due_now(b, "deadline_at", "tender.deadline");
+  EXPECT_TRUE(wait_until([&] { return state_of(b) == "closed"; }, 30s)) << s.w.server().log();
+  // ...and nothing holds the opening tender's row.
+  EXPECT_NO_THROW(s.w.db().exec("SELECT 1 FROM tenders WHERE id = '" + a + "' FOR UPDATE NOWAIT"));
+  EXPECT_EQ(state_of(a), "closed");
+  EXPECT_GE(waiting(), 1);  // still unanswered all along
+
+  // The issuer comes back: its answer is recorded with the opening.
+  mode = s.sim_api->request("POST", "/admin/status-mode", R"({"mode":"answer"})");
+  ASSERT_EQ(mode.status, 200U) << mode.body;
+  ASSERT_TRUE(wait_until([&] { return state_of(a) == "opening"; }, 30s)) << s.w.server().log();
+  EXPECT_EQ(
+      s.w.db().query_value("SELECT status FROM guarantees WHERE number = '" + number_of(g) + "'"),
+      "revoked");
+}
+
+// A dead issuer is timed out (guarantee.status_timeout_ms) and the opening goes on, the issuer
+// named in the audit event of the re-check and in the log; its guarantee keeps its status.
+TEST(guarantees_e2e, a_dead_issuer_is_timed_out_and_named_at_the_opening) {
+  setup s(std::map<std::string, std::string>{{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"},
+                                             {"TENDERD_GUARANTEE_STATUS_TIMEOUT_MS", "500"}});
+  const auto far = std::string("date_trunc('second', clock_timestamp()) + interval '1 day'");
+  const auto t = s.tender("h3", far, far + " + interval '1 hour'");
+  for (const char* kind : {"tender.deadline", "tender.opening"}) {
+    s.w.db().exec("INSERT INTO scheduled_jobs (kind, subject, due_at) VALUES ('" +
+                  std::string(kind) + "', '" + t + "', clock_timestamp() + interval '1 day')");
+  }
+  tender::test::add_bid_rows(s.w, t);
+  const auto g = s.issue(t);
+  ASSERT_EQ(s.attach(s.bidder, t, g).status, 201U);
+  ASSERT_EQ(s.sim_api->request("POST", "/admin/status-mode", R"({"mode":"hang"})").status, 200U);
+  s.w.db().exec(
+      "UPDATE tenders SET deadline_at = clock_timestamp() - interval '2 milliseconds', "
+      "opening_at = clock_timestamp() - interval '1 millisecond' WHERE id = '" +
+      t + "'");
+  s.w.db().exec("UPDATE scheduled_jobs SET due_at = clock_timestamp() WHERE subject = '" + t + "'");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return s.w.db().query_value("SELECT state FROM tenders WHERE id = '" + t + "'") ==
+               "opening";
+      },
+      30s))
+      << s.w.server().log();
+  EXPECT_EQ(
+      s.w.db().query_value("SELECT status FROM guarantees WHERE number = '" + number_of(g) + "'"),
+      "valid");
+  EXPECT_EQ(s.w.db().query_value("SELECT count(*) FROM audit_events WHERE action = "
+                                 "'guarantee.rechecked' AND subject = '" +
+                                 t + "'"),
+            "1");
+  const auto log = s.w.server().log();
+  EXPECT_NE(log.find("did not answer"), std::string::npos) << log;
+  EXPECT_NE(log.find("bank-a"), std::string::npos);
+}
+
 }  // namespace

@@ -14,6 +14,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -87,6 +90,12 @@ Admin endpoints (no authentication: run the simulator on loopback only):
                                          {platform}/api/v1/guarantee-callbacks; with the body
                                          {"notify": false} no callback is sent (the platform
                                          then learns it from its next live status query)
+  POST /admin/status-mode                {"mode": "hang"}: from now on status queries are
+                                         accepted and never answered (the connection stays open,
+                                         as with a dead issuer behind a load balancer), until
+                                         {"mode": "answer"} (the default), when the waiting ones
+                                         are answered late; also --hang-status at start
+  GET  /admin/status-mode                {"mode", "waiting"}: status queries being held
 Options:
 )";
 
@@ -129,6 +138,9 @@ struct issuer_state {
   std::uint64_t counter = 0;
   std::uint64_t events = 0;
   std::string prefix = "G" + random_hex(3);
+  // Status queries are held unanswered while set (a dead issuer, for timeout tests).
+  std::atomic<bool> hang{false};
+  std::atomic<int> waiting{0};
 
   void load() {
     if (state_file.empty() || !std::filesystem::exists(state_file)) return;
@@ -246,6 +258,18 @@ std::shared_ptr<tender::net::router> routes(std::shared_ptr<issuer_state> st,
     if (nonce.empty() || nonce.size() > 64) {
       co_return error(400, "status.bad_nonce", "query parameter 'nonce' (hex) is required");
     }
+    if (st->hang) {
+      // Hold the query: no thread is blocked, the connection just gets no answer. At most an hour
+      // (the platform gives up long before).
+      ++st->waiting;
+      asio::steady_timer t(co_await asio::this_coro::executor);
+      for (int i = 0; i < 36000 && st->hang; ++i) {
+        t.expires_after(std::chrono::milliseconds(100));
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      --st->waiting;
+    }
     std::lock_guard lock(st->mutex);
     const auto it = st->guarantees.find(req.params.at("number"));
     if (it == st->guarantees.end()) {
@@ -326,6 +350,24 @@ std::shared_ptr<tender::net::router> routes(std::shared_ptr<issuer_state> st,
       co_return error(400, "guarantee.bad_request", e.what());
     }
     co_return ok(201, st->issue(d));
+  });
+
+  r->add("GET", "/admin/status-mode", [st](request&) -> asio::awaitable<response> {
+    co_return ok(
+        200, json::object{{"mode", st->hang ? "hang" : "answer"}, {"waiting", st->waiting.load()}});
+  });
+
+  r->add("POST", "/admin/status-mode", [st](request& req) -> asio::awaitable<response> {
+    boost::system::error_code ec;
+    const auto v = json::parse(req.body, ec);
+    const auto* mode = !ec && v.is_object() ? v.get_object().if_contains("mode") : nullptr;
+    if (mode == nullptr || !mode->is_string() ||
+        (mode->get_string() != "hang" && mode->get_string() != "answer")) {
+      co_return error(400, "request.bad_json", R"(the body must be {"mode": "hang" | "answer"})");
+    }
+    st->hang = mode->get_string() == "hang";
+    co_return ok(
+        200, json::object{{"mode", st->hang ? "hang" : "answer"}, {"waiting", st->waiting.load()}});
   });
 
   r->add("GET", "/admin/guarantees", [st](request&) -> asio::awaitable<response> {
@@ -422,7 +464,8 @@ int main(int argc, char** argv) {
       "kind", po::value(&st->kind), "bank (default), insurance or guarantee_company")(
       "address", po::value(&address), "listen address (default 127.0.0.1)")(
       "port", po::value(&port), "listen port (default 8090; 0: any free port)")(
-      "port-file", po::value(&port_file), "write the listening port to this file once bound");
+      "port-file", po::value(&port_file), "write the listening port to this file once bound")(
+      "hang-status", "hold every status query unanswered (see POST /admin/status-mode)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -435,6 +478,7 @@ int main(int argc, char** argv) {
     std::cout << help_text << opts << "\n";
     return 0;
   }
+  st->hang = vm.count("hang-status") != 0U;
   if (st->org_id.empty()) {
     std::cerr << "guarantee-sim: --issuer ORG_ID is required (see --help)\n";
     return 2;

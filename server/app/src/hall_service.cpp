@@ -568,14 +568,15 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
       try {
         outcome = run_work(w, *self->blobs);
       } catch (const std::exception& e) {
-        // The platform could not run it (blob missing, disk error): the attempt stays
-        // 'decrypting' and runs again at the next start.
+        // The platform could not run it (a disk error, the store unreadable, a fault of the
+        // worker): the attempt ends on the platform's side with what went wrong as its
+        // evidence, so the window's close never waits for it.
         core::log::error(
             "hall decryption could not run",
             {{"attempt_id", w.attempt_id}, {"tender_id", w.tender_id}, {"error", e.what()}});
-        std::lock_guard lock(self->mutex);
-        self->running.erase(w.attempt_id);
-        return;
+        outcome = {};
+        outcome.cause = db::cause_decryption_incomplete;
+        outcome.message = std::string("the platform could not run the decryption: ") + e.what();
       }
       self->report(w.attempt_id, std::move(outcome));
     });
@@ -705,18 +706,50 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
   std::atomic<bool> stopped{false};
 };
 
+namespace {
+
+// A stored file that cannot be read, or no longer has the bytes it was stored with, is the
+// platform's fault: the bid is withdrawn, never revoked (hall-protocol.md §10).
+db::hall_work_outcome file_unavailable(std::string message) {
+  db::hall_work_outcome out;
+  out.cause = db::cause_file_unavailable;
+  out.message = std::move(message);
+  return out;
+}
+
+// After a file failed to open: the bidder's bad file, or the platform's damaged copy of it. The
+// store names each blob by the SHA-256 of the bytes it accepted, so reading it again tells which.
+db::hall_work_outcome blame(const storage::blob_store& blobs, const std::string& digest,
+                            const char* what, db::hall_work_outcome bidders_fault) {
+  const auto now = blobs.digest_of(digest);
+  if (!now) {
+    return file_unavailable(std::string(what) + " (sha256 " + digest +
+                            ") disappeared from the platform's store during the decryption");
+  }
+  if (*now != digest) {
+    return file_unavailable(std::string(what) + " is damaged in the platform's store: it was " +
+                            "stored with sha256 " + digest + " and reads now as sha256 " + *now);
+  }
+  return bidders_fault;
+}
+
+}  // namespace
+
 db::hall_work_outcome hall_service::run_work(const db::hall_work& w,
                                              const storage::blob_store& blobs) {
   namespace sealed = crypto::sealed;
   db::hall_work_outcome out;
+  const char* what = w.source == "backup" ? "the backup file" : "the sealed bid file";
+  auto missing = [&] {
+    return file_unavailable(std::string(what) + " (sha256 " + w.blob_digest +
+                            ") is missing from the platform's store");
+  };
   sealed::header h;
   try {
     if (w.source == "backup") {
       // A backup file (备用文件) has its own file key, so its own header: read it from the file.
       auto file = blobs.open(w.blob_digest);
-      if (!file) {
-        throw std::runtime_error("blob " + w.blob_digest + " is missing from the blob store");
-      }
+      if (!file) return missing();
       h = sealed::inspect(*file).hdr;
     } else {
       h = sealed::parse_header(crypto::as_bytes(w.header));
@@ -724,7 +757,7 @@ db::hall_work_outcome hall_service::run_work(const db::hall_work& w,
   } catch (const crypto::error& e) {
     out.cause = "bad_file";
     out.message = std::string("the sealed header cannot be read: ") + e.what();
-    return out;
+    return w.source == "backup" ? blame(blobs, w.blob_digest, what, out) : out;
   }
   const auto material = crypto::as_bytes(w.key_material);
   const bool both = w.policy == "bidder-and-escrow";
@@ -754,7 +787,7 @@ db::hall_work_outcome hall_service::run_work(const db::hall_work& w,
     return out;
   }
   auto in = blobs.open(w.blob_digest);
-  if (!in) throw std::runtime_error("blob " + w.blob_digest + " is missing from the blob store");
+  if (!in) return missing();
   try {
     // Every chunk authenticated, the trailer and signature checked and the commitment recomputed
     // from the plaintext; the summary comes with it.
@@ -772,6 +805,8 @@ db::hall_work_outcome hall_service::run_work(const db::hall_work& w,
     out.cause = "bad_file";
     out.message =
         std::string("the file does not open with its key [") + e.code() + "]: " + e.what();
+    in.reset();
+    return blame(blobs, w.blob_digest, what, out);
   }
   return out;
 }

@@ -90,5 +90,9 @@ void add_guarantee_routes(net::router& r, db::database& database,
 // The live status query to a guarantee issuer (blocking, with `timeout`), for the re-check of
 // every attached guarantee before the opening (db::with_guarantee_recheck).
 db::guarantee_status_query make_guarantee_status_query(std::chrono::milliseconds timeout);
+// The issuer gateway: asks issuers for live statuses on threads of its own (never a database
+// connection's, an I/O thread or inside a transaction), each query bounded by `timeout`, an
+// issuer that fails named and not asked again, the whole check bounded by three timeouts.
+db::guarantee_lookup make_guarantee_lookup(std::chrono::milliseconds timeout);
 
 }  // namespace tender::app

@@ -43,7 +43,8 @@ constexpr std::size_t guarantee_body_limit = 64 * 1024;
 
 // Blocking work (signatures, HTTP calls to issuers) runs here, never on an I/O thread.
 struct workers {
-  asio::thread_pool pool{4};
+  explicit workers(std::size_t threads = 4) : pool(threads) {}
+  asio::thread_pool pool;
   std::chrono::milliseconds status_timeout{5000};
   ~workers() { pool.join(); }
 };
@@ -254,6 +255,25 @@ json::object application_request(const json::object& app, const db::guarantee_co
 db::guarantee_status_query make_guarantee_status_query(std::chrono::milliseconds timeout) {
   return [timeout](const db::guarantee_issuer& is, const std::string& number) {
     return query_status(is, number, timeout);
+  };
+}
+
+db::guarantee_lookup make_guarantee_lookup(std::chrono::milliseconds timeout) {
+  // The gateway's own threads: a slow issuer occupies one of these, never a database connection,
+  // an I/O thread or the scheduler. Two checks at once (the opening's re-check and a host's
+  // check) each get one.
+  auto w = std::make_shared<workers>(2);
+  w->status_timeout = timeout;
+  return [w](std::vector<db::held_guarantee> held) -> asio::awaitable<db::live_statuses> {
+    db::live_statuses out;
+    // Each issuer that does not answer costs at most one timeout and is then not asked again;
+    // the whole check at most three, whatever the number of issuers.
+    const auto deadline = std::chrono::steady_clock::now() + 3 * w->status_timeout;
+    auto ask = [&] {
+      out = db::ask_issuers(held, make_guarantee_status_query(w->status_timeout), deadline);
+    };
+    co_await off_io(*w, ask);
+    co_return out;
   };
 }
 

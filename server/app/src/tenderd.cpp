@@ -255,23 +255,25 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   sco.seal_bids = true;
   sco.ready = [&database] { return database.readiness().ready; };
   db::scheduler scheduler(ioc.get_executor(), database.connections(), std::move(sco));
-  // Before a tender opens, every attached guarantee is asked of its issuer again.
-  scheduler.set_handler(
-      "tender.opening",
-      db::with_guarantee_recheck(db::tender_opening_handler(db::scheduler::options{}.actor),
-                                 make_guarantee_status_query(cfg.guarantee_status_timeout)));
+  // Before a tender opens, every attached guarantee is asked of its issuer again: by the issuer
+  // gateway, before the opening's transaction and holding nothing (the job's preparer).
+  const auto issuers = make_guarantee_lookup(cfg.guarantee_status_timeout);
+  auto recheck = db::with_guarantee_recheck(
+      db::tender_opening_handler(db::scheduler::options{}.actor), issuers);
+  scheduler.set_handler("tender.opening", std::move(recheck.handler));
+  scheduler.set_preparer("tender.opening", std::move(recheck.preparer));
   // The opening hall's state machine; its clock steps are scheduler jobs too.
   db::hall::options hallo;
   hallo.signer = checkpoint_signer;
   hallo.origin = cfg.audit_origin();
   hallo.outage_threshold = cfg.hall_outage_threshold;
   // The host's check_guarantees asks the issuers again (live status).
-  hallo.live_status = make_guarantee_status_query(cfg.guarantee_status_timeout);
+  hallo.live_status = issuers;
   hallo.priority = &database.priority();
   db::hall hall(database.connections(), hallo);
-  scheduler.set_handler(
-      "hall.window_close",
-      db::hall_window_close_handler(db::scheduler::options{}.actor, hallo.outage_threshold));
+  scheduler.set_handler("hall.window_close", db::hall_window_close_handler(
+                                                 db::scheduler::options{}.actor,
+                                                 hallo.outage_threshold, cfg.hall_decrypt_timeout));
   scheduler.set_handler("hall.confirm_close",
                         db::hall_confirm_close_handler(db::scheduler::options{}.actor, hallo));
   if (cfg.scheduler_enabled) {

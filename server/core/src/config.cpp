@@ -195,6 +195,11 @@ const key_setter
                c.hall_outage_threshold =
                    std::chrono::milliseconds(parse_unsigned(k, v, 500, 600000));
              }},
+            {"hall.decrypt_timeout_ms",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_decrypt_timeout =
+                   std::chrono::milliseconds(parse_unsigned(k, v, 100, 86400000));
+             }},
             {"hall.decrypt_threads",
              [](config& c, const std::string& k, const std::string& v) {
                c.hall_decrypt_threads = static_cast<unsigned>(parse_unsigned(k, v, 1, 64));
@@ -434,6 +439,7 @@ std::map<std::string, std::string> describe(const config& c) {
       {"guarantee.status_timeout_ms", std::to_string(c.guarantee_status_timeout.count())},
       {"hall.heartbeat_ms", std::to_string(c.hall_heartbeat.count())},
       {"hall.outage_threshold_ms", std::to_string(c.hall_outage_threshold.count())},
+      {"hall.decrypt_timeout_ms", std::to_string(c.hall_decrypt_timeout.count())},
       {"hall.decrypt_threads", std::to_string(c.hall_decrypt_threads)},
       {"hall.hub_idle_ms", std::to_string(c.hall_hub_idle.count())},
       {"hall.session_recheck_ms", std::to_string(c.hall_session_recheck.count())},

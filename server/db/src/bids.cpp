@@ -162,7 +162,13 @@ constexpr const char* store_seal_note_sql =
     "UPDATE bid_seals SET note = $3 WHERE tender_id = $1 AND lot_no = $2 AND note IS NULL";
 
 constexpr const char* open_ids_sql = "SELECT id FROM uploads WHERE state = 'open'";
-constexpr const char* referenced_blobs_sql = "SELECT DISTINCT blob_digest FROM bids";
+// Every blob a record still names: bids (current, replaced and withdrawn alike: rows are never
+// deleted), the hall's backup files, and the files of decryption attempts (a backup replaced by a
+// second upload is still what an earlier attempt opened). A blob missing under an attempt would
+// leave the opening without the evidence of that attempt.
+constexpr const char* referenced_blobs_sql =
+    "SELECT blob_digest FROM bids UNION SELECT blob_digest FROM hall_backups "
+    "UNION SELECT blob_digest FROM hall_attempts";
 
 // The deadline seal.
 constexpr const char* seal_tender_sql =

@@ -18,6 +18,7 @@
 
 #include <pqxx/pqxx>
 
+#include <any>
 #include <map>
 #include <random>
 #include <set>
@@ -690,35 +691,69 @@ bool record_live_status(pqxx::transaction_base& tx, std::int64_t id, const std::
   return !tx.exec_params(update_live_status_sql, id, status).empty();
 }
 
-job_handler with_guarantee_recheck(job_handler opening, guarantee_status_query query) {
-  return [opening = std::move(opening), query = std::move(query)](
-             pqxx::transaction_base& tx, const scheduled_job& job) -> job_outcome {
+live_statuses ask_issuers(const std::vector<held_guarantee>& held,
+                          const guarantee_status_query& query,
+                          std::chrono::steady_clock::time_point deadline) {
+  live_statuses out;
+  std::set<std::string> named;
+  for (const auto& g : held) {
+    if (named.count(g.issuer.org_id) != 0) continue;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      named.insert(g.issuer.org_id);
+      out.unreachable.push_back(json::object{
+          {"issuer", g.issuer.org_id},
+          {"error", "not asked: the check ran out of time waiting for other issuers"}});
+      continue;
+    }
+    ++out.asked;
+    try {
+      out.status[g.id] = query(g.issuer, g.number);
+    } catch (const std::exception& e) {
+      named.insert(g.issuer.org_id);
+      out.unreachable.push_back(json::object{{"issuer", g.issuer.org_id}, {"error", e.what()}});
+      core::log::warn("guarantee live status: the issuer did not answer",
+                      {{"issuer", g.issuer.org_id}, {"number", g.number}, {"error", e.what()}});
+    }
+  }
+  return out;
+}
+
+guarantee_recheck with_guarantee_recheck(job_handler opening, guarantee_lookup lookup) {
+  guarantee_recheck out;
+  out.preparer.read = [](pqxx::transaction_base& tx, const scheduled_job& job) -> std::any {
+    return valid_guarantees(tx, job.subject);
+  };
+  out.preparer.call = [lookup](std::any read, scheduled_job) -> net::awaitable<std::any> {
+    auto held = std::any_cast<std::vector<held_guarantee>>(std::move(read));
+    if (held.empty()) co_return live_statuses{};
+    co_return co_await lookup(std::move(held));
+  };
+  out.handler = [opening = std::move(opening)](pqxx::transaction_base& tx,
+                                               const scheduled_job& job) -> job_outcome {
     auto outcome = opening(tx, job);
     // Only when the tender really opens now (not rescheduled, not locked by another request).
     if (outcome.busy || outcome.reschedule_to || outcome.note) return outcome;
+    const auto* live =
+        job.prepared != nullptr ? std::any_cast<live_statuses>(job.prepared) : nullptr;
+    if (live == nullptr) return outcome;  // the issuers could not be asked this time
     json::array changes;
-    for (const auto& g : valid_guarantees(tx, job.subject)) {
-      std::string status;
-      try {
-        status = query(g.issuer, g.number);
-      } catch (const std::exception& e) {
-        core::log::warn("guarantee re-check before the opening failed",
-                        {{"tender_id", job.subject}, {"number", g.number}, {"error", e.what()}});
-        continue;
-      }
-      record_live_status(tx, g.id, status);
-      if (status != "valid") {
-        changes.push_back(
-            json::object{{"issuer", g.issuer.org_id}, {"number", g.number}, {"status", status}});
-      }
+    for (const auto& [id, status] : live->status) {
+      // Unless a signed callback changed it since the question was asked.
+      if (status == "valid" || !record_live_status(tx, id, status)) continue;
+      const auto r = tx.exec_params1("SELECT issuer_org, number FROM guarantees WHERE id = $1", id);
+      changes.push_back(json::object{{"issuer", r[0].as<std::string>()},
+                                     {"number", r[1].as<std::string>()},
+                                     {"status", status}});
     }
-    if (!changes.empty()) {
-      audit(tx, "tenderd-scheduler", "system", "guarantee.rechecked", job.subject,
-            {{"tender_id", job.subject}, {"changes", changes}});
+    if (!changes.empty() || !live->unreachable.empty()) {
+      json::object payload{{"tender_id", job.subject}, {"changes", changes}};
+      if (!live->unreachable.empty()) payload["unreachable"] = live->unreachable;
+      audit(tx, "tenderd-scheduler", "system", "guarantee.rechecked", job.subject, payload);
+      outcome.wants_checkpoint = true;
     }
-    if (!changes.empty()) outcome.wants_checkpoint = true;
     return outcome;
   };
+  return out;
 }
 
 }  // namespace tender::db

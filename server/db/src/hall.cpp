@@ -561,11 +561,7 @@ namespace {
 
 // The issuers' answers about the guarantees stored as valid, asked before the transaction of
 // check_guarantees (hall::options::live_status).
-struct live_check {
-  std::map<std::int64_t, std::string> status;  // guarantee id → the issuer's answer
-  std::size_t asked = 0;
-  json::array unreachable;  // {"issuer","error"}: not asked again; their guarantees kept as stored
-};
+using live_check = live_statuses;
 
 struct act_context {
   pqxx::transaction_base& tx;
@@ -1346,6 +1342,10 @@ void act_draw(act_context& c) {
   c.out.result = {{"draws", std::move(draws)}};
 }
 
+void finish_one(pqxx::transaction_base& tx, const locked_hall& h, std::int64_t attempt_id, int lot,
+                const std::string& org, const std::string& source,
+                const hall_work_outcome& outcome);
+
 void act_announce(act_context& c) {
   c.p.done();
   require_role(c.who, {"host"}, "announce");
@@ -1357,6 +1357,19 @@ void act_announce(act_context& c) {
     require_phase(c.h, {"drawn"}, "announce");
   }
   require_not_held(c.h);
+  // An escrow remedy still running (its shares completed after the close) does not hold the
+  // announcement, nor change a row after it: it ends here, on the platform's side, and the bid
+  // keeps the final cause it got at the close (hall-protocol.md §10).
+  for (const auto& r : c.tx.exec_params(
+           "SELECT id, lot_no, org_id, source FROM hall_attempts WHERE tender_id = $1 AND "
+           "state = 'decrypting' ORDER BY id",
+           c.h.tender_id)) {
+    hall_work_outcome cut;
+    cut.cause = cause_decryption_incomplete;
+    cut.message = "the announcement came before this decryption finished";
+    finish_one(c.tx, c.h, r[0].as<std::int64_t>(), r[1].as<int>(), r[2].as<std::string>(),
+               r[3].as<std::string>(), cut);
+  }
   std::map<int, std::string> draw_values;
   if (const auto d =
           c.tx.exec_params1("SELECT draws::text FROM halls WHERE tender_id = $1", c.h.tender_id);
@@ -1573,10 +1586,11 @@ void act_flag(act_context& c, bool pause_flag, bool set) {
 
 namespace {
 
-// check_guarantees with live_status: the issuer of every guarantee stored as valid is asked, on
-// a database worker but outside any transaction (no lock is held while an issuer answers). Only
-// while the hall is sealed: in any other phase the action is refused anyway.
-net::awaitable<live_check> ask_issuers(pool& connections, const hall::options& opts,
+// check_guarantees with live_status: the issuer of every guarantee stored as valid is asked
+// outside any transaction and holding no connection (a slow issuer must not keep one of the
+// pool's connections from the hall's actions). Only while the hall is sealed: in any other phase
+// the action is refused anyway.
+net::awaitable<live_check> ask_issuers_first(pool& connections, const hall::options& opts,
                                        std::string tender_id) {
   std::vector<held_guarantee> held;
   bool sealed = false;
@@ -1586,24 +1600,13 @@ net::awaitable<live_check> ask_issuers(pool& connections, const hall::options& o
     sealed = !r.empty() && r[0][0].as<std::string>() == "sealed";
     if (sealed) held = valid_guarantees(tx, tender_id);
   });
-  live_check out;
-  if (!sealed || held.empty()) co_return out;
-  co_await connections.run([&](pqxx::connection_base&) {
-    std::set<std::string> down;
-    for (const auto& g : held) {
-      if (down.count(g.issuer.org_id) != 0) continue;
-      ++out.asked;
-      try {
-        out.status[g.id] = opts.live_status(g.issuer, g.number);
-      } catch (const std::exception& e) {
-        down.insert(g.issuer.org_id);
-        out.unreachable.push_back(json::object{{"issuer", g.issuer.org_id}, {"error", e.what()}});
-        core::log::warn(
-            "hall guarantee check: the issuer did not answer",
-            {{"tender_id", tender_id}, {"issuer", g.issuer.org_id}, {"error", e.what()}});
-      }
-    }
-  });
+  if (!sealed || held.empty()) co_return live_check{};
+  auto out = co_await opts.live_status(std::move(held));
+  for (const auto& u : out.unreachable) {
+    const auto& o = u.as_object();
+    core::log::warn("hall guarantee check: an issuer did not answer",
+                    {{"tender_id", tender_id}, {"issuer", o.at("issuer")}, {"error", o.at("error")}});
+  }
   co_return out;
 }
 
@@ -1621,7 +1624,7 @@ net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who
   if (known.count(action) == 0) fail("hall.bad_message", "unknown action '" + action + "'");
   std::optional<live_check> live;
   if (action == "check_guarantees" && who.role == "host" && opts_.live_status) {
-    live = co_await ask_issuers(pool_, opts_, tender_id);
+    live = co_await ask_issuers_first(pool_, opts_, tender_id);
   }
   hall_act_result out;
   pool::job job = [&](pqxx::connection_base& conn) {
@@ -1757,7 +1760,12 @@ namespace {
 void finish_one(pqxx::transaction_base& tx, const locked_hall& h, std::int64_t attempt_id, int lot,
                 const std::string& org, const std::string& source,
                 const hall_work_outcome& outcome) {
-  const std::string cause = outcome.cause == "bad_file" ? "bad_file" : "wrong_key";
+  const bool platform = platform_cause(outcome.cause);
+  const std::string cause = platform                        ? outcome.cause
+                            : outcome.cause == "bad_file" ? "bad_file"
+                                                          : "wrong_key";
+  const std::string side = platform ? "platform" : "bidder";
+  const std::string treatment = platform ? "withdrawn" : "revoked";
   // Only while it is still running: a second report of the same attempt changes nothing.
   const auto a = exec_prepared_sql(
       tx, "hall_attempt_finish",
@@ -1782,11 +1790,11 @@ void finish_one(pqxx::transaction_base& tx, const locked_hall& h, std::int64_t a
     status = exec_prepared_sql(
         tx, "hall_bid_failed",
         "UPDATE hall_bids SET status = 'failed', cause = CASE WHEN $5 THEN COALESCE(cause, $4) "
-        "ELSE $4 END, side = CASE WHEN $5 THEN COALESCE(side, 'bidder') ELSE 'bidder' END, "
-        "treatment = CASE WHEN $5 THEN COALESCE(treatment, 'revoked') ELSE NULL END, "
+        "ELSE $4 END, side = CASE WHEN $5 THEN COALESCE(side, $7) ELSE $7 END, "
+        "treatment = CASE WHEN $5 THEN COALESCE(treatment, $8) ELSE NULL END, "
         "message = NULLIF($6, '') WHERE tender_id = $1 AND lot_no = $2 AND org_id = $3 "
         "RETURNING " TENDER_HALL_BID_STATUS,
-        h.tender_id, lot, org, cause, final, outcome.message)[0];
+        h.tender_id, lot, org, cause, final, outcome.message, side, treatment)[0];
   }
   append_event(tx, h.tender_id, "decryption_status", nullptr, bid_status_of(status, lot, org));
   hall_tx::audit(tx, hall_tx::clock_actor, "system", "decryption_finished", h.tender_id,
@@ -1794,7 +1802,8 @@ void finish_one(pqxx::transaction_base& tx, const locked_hall& h, std::int64_t a
                   {"lot", lot},
                   {"org_id", org},
                   {"ok", outcome.ok},
-                  {"cause", outcome.ok ? json::value(nullptr) : json::value(outcome.cause)}});
+                  {"cause", outcome.ok ? json::value(nullptr) : json::value(cause)},
+                  {"message", outcome.message}});
 }
 
 }  // namespace
@@ -1961,13 +1970,15 @@ net::awaitable<std::vector<std::string>> hall::heartbeat(std::string node_id) {
 // --- clock handlers ---------------------------------------------------------------------------
 
 job_handler hall_window_close_handler(std::string actor,
-                                      std::chrono::milliseconds outage_threshold) {
+                                      std::chrono::milliseconds outage_threshold,
+                                      std::chrono::milliseconds decrypt_timeout) {
   const double threshold_s = static_cast<double>(outage_threshold.count()) / 1000.0;
-  return [actor = std::move(actor), threshold_s](pqxx::transaction_base& tx,
-                                                 const scheduled_job& j) {
+  const double timeout_s = static_cast<double>(decrypt_timeout.count()) / 1000.0;
+  return [actor = std::move(actor), threshold_s, timeout_s](pqxx::transaction_base& tx,
+                                                            const scheduled_job& j) {
     job_outcome out;
     bool busy = false;
-    auto h = hall_tx::lock(tx, j.subject, true, &busy);
+    auto h = hall_tx::lock(tx, j.subject, !j.wait, &busy);
     if (!h) {
       if (busy)
         out.busy = true;
@@ -1986,7 +1997,26 @@ job_handler hall_window_close_handler(std::string actor,
               .as<std::string>();
       return out;
     }
-    // Attempts begun inside the window finish before the causes are assigned.
+    // Attempts begun inside the window finish before the causes are assigned, but not forever:
+    // one still running decrypt_timeout after the close (a stalled worker, a disk that hangs, a
+    // node that died holding it) ends on the platform's side, with how long it ran as evidence.
+    for (const auto& r : tx.exec_params(
+             "SELECT a.id, a.lot_no, a.org_id, a.source, "
+             "extract(epoch FROM clock_timestamp() - a.created_at)::float8 FROM hall_attempts a "
+             "JOIN halls h ON h.tender_id = a.tender_id WHERE a.tender_id = $1 AND "
+             "a.state = 'decrypting' AND clock_timestamp() > h.window_closes_at + "
+             "make_interval(secs => $2) ORDER BY a.id",
+             j.subject, timeout_s)) {
+      hall_work_outcome stalled;
+      stalled.cause = cause_decryption_incomplete;
+      stalled.message = "the decryption did not finish: still running " +
+                        std::to_string(static_cast<std::int64_t>(r[4].as<double>())) +
+                        " s after it was submitted and " +
+                        std::to_string(static_cast<std::int64_t>(timeout_s)) +
+                        " s after the window closed (hall.decrypt_timeout_ms)";
+      finish_one(tx, *h, r[0].as<std::int64_t>(), r[1].as<int>(), r[2].as<std::string>(),
+                 r[3].as<std::string>(), stalled);
+    }
     if (!tx.exec_params(
                "SELECT 1 FROM hall_attempts WHERE tender_id = $1 AND state = 'decrypting' LIMIT 1",
                j.subject)
@@ -2006,7 +2036,7 @@ job_handler hall_confirm_close_handler(std::string actor, hall::options opts) {
                                                             const scheduled_job& j) {
     job_outcome out;
     bool busy = false;
-    auto h = hall_tx::lock(tx, j.subject, true, &busy);
+    auto h = hall_tx::lock(tx, j.subject, !j.wait, &busy);
     if (!h) {
       if (busy)
         out.busy = true;
@@ -2051,9 +2081,10 @@ void close_window(pqxx::transaction_base& tx, locked_hall& h, const std::string&
   std::int64_t failed = 0;
   for (const auto& r : tx.exec_params(
            "SELECT hb.lot_no, hb.org_id, hb.status, hb.attempts, hb.bidder_part IS NOT NULL, "
-           "(SELECT a.cause FROM hall_attempts a WHERE a.tender_id = hb.tender_id AND "
-           "a.lot_no = hb.lot_no AND a.org_id = hb.org_id ORDER BY a.id DESC LIMIT 1) "
-           "FROM hall_bids hb WHERE hb.tender_id = $1 AND hb.listed ORDER BY hb.lot_no, hb.org_id",
+           "la.cause, la.message FROM hall_bids hb LEFT JOIN LATERAL (SELECT a.cause, a.message "
+           "FROM hall_attempts a WHERE a.tender_id = hb.tender_id AND a.lot_no = hb.lot_no AND "
+           "a.org_id = hb.org_id ORDER BY a.id DESC LIMIT 1) la ON true "
+           "WHERE hb.tender_id = $1 AND hb.listed ORDER BY hb.lot_no, hb.org_id",
            h.tender_id)) {
     const int lot = r[0].as<int>();
     const auto org = r[1].as<std::string>();
@@ -2079,6 +2110,13 @@ void close_window(pqxx::transaction_base& tx, locked_hall& h, const std::string&
     } else if (r[3].as<int>() == 0 && !r[4].as<bool>()) {
       cause = "no_attempt";
       message = "no key was submitted in the window";
+    } else if (!r[5].is_null() && platform_cause(r[5].as<std::string>())) {
+      // The last attempt failed on the platform's side; its message is the evidence.
+      cause = r[5].as<std::string>();
+      side = "platform";
+      treatment = "withdrawn";
+      message = r[6].is_null() ? std::string("the platform could not open the file")
+                               : r[6].as<std::string>();
     } else {
       cause = r[5].is_null() ? "wrong_key" : r[5].as<std::string>();
       message = cause == "bad_file" ? "the file does not decrypt with its own key"

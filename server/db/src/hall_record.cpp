@@ -95,7 +95,8 @@ json::object build_record(pqxx::transaction_base& tx, const std::string& tender_
   json::array decryption;
   for (const auto& r : tx.exec_params(
            "SELECT hb.lot_no, hb.org_id, o.name, hb.guarantee, hb.status, hb.via, hb.cause, "
-           "hb.side, hb.treatment, hb.attempts, hb.listed FROM hall_bids hb JOIN organisations o "
+           "hb.side, hb.treatment, hb.attempts, hb.listed, hb.message FROM hall_bids hb JOIN "
+           "organisations o "
            "ON o.id = hb.org_id WHERE hb.tender_id = $1 ORDER BY hb.lot_no, hb.org_id",
            tender_id)) {
     decryption.push_back(json::object{{"lot", r[0].as<int>()},
@@ -108,7 +109,10 @@ json::object build_record(pqxx::transaction_base& tx, const std::string& tender_
                                       {"side", text_or_null(r[7])},
                                       {"treatment", text_or_null(r[8])},
                                       {"attempts", r[9].as<int>()},
-                                      {"listed", r[10].as<bool>()}});
+                                      {"listed", r[10].as<bool>()},
+                                      // Why it failed, in words: for a platform-side cause the
+                                      // evidence (which file, what was read, how long it ran).
+                                      {"message", text_or_null(r[11])}});
   }
   json::array outages;
   for (const auto& r :

@@ -19,4 +19,19 @@ std::string int_array(const std::vector<T>& values) {
   return out + "}";
 }
 
+// An array literal of texts, each quoted: {"a","b \"c\""}. Passed as a parameter (`$1::text[]`).
+inline std::string text_array(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i != 0) out += ",";
+    out += '"';
+    for (const char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 }  // namespace tender::db

@@ -235,6 +235,24 @@ public:
     return regular_file_size(path_of(sha256_hex));
   }
 
+  std::optional<std::string> digest_of(std::string_view sha256_hex) const override {
+    check_digest(sha256_hex);
+    const auto path = path_of(sha256_hex);
+    if (!regular_file_size(path)) return std::nullopt;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    sha256_hasher hash;
+    std::array<char, 64 * 1024> buffer{};
+    while (in) {
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      const auto n = static_cast<std::size_t>(in.gcount());
+      if (n == 0) break;
+      hash.update(buffer.data(), n);
+    }
+    if (in.bad()) fail("cannot read", path, EIO);
+    return hash.hex();
+  }
+
   bool exists(std::string_view sha256_hex) const override { return size(sha256_hex).has_value(); }
 
   void remove(std::string_view sha256_hex) override {

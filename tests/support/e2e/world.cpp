@@ -133,9 +133,13 @@ void world::restart_server() {
 }
 
 void world::kill_and_restart_server(std::chrono::milliseconds down) {
+  kill_and_restart_server([down] { std::this_thread::sleep_for(down); });
+}
+
+void world::kill_and_restart_server(const std::function<void()>& while_down) {
   server_->process().send_signal(SIGKILL);
   server_->process().wait(std::chrono::seconds(10));
-  std::this_thread::sleep_for(down);
+  while_down();
   server_ = std::make_unique<tenderd_process>(db_->conninfo(), env_);
   wait_until_ready(*anonymous());
   for (auto& [id, a] : users_)

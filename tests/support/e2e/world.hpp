@@ -19,6 +19,7 @@
 #include <tender/crypto/keys.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -66,6 +67,8 @@ public:
   void restart_server();
   // SIGKILL, then start again after `down` (a platform that stays down that long).
   void kill_and_restart_server(std::chrono::milliseconds down = std::chrono::milliseconds(0));
+  // SIGKILL, run `while_down` (change what the next start finds), then start again.
+  void kill_and_restart_server(const std::function<void()>& while_down);
 
   // Number of rows of a table, for "nothing changed" checks.
   long long rows(const std::string& table) const;

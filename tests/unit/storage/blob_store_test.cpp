@@ -80,6 +80,24 @@ TEST_F(storage_fixture, put_open_size_exists_remove_list) {
   EXPECT_EQ(count_files(root_ / "tmp"), 0u);
 }
 
+// digest_of reads the stored bytes again, so a file damaged or lost in the store is told apart
+// from a file that was bad when it was stored (the hall's platform-side causes).
+TEST_F(storage_fixture, digest_of_tells_a_damaged_or_lost_blob) {
+  auto store = tender::storage::make_file_blob_store(root_);
+  const std::string bytes(70000, 'q');
+  std::istringstream in(bytes);
+  const auto digest = store->put(in);
+  EXPECT_EQ(store->digest_of(digest), digest);
+  const auto path = root_ / "blobs" / "sha256" / digest.substr(0, 2) / digest;
+  std::string damaged = bytes;
+  damaged[69000] = 'r';
+  write_file(path, damaged);
+  EXPECT_EQ(store->digest_of(digest), hex_of(damaged));
+  fs::remove(path);
+  EXPECT_EQ(store->digest_of(digest), std::nullopt);
+  EXPECT_THROW((void)store->digest_of("../etc"), storage_error);
+}
+
 TEST_F(storage_fixture, adopt_moves_the_file_and_is_idempotent) {
   auto store = tender::storage::make_file_blob_store(root_);
   upload_area uploads(root_);

@@ -73,6 +73,9 @@ struct config {
   std::chrono::milliseconds hall_heartbeat{1000};
   std::chrono::milliseconds hall_outage_threshold{5000};
   unsigned hall_decrypt_threads = 2;
+  // A decryption still running this long after the window's close is ended on the platform's
+  // side (decryption_incomplete), so the close never waits forever for a stalled worker.
+  std::chrono::milliseconds hall_decrypt_timeout{300000};
   // A hall's hub on this node (its event reader and tick) is released after it has had no
   // connection for this long; the next connection starts a new one.
   std::chrono::milliseconds hall_hub_idle{60000};

@@ -13,10 +13,13 @@
 #include <tender/db/scheduler.hpp>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -163,9 +166,39 @@ std::vector<held_guarantee> valid_guarantees(pqxx::transaction_base& tx,
 // meanwhile (a signed callback came first); true when the row changed.
 bool record_live_status(pqxx::transaction_base& tx, std::int64_t id, const std::string& status);
 
-// Wraps the opening handler: before the tender opens, every attached guarantee of the tender
-// that is still valid is re-queried with `query` and its status updated (an issuer that cannot
-// be reached leaves the status as it was and is logged). Runs in the scheduler's transaction.
-job_handler with_guarantee_recheck(job_handler opening, guarantee_status_query query);
+// What the issuers said about guarantees stored as valid, asked outside any transaction.
+struct live_statuses {
+  std::map<std::int64_t, std::string> status;  // guarantee id → the issuer's answer
+  std::size_t asked = 0;
+  // {"issuer","error"}: an issuer that did not answer (timed out, refused, unreachable) or was
+  // not asked because the check's time ran out; its guarantees keep their stored status.
+  boost::json::array unreachable;
+};
+
+// Asks the issuer of each of `held` with `query`, one after the other, on the calling thread. An
+// issuer that fails to answer is named and not asked again; after `deadline` nothing more is
+// asked and the issuers left are named. It waits on other parties' servers: never call it inside
+// a transaction, while holding a pooled connection, or on an I/O thread.
+live_statuses ask_issuers(const std::vector<held_guarantee>& held,
+                          const guarantee_status_query& query,
+                          std::chrono::steady_clock::time_point deadline);
+
+// ask_issuers off the caller's threads: tenderd's issuer gateway runs it on a pool of its own,
+// with its timeouts (server/app, make_guarantee_lookup).
+using guarantee_lookup =
+    std::function<boost::asio::awaitable<live_statuses>(std::vector<held_guarantee>)>;
+
+// The opening with the guarantee re-check: before the tender opens, every attached guarantee of
+// the tender that is still valid is asked of its issuer again and its status updated. The asking
+// is the job's preparer (scheduler::set_preparer): it reads the guarantees in a short transaction
+// of its own and asks with `lookup` holding no lock and no connection, so a slow or dead issuer
+// holds up neither the scheduler nor the tender; the handler records the answers in the
+// opening's transaction, and names (audit event guarantee.rechecked) the issuers that did not
+// answer.
+struct guarantee_recheck {
+  job_handler handler;
+  job_preparer preparer;
+};
+guarantee_recheck with_guarantee_recheck(job_handler opening, guarantee_lookup lookup);
 
 }  // namespace tender::db

@@ -29,6 +29,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pqxx {
@@ -99,9 +100,20 @@ struct hall_work {
 struct hall_work_outcome {
   bool ok = false;
   std::string summary_json;  // the opened summary (ok)
-  std::string cause;         // wrong_key | bad_file (when !ok)
-  std::string message;       // for people
+  // When !ok, hall-protocol.md §10: wrong_key | bad_file (the bidder's side), or
+  // file_unavailable | decryption_incomplete (the platform's side: treated as withdrawn).
+  std::string cause;
+  std::string message;  // for people, and the evidence of a platform-side cause
 };
+
+// The causes of a failed attempt that are the platform's fault (hall-protocol.md §10): the stored
+// file is missing, unreadable or no longer matches its digest; the decryption did not finish (its
+// worker failed, or it was still running hall.decrypt_timeout after the window's close).
+inline constexpr const char* cause_file_unavailable = "file_unavailable";
+inline constexpr const char* cause_decryption_incomplete = "decryption_incomplete";
+inline bool platform_cause(std::string_view cause) {
+  return cause == cause_file_unavailable || cause == cause_decryption_incomplete;
+}
 
 struct hall_act_result {
   boost::json::object result;       // the ack's "result"
@@ -127,12 +139,13 @@ public:
     std::chrono::milliseconds outage_threshold{5000};
     std::chrono::seconds challenge_ttl{120};
     unsigned max_attempts = 10;
-    // Asks an issuer for a guarantee's live status. When set, check_guarantees asks the issuer of
-    // every guarantee stored as valid first (outside the hall's transaction, on a database
-    // worker thread, one issuer that cannot answer is not asked again in that check); when
-    // empty, it uses the stored status only (kept current by the issuers' signed callbacks and
-    // by the re-check before the opening).
-    guarantee_status_query live_status;
+    // Asks issuers for guarantees' live statuses. When set, check_guarantees asks the issuer of
+    // every guarantee stored as valid first: outside the hall's transaction and holding no
+    // connection (the lookup runs on the issuer gateway's own threads with its timeouts; an
+    // issuer that cannot answer is named and not asked again in that check); when empty, it
+    // uses the stored status only (kept current by the issuers' signed callbacks and by the
+    // re-check before the opening).
+    guarantee_lookup live_status;
     // Connections for what must not wait behind a backlog of actions queued on the main pool:
     // events(), head() and progress(), the reads behind the live fan-out, and heartbeat(), whose
     // lateness would be recorded as an outage of the platform (database::priority()). Null: the
@@ -203,9 +216,13 @@ private:
 //   hall.confirm_close  at confirm_closes_at (confirmation_closed, then the record: → recorded)
 // `outage_threshold`: as hall::options::outage_threshold (a heartbeat gap at the close longer
 // than this is an outage of the platform).
+// `decrypt_timeout`: an attempt still running this long after the window's close is ended as
+// decryption_incomplete (platform side) so the close never waits forever for a stalled worker
+// or a crashed node.
 job_handler hall_window_close_handler(
     std::string actor,
-    std::chrono::milliseconds outage_threshold = std::chrono::milliseconds(5000));
+    std::chrono::milliseconds outage_threshold = std::chrono::milliseconds(5000),
+    std::chrono::milliseconds decrypt_timeout = std::chrono::minutes(5));
 job_handler hall_confirm_close_handler(std::string actor, hall::options opts);
 
 // The tenders among `tender_ids` whose bidder list is public (hall phase listed or later, or

@@ -15,11 +15,14 @@
 // same way, so they are never retried forever.
 //
 // Lock order: a round holds its claimed scheduled_jobs rows, then locks the subject (the tender,
-// SKIP LOCKED), then audit_head and feed_head. A request that upserts or deletes a job row must do
+// SKIP LOCKED), then audit_head and feed_head. A row busy many rounds in a row is run alone the
+// other way round: its subject waited for, then the row (SKIP LOCKED), as requests lock. A request that upserts or deletes a job row must do
 // so before its audit_tx::append, or it could deadlock with a round.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 
+#include <any>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -52,6 +55,13 @@ struct scheduled_job {
   std::string subject;
   std::string due_at;
   int attempts = 0;  // failed attempts before this one
+  // What the kind's preparer found before this round (see job_preparer); null for kinds without
+  // one.
+  const std::any* prepared = nullptr;
+  // Set after the row was busy scheduler::options::max_busy_rounds rounds in a row: the handler
+  // locks its subject waiting for it (no SKIP LOCKED). The scheduler then holds no lock yet: the
+  // row is locked after the handler, so the order is that of every request (subject, then row).
+  bool wait = false;
 };
 
 // What a handler did.
@@ -72,6 +82,18 @@ struct job_outcome {
 // Runs inside the claiming transaction (in a savepoint of its own); throws to roll back.
 using job_handler = std::function<job_outcome(pqxx::transaction_base&, const scheduled_job&)>;
 
+// Work a kind needs done outside any transaction before its handler runs: a call to another
+// party's server, which may be slow or dead and must hold neither a row lock nor a pooled
+// connection while it waits. When a row of the kind falls due, `read` runs in a short read-only
+// transaction of its own; then `call` runs with what it read, holding nothing; only when it has
+// finished is the row claimed and its handler given the result (scheduled_job::prepared). The
+// scheduler's other rows fire meanwhile. If the handler does not fire the row (busy), the result
+// is kept for the next round; otherwise the next time the row falls due it is prepared again.
+struct job_preparer {
+  std::function<std::any(pqxx::transaction_base&, const scheduled_job&)> read;
+  std::function<boost::asio::awaitable<std::any>(std::any read, scheduled_job job)> call;
+};
+
 class scheduler {
 public:
   struct options {
@@ -83,6 +105,11 @@ public:
     std::chrono::milliseconds retry_delay{1000};
     std::chrono::milliseconds retry_delay_max{std::chrono::minutes(5)};
     unsigned max_attempts = 8;
+    // A row whose subject is locked by someone else is "busy" and tried again next round; after
+    // this many busy rounds in a row it is run waiting for its subject (scheduled_job::wait), at
+    // most busy_lock_timeout at a time, so a steady stream of requests cannot starve it.
+    unsigned max_busy_rounds = 20;
+    std::chrono::milliseconds busy_lock_timeout{5000};
     // The audit actor of the transitions.
     std::string actor = "tenderd-scheduler";
     // Signed checkpoints after rounds that fired deadlines; none when signer is null.
@@ -104,6 +131,8 @@ public:
 
   // Replaces or adds the handler of `kind`. Call before start().
   void set_handler(const std::string& kind, job_handler h);
+  // Adds the preparer of `kind` (see job_preparer). Call before start().
+  void set_preparer(const std::string& kind, job_preparer p);
 
   void start();
   // Stops the loop and waits for the round in progress (at most until `deadline`). Must not be

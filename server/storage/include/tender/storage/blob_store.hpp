@@ -43,6 +43,10 @@ public:
   // A binary stream over the blob; nullptr when absent.
   virtual std::unique_ptr<std::istream> open(std::string_view sha256_hex) const = 0;
   virtual std::optional<std::uint64_t> size(std::string_view sha256_hex) const = 0;
+  // The SHA-256 of the bytes stored under `sha256_hex` now, read again from the store (nullopt:
+  // absent). A file that no longer opens is damaged here when this differs from its name: the
+  // platform's fault, not its author's.
+  virtual std::optional<std::string> digest_of(std::string_view sha256_hex) const = 0;
   virtual bool exists(std::string_view sha256_hex) const = 0;
   // Removes the blob (no error when absent).
   virtual void remove(std::string_view sha256_hex) = 0;
