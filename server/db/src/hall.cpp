@@ -1591,7 +1591,7 @@ namespace {
 // pool's connections from the hall's actions). Only while the hall is sealed: in any other phase
 // the action is refused anyway.
 net::awaitable<live_check> ask_issuers_first(pool& connections, const hall::options& opts,
-                                       std::string tender_id) {
+                                             std::string tender_id) {
   std::vector<held_guarantee> held;
   bool sealed = false;
   co_await connections.run([&](pqxx::connection_base& conn) {
@@ -1604,8 +1604,9 @@ net::awaitable<live_check> ask_issuers_first(pool& connections, const hall::opti
   auto out = co_await opts.live_status(std::move(held));
   for (const auto& u : out.unreachable) {
     const auto& o = u.as_object();
-    core::log::warn("hall guarantee check: an issuer did not answer",
-                    {{"tender_id", tender_id}, {"issuer", o.at("issuer")}, {"error", o.at("error")}});
+    core::log::warn(
+        "hall guarantee check: an issuer did not answer",
+        {{"tender_id", tender_id}, {"issuer", o.at("issuer")}, {"error", o.at("error")}});
   }
   co_return out;
 }
@@ -1761,7 +1762,7 @@ void finish_one(pqxx::transaction_base& tx, const locked_hall& h, std::int64_t a
                 const std::string& org, const std::string& source,
                 const hall_work_outcome& outcome) {
   const bool platform = platform_cause(outcome.cause);
-  const std::string cause = platform                        ? outcome.cause
+  const std::string cause = platform                      ? outcome.cause
                             : outcome.cause == "bad_file" ? "bad_file"
                                                           : "wrong_key";
   const std::string side = platform ? "platform" : "bidder";
@@ -1969,8 +1970,7 @@ net::awaitable<std::vector<std::string>> hall::heartbeat(std::string node_id) {
 
 // --- clock handlers ---------------------------------------------------------------------------
 
-job_handler hall_window_close_handler(std::string actor,
-                                      std::chrono::milliseconds outage_threshold,
+job_handler hall_window_close_handler(std::string actor, std::chrono::milliseconds outage_threshold,
                                       std::chrono::milliseconds decrypt_timeout) {
   const double threshold_s = static_cast<double>(outage_threshold.count()) / 1000.0;
   const double timeout_s = static_cast<double>(decrypt_timeout.count()) / 1000.0;

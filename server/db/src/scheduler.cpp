@@ -27,8 +27,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <future>
 #include <functional>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -84,9 +84,11 @@ constexpr const char* next_due_sql =
 // row, and an endpoint changing the tender (an amendment) locks the tender and then the job row,
 // so waiting here could deadlock; a busy tender is simply tried again in the next round. A row
 // busy round after round is run waiting (scheduled_job::wait), holding nothing before it.
-#define TENDER_LOCK_TENDER(col)                                                              \
-  "SELECT state, " TENDER_SCHED_TIME(col) ", " col " <= clock_timestamp() FROM tenders WHERE " \
-                                          "id = $1 FOR UPDATE"
+// clang-format off
+#define TENDER_LOCK_TENDER(col)                                                   \
+  "SELECT state, " TENDER_SCHED_TIME(col) ", " col " <= clock_timestamp() "       \
+  "FROM tenders WHERE id = $1 FOR UPDATE"
+// clang-format on
 constexpr const char* lock_tender_deadline_sql = TENDER_LOCK_TENDER("deadline_at") " SKIP LOCKED";
 constexpr const char* lock_tender_opening_sql = TENDER_LOCK_TENDER("opening_at") " SKIP LOCKED";
 constexpr const char* wait_tender_deadline_sql = TENDER_LOCK_TENDER("deadline_at");
@@ -208,7 +210,7 @@ struct moved_job {
 struct round_result {
   std::size_t claimed = 0;
   std::size_t busy = 0;
-  std::vector<std::int64_t> settled;  // prepared rows fired, moved or failed: forget their result
+  std::vector<std::int64_t> settled;   // prepared rows fired, moved or failed: forget their result
   std::vector<std::int64_t> busy_ids;  // rows whose subject was locked by someone else
   std::vector<std::int64_t> done_ids;  // rows fired, moved or failed
   std::vector<fired_job> fired;
@@ -225,15 +227,19 @@ job_handler tender_deadline_handler(std::string actor, bool seal_bids,
                                     std::shared_ptr<const crypto::note::ed25519_signer> signer) {
   return [actor = std::move(actor), seal_bids, signer = std::move(signer)](
              pqxx::transaction_base& tx, const scheduled_job& j) {
-    static const step s{lock_tender_deadline_sql, wait_tender_deadline_sql, "published",
-                        "closed", "tender.deadline_reached", "deadline_at"};
+    static const step s{lock_tender_deadline_sql,
+                        wait_tender_deadline_sql,
+                        "published",
+                        "closed",
+                        "tender.deadline_reached",
+                        "deadline_at"};
     if (seal_bids) {
       // The hall row before the tender's audit events (lock order of hall.hpp); never waited for:
       // a hall held by an action is simply tried again in the next round.
-      const auto held = tx.exec_params(
-          j.wait ? "SELECT 1 FROM halls WHERE tender_id = $1 FOR UPDATE"
-                 : "SELECT 1 FROM halls WHERE tender_id = $1 FOR UPDATE SKIP LOCKED",
-          j.subject);
+      const auto held =
+          tx.exec_params(j.wait ? "SELECT 1 FROM halls WHERE tender_id = $1 FOR UPDATE"
+                                : "SELECT 1 FROM halls WHERE tender_id = $1 FOR UPDATE SKIP LOCKED",
+                         j.subject);
       if (held.empty() &&
           !tx.exec_params("SELECT 1 FROM halls WHERE tender_id = $1", j.subject).empty()) {
         job_outcome busy;
@@ -255,8 +261,12 @@ job_handler tender_deadline_handler(std::string actor, bool seal_bids,
 
 job_handler tender_opening_handler(std::string actor) {
   return [actor = std::move(actor)](pqxx::transaction_base& tx, const scheduled_job& j) {
-    static const step s{lock_tender_opening_sql, wait_tender_opening_sql, "closed", "opening",
-                        "tender.opening_due", "opening_at"};
+    static const step s{lock_tender_opening_sql,
+                        wait_tender_opening_sql,
+                        "closed",
+                        "opening",
+                        "tender.opening_due",
+                        "opening_at"};
     return run_step(tx, j, s, actor);
   };
 }
@@ -314,8 +324,8 @@ struct scheduler::impl : std::enable_shared_from_this<impl> {
   // Runs the handler of `j` in a savepoint of `tx`, then records its outcome on the row, which
   // `claim` must have locked (it is called after the handler; false: the row is not ours, and the
   // caller rolls back). Returns whether the handler wants a checkpoint, nullopt when not claimed.
-  std::optional<bool> run_one(pqxx::transaction_base& tx, const scheduled_job& j,
-                              round_result& r, const std::function<bool()>& claim) {
+  std::optional<bool> run_one(pqxx::transaction_base& tx, const scheduled_job& j, round_result& r,
+                              const std::function<bool()>& claim) {
     job_outcome outcome;
     std::exception_ptr failure;
     // A plain SQL savepoint: the handler works on the round's transaction itself, and a
@@ -412,8 +422,7 @@ struct scheduler::impl : std::enable_shared_from_this<impl> {
   // missing it. It runs alone, locking in the order every request locks: its subject first,
   // waited for (at most opts.busy_lock_timeout), then its row, never waited for (another node's
   // round may hold it: then everything here is rolled back and that round decides).
-  void waited_on(pqxx::connection_base& c, std::int64_t id, round_result& r,
-                 const prep_view& pv) {
+  void waited_on(pqxx::connection_base& c, std::int64_t id, round_result& r, const prep_view& pv) {
     pqxx::work tx(c);
     tx.exec0("SET LOCAL lock_timeout = " + std::to_string(opts.busy_lock_timeout.count()));
     const auto rows = tx.exec_params(peek_due_sql, id);
@@ -528,8 +537,7 @@ struct scheduler::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  static asio::awaitable<void> prepare(std::shared_ptr<impl> self, scheduled_job j,
-                                       std::any read) {
+  static asio::awaitable<void> prepare(std::shared_ptr<impl> self, scheduled_job j, std::any read) {
     std::any result;
     try {
       if (read.has_value()) result = co_await self->preparers.at(j.kind).call(std::move(read), j);
@@ -629,7 +637,7 @@ struct scheduler::impl : std::enable_shared_from_this<impl> {
   struct preparation {
     std::shared_ptr<const std::any> result;  // null while the call runs
   };
-  std::map<std::int64_t, preparation> preps;  // by row id; only touched on the strand
+  std::map<std::int64_t, preparation> preps;     // by row id; only touched on the strand
   std::map<std::int64_t, unsigned> busy_rounds;  // rows found busy, rounds in a row; on the strand
   asio::steady_timer timer;
   std::atomic<bool> stopping{false};

@@ -220,8 +220,7 @@ private:
 // decryption_incomplete (platform side) so the close never waits forever for a stalled worker
 // or a crashed node.
 job_handler hall_window_close_handler(
-    std::string actor,
-    std::chrono::milliseconds outage_threshold = std::chrono::milliseconds(5000),
+    std::string actor, std::chrono::milliseconds outage_threshold = std::chrono::milliseconds(5000),
     std::chrono::milliseconds decrypt_timeout = std::chrono::minutes(5));
 job_handler hall_confirm_close_handler(std::string actor, hall::options opts);
 

@@ -16,8 +16,9 @@
 //
 // Lock order: a round holds its claimed scheduled_jobs rows, then locks the subject (the tender,
 // SKIP LOCKED), then audit_head and feed_head. A row busy many rounds in a row is run alone the
-// other way round: its subject waited for, then the row (SKIP LOCKED), as requests lock. A request that upserts or deletes a job row must do
-// so before its audit_tx::append, or it could deadlock with a round.
+// other way round: its subject waited for, then the row (SKIP LOCKED), as requests lock. A request
+// that upserts or deletes a job row must do so before its audit_tx::append, or it could deadlock
+// with a round.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
