@@ -1,8 +1,7 @@
 // The scheduler against a real PostgreSQL: two instances racing over the same due jobs fire each
 // exactly once; a future job waits for its due time (by the database's clock) and fires within the
 // stated tolerance; a failing transition rolls back whole and is recorded, retried and parked;
-// unknown kinds are not retried forever; a steady stream of requests on a job's subject does not
-// starve it.
+// unknown kinds are not retried forever.
 #include <test_support.hpp>
 
 #include <tender/crypto/init.hpp>
@@ -15,9 +14,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include <pqxx/pqxx>
-
-#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -303,49 +299,6 @@ TEST_F(scheduler_fixture, a_kind_without_handler_is_not_retried_forever) {
       value("SELECT attempts || ' ' || last_error FROM scheduled_jobs WHERE fired_at IS NULL"),
       "2 [scheduler.no_handler] no handler for kind 'tender.unknown'");
   EXPECT_EQ(count("SELECT count(*) FROM audit_events"), 0);
-}
-
-// A steady stream of requests on the tender (as a hall under thousands of actions): two
-// connections take turns holding its row, one always queued behind the other, so the row is
-// never free for SKIP LOCKED. After max_busy_rounds busy rounds the scheduler queues for the row
-// like any request, and the deadline fires while the stream goes on.
-TEST_F(scheduler_fixture, a_steady_stream_of_requests_on_the_subject_does_not_starve_its_job) {
-  add_tender(1, "clock_timestamp() - interval '1 second'", "NULL");
-  add_jobs(1);
-  std::atomic<bool> stop{false};
-  std::atomic<int> requests{0};
-  auto stream = [&] {
-    pqxx::connection c(db.conninfo());
-    while (!stop) {
-      pqxx::work tx(c);
-      tx.exec("SELECT 1 FROM tenders WHERE id = '" + tender_id(1) + "' FOR UPDATE");
-      std::this_thread::sleep_for(20ms);  // the request's own work, holding the row
-      tx.commit();
-      ++requests;
-    }
-  };
-  std::thread a(stream);
-  std::thread b(stream);
-  ASSERT_TRUE(wait_until([&] { return requests >= 4; }, 10s));
-  io_threads io;
-  tender::db::pool pool(db.conninfo(), 2);
-  auto o = options(20ms);
-  o.max_busy_rounds = 5;
-  scheduler s(io.ioc.get_executor(), pool, o);
-  s.start();
-  const bool fired = wait_until(
-      [&] {
-        return value("SELECT state FROM tenders WHERE id = '" + tender_id(1) + "'") == "closed";
-      },
-      30s, 20ms);
-  const int during = requests;
-  stop = true;
-  a.join();
-  b.join();
-  s.stop(std::chrono::steady_clock::now() + 10s);
-  ASSERT_TRUE(fired) << "the deadline never got the tender's row";
-  EXPECT_GT(during, 4);  // the stream went on meanwhile
-  EXPECT_EQ(count("SELECT count(*) FROM scheduled_jobs WHERE fired_at IS NOT NULL"), 1);
 }
 
 }  // namespace
