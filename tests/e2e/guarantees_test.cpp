@@ -512,8 +512,8 @@ TEST(guarantees_e2e, a_hanging_issuer_stalls_neither_the_scheduler_nor_the_tende
   setup s(std::map<std::string, std::string>{{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"},
                                              {"TENDERD_GUARANTEE_STATUS_TIMEOUT_MS", "120000"}});
   const auto far = std::string("date_trunc('second', clock_timestamp()) + interval '1 day'");
-  const auto a = s.tender("h1", far, far + " + interval '1 hour'");
-  const auto b = s.tender("h2", far, far + " + interval '1 hour'");
+  const auto a = s.tender("a1", far, far + " + interval '1 hour'");
+  const auto b = s.tender("a2", far, far + " + interval '1 hour'");
   for (const auto& t : {a, b}) {
     for (const char* kind : {"tender.deadline", "tender.opening"}) {
       s.w.db().exec("INSERT INTO scheduled_jobs (kind, subject, due_at) SELECT '" +
@@ -575,7 +575,7 @@ TEST(guarantees_e2e, a_dead_issuer_is_timed_out_and_named_at_the_opening) {
   setup s(std::map<std::string, std::string>{{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"},
                                              {"TENDERD_GUARANTEE_STATUS_TIMEOUT_MS", "500"}});
   const auto far = std::string("date_trunc('second', clock_timestamp()) + interval '1 day'");
-  const auto t = s.tender("h3", far, far + " + interval '1 hour'");
+  const auto t = s.tender("a3", far, far + " + interval '1 hour'");
   for (const char* kind : {"tender.deadline", "tender.opening"}) {
     s.w.db().exec("INSERT INTO scheduled_jobs (kind, subject, due_at) VALUES ('" +
                   std::string(kind) + "', '" + t + "', clock_timestamp() + interval '1 day')");

@@ -84,8 +84,8 @@ protected:
   }
 
   hall::act_result decrypt(hall::blocking_session& s, const hall_bidder& b,
-                           const std::string& file = "primary") {
-    const auto key = b.file_key();
+                           const std::string& file = "primary", std::string key = {}) {
+    if (key.empty()) key = b.file_key();
     return s.signed_act("decrypt", hall::decrypt_params(1, file, key),
                         hall::decrypt_payload(1, file, key), b.signer(), 60s);
   }
@@ -137,7 +137,7 @@ protected:
 };
 
 TEST_F(hall_platform_faults, a_lost_or_damaged_file_is_withdrawn_and_the_record_is_made) {
-  const auto t = h.make_tender({.suffix = "p1"});
+  const auto t = h.make_tender({.suffix = "f1"});
   std::vector<hall_bidder*> b;
   for (int i = 0; i < 4; ++i)
     b.push_back(&h.add_bidder(t, 500 + i));
@@ -184,7 +184,7 @@ TEST_F(hall_platform_faults, a_lost_or_damaged_file_is_withdrawn_and_the_record_
 }
 
 TEST_F(hall_platform_faults, a_decryption_that_never_finishes_ends_at_the_timeout) {
-  const auto t = h.make_tender({.suffix = "p2"});
+  const auto t = h.make_tender({.suffix = "f2"});
   std::vector<hall_bidder*> b;
   for (int i = 0; i < 3; ++i)
     b.push_back(&h.add_bidder(t, 510 + i));
@@ -217,7 +217,7 @@ TEST_F(hall_platform_faults, a_decryption_that_never_finishes_ends_at_the_timeou
 }
 
 TEST_F(hall_platform_faults, tenderd_killed_between_attempt_and_outcome) {
-  const auto t = h.make_tender({.suffix = "p3"});
+  const auto t = h.make_tender({.suffix = "f3"});
   std::vector<hall_bidder*> b;
   for (int i = 0; i < 3; ++i)
     b.push_back(&h.add_bidder(t, 520 + i));
@@ -254,7 +254,7 @@ TEST_F(hall_platform_faults, tenderd_killed_between_attempt_and_outcome) {
 }
 
 TEST_F(hall_platform_faults, the_collector_keeps_the_files_of_backups_and_attempts) {
-  const auto t = h.make_tender({.suffix = "p4"});
+  const auto t = h.make_tender({.suffix = "f4"});
   std::vector<hall_bidder*> b;
   for (int i = 0; i < 3; ++i)
     b.push_back(&h.add_bidder(t, 530 + i, /*backup=*/i == 0));
@@ -264,6 +264,8 @@ TEST_F(hall_platform_faults, the_collector_keeps_the_files_of_backups_and_attemp
 
   const auto path = tender::test::temp_file_with("hp-backup.thsb", b[0]->backup);
   hall::upload_backup(*b[0]->who->api, t, 1, path);
+  // The backup is sealed under a key of its own.
+  const auto backup_key = hall::unwrap_key_from_file(path, b[0]->enc_pem()).key;
   fs::remove(path);
   const auto backup = blob_path(w.db().query_value(
       "SELECT blob_digest FROM hall_backups WHERE org_id = '" + b[0]->who->org_id + "'"));
@@ -284,7 +286,7 @@ TEST_F(hall_platform_faults, the_collector_keeps_the_files_of_backups_and_attemp
   ASSERT_FALSE(fs::exists(stray)) << "the collector did not run";
   EXPECT_TRUE(fs::exists(backup)) << "the hall's backup file was collected";
 
-  ASSERT_TRUE(decrypt(*s0, *b[0], "backup").ok);
+  ASSERT_TRUE(decrypt(*s0, *b[0], "backup", backup_key).ok);
   const auto done = status_of(*host_s, *b[0], "done", 60s);
   EXPECT_EQ(text(done, "via"), "backup");
 }
