@@ -62,7 +62,11 @@ TENDERD_DATABASE_CONNINFO="$conninfo" "$tenderd" admin create-admin --org-name B
   --user-id root --name "Bench Admin" --public-key "$work/keys/admin-signing.pub.pem" >/dev/null
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Every bench client comes from 127.0.0.1: lift the per-address and per-connection limits that
+# would take it for one crowding client.
 TENDERD_DATABASE_CONNINFO="$conninfo" TENDERD_LISTEN_PORT=$port TENDERD_LOG_LEVEL=warn \
+  TENDERD_LIMITS_CONNECTIONS_PER_ADDRESS=1000000 TENDERD_LIMITS_CHALLENGES_PER_MINUTE=1000000 \
+  TENDERD_HALL_ACT_RATE=100000 TENDERD_HALL_ACT_BURST=100000 \
   setsid "$tenderd" --config deploy/config/tenderd.conf 2>"$work/tenderd.log" &
 echo $! > "$work/tenderd.pid"
 url="http://127.0.0.1:$port"

@@ -103,7 +103,11 @@ SQL
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
+# Every bench client comes from 127.0.0.1: lift the per-address and per-connection limits that
+# would take it for one crowding client.
 TENDERD_DATABASE_CONNINFO="$conninfo" TENDERD_LISTEN_PORT=$port TENDERD_LOG_LEVEL=warn \
+  TENDERD_LIMITS_CONNECTIONS_PER_ADDRESS=1000000 TENDERD_LIMITS_CHALLENGES_PER_MINUTE=1000000 \
+  TENDERD_HALL_ACT_RATE=100000 TENDERD_HALL_ACT_BURST=100000 \
   TENDERD_SCHEDULER_POLL_INTERVAL_MS=100 \
   TENDERD_STORAGE_DATA_DIR="$work/data" \
   setsid "$tenderd" --config deploy/config/tenderd.conf 2>"$work/tenderd.log" &

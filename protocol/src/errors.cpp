@@ -28,6 +28,10 @@ std::string_view error_code_name(errc code) {
       return "service.overloaded";
     case errc::internal:
       return "service.internal";
+    case errc::too_many_connections:
+      return "service.too_many_connections";
+    case errc::rate_limited:
+      return "service.rate_limited";
     case errc::ws_bad_message:
       return "websocket.bad_message";
     case errc::ws_message_too_large:
@@ -206,6 +210,16 @@ std::string_view error_code_name(errc code) {
       return "hall.not_found";
     case errc::hall_record_not_ready:
       return "hall.record_not_ready";
+    case errc::hall_too_many_connections:
+      return "hall.too_many_connections";
+    case errc::hall_rate_limited:
+      return "hall.rate_limited";
+    case errc::hall_hello_timeout:
+      return "hall.hello_timeout";
+    case errc::hall_too_many_ids:
+      return "hall.too_many_ids";
+    case errc::hall_viewers_full:
+      return "hall.viewers_full";
   }
   return "service.internal";
 }
@@ -234,6 +248,10 @@ unsigned http_status(errc code) {
       return 503;
     case errc::internal:
       return 500;
+    case errc::too_many_connections:
+      return 429;
+    case errc::rate_limited:
+      return 429;
     case errc::ws_bad_message:
       return 400;
     case errc::ws_message_too_large:
@@ -412,12 +430,22 @@ unsigned http_status(errc code) {
       return 404;
     case errc::hall_record_not_ready:
       return 404;
+    case errc::hall_too_many_connections:
+      return 429;
+    case errc::hall_rate_limited:
+      return 429;
+    case errc::hall_hello_timeout:
+      return 408;
+    case errc::hall_too_many_ids:
+      return 429;
+    case errc::hall_viewers_full:
+      return 503;
   }
   return 500;
 }
 
 std::optional<errc> errc_from_name(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(errc::hall_record_not_ready); ++i) {
+  for (int i = 0; i <= static_cast<int>(errc::hall_viewers_full); ++i) {
     const auto c = static_cast<errc>(i);
     if (error_code_name(c) == name) return c;
   }

@@ -229,6 +229,11 @@ tenderd_process::tenderd_process(const std::string& conninfo,
   env.emplace("TENDERD_DATABASE_CONNINFO", conninfo);
   env.emplace("TENDERD_DATABASE_RETRY_INTERVAL_MS", "200");
   env.emplace("TENDERD_LOG_LEVEL", "debug");
+  // Every client of a test comes from 127.0.0.1, which production would take for one crowding
+  // client: the per-address limits are lifted unless the test sets them (tests/e2e/hall_crowd_test
+  // does, and sends its crowd from 127.0.0.2).
+  env.emplace("TENDERD_LIMITS_CONNECTIONS_PER_ADDRESS", "1000000");
+  env.emplace("TENDERD_LIMITS_CHALLENGES_PER_MINUTE", "1000000");
   // Files (blobs, partial uploads) in the process's temp dir unless the test keeps them across
   // restarts by passing its own directory.
   env.emplace("TENDERD_STORAGE_DATA_DIR", dir_ + "/data");

@@ -297,7 +297,7 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
       h.ring.pop_front();
     auto offer = [&](const std::shared_ptr<subscriber>& s) {
       if (!s->live || s->closed || c->event.seq <= s->cursor) return;
-      if (s->conn->queued() >= opts.queue_high_water) {
+      if (behind(*s->conn)) {
         // Behind: back to the paced catch-up (from the ring) instead of a burst into its queue.
         s->live = false;
         asio::co_spawn(h.strand, catch_up(shared_from_this(), hp, s), asio::detached);
@@ -327,6 +327,11 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
       for (auto& [id, s] : h.subs)
         offer(s);
     }
+  }
+
+  // The connection has half its queue limit (messages or bytes) waiting: pushes to it pause.
+  bool behind(const net::ws_connection& c) const {
+    return c.queued() >= opts.queue_high_water || c.queued_bytes() >= opts.queue_high_water_bytes;
   }
 
   // Sends `c` to `s` as its view shows it; in the summary view what is not for it joins the
@@ -484,7 +489,7 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
   // there for slow_timeout is not waited for any more: what is sent next fills its queue and the
   // connection drops it as a slow consumer (it resumes with `after`).
   asio::awaitable<void> paced(subscriber& s) {
-    while (!s.closed && s.conn->queued() >= opts.queue_high_water) {
+    while (!s.closed && behind(*s.conn)) {
       const auto now = std::chrono::steady_clock::now();
       if (!s.stalled_since) {
         s.stalled_since = now;
@@ -862,6 +867,10 @@ db::hall& hall_service::hall() {
 
 storage::blob_store& hall_service::blobs() {
   return *impl_->blobs;
+}
+
+const hall_service::options& hall_service::settings() const {
+  return impl_->opts;
 }
 
 void hall_service::subscribe(const std::shared_ptr<net::ws_connection>& c, std::string tender_id,

@@ -40,8 +40,10 @@ public:
     std::string node_id;
     std::filesystem::path data_dir = "var/data";  // the blob store of sealed files
     std::chrono::milliseconds retry_interval{1000};
-    // Catch-up pauses while a connection has this many messages queued (half the server limit).
+    // Catch-up pauses while a connection has this many messages, or bytes, queued (half the
+    // server's limits).
     std::size_t queue_high_water = 512;
+    std::size_t queue_high_water_bytes = 8 * 1024 * 1024;
     std::size_t page_size = 200;   // events per database read
     std::size_t ring_size = 2048;  // recent events kept per hub
     std::chrono::milliseconds safety_poll{5000};
@@ -56,6 +58,17 @@ public:
     unsigned decrypt_threads = 2;
     // A hub with no connection for this long is released (its loops end; logged at info).
     std::chrono::milliseconds hub_idle{60000};
+    // What one client may take of the hall's WebSocket (hall-protocol.md §15): the time from
+    // connecting to `hello`, connections of one user at once (on this node), act ids one
+    // connection remembers, and acts per second per connection (a token bucket of `act_burst`).
+    std::chrono::milliseconds hello_timeout{10000};
+    std::size_t connections_per_user = 8;
+    // Hall connections of the public (no token, or no part in the tender) on this node; the rest
+    // of the server's connections stay for the participants (hall.reserved_connections).
+    std::size_t public_connections = 18000;
+    std::size_t ids_per_connection = 4096;
+    unsigned act_rate = 10;
+    unsigned act_burst = 40;
   };
 
   hall_service(boost::asio::any_io_executor io, db::database& database, db::hall& hall,
@@ -71,6 +84,7 @@ public:
 
   db::hall& hall();
   storage::blob_store& blobs();
+  const options& settings() const;
 
   // Pushes every event after `after` of `tender_id` to `c`, rendered for `viewer`, then new ones
   // as they commit, until unsubscribe(c->id()) or the connection ends.

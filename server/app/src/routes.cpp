@@ -89,13 +89,13 @@ std::shared_ptr<net::router> make_routes(const service_info& info, db::database&
                                          std::shared_ptr<const crypto::x509::trust_store> ca_roots,
                                          const bid_settings& bids,
                                          std::chrono::milliseconds guarantee_status_timeout,
-                                         hall_service* hall) {
+                                         hall_service* hall, unsigned challenges_per_minute) {
   auto r = std::make_shared<net::router>(net::router::options{default_body_limit});
   r->add("GET", "/healthz", healthz(info));
   r->add("GET", "/readyz", readyz(database, audit));
   r->add_websocket("/ws", ws_echo(info));
   add_log_routes(*r, database, audit);
-  add_identity_routes(*r, database, std::move(ca_roots));
+  add_identity_routes(*r, database, std::move(ca_roots), challenges_per_minute);
   add_document_routes(*r, database);
   add_tender_routes(*r, database, audit);
   add_feed_routes(*r, database, feed);

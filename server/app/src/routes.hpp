@@ -51,14 +51,16 @@ std::shared_ptr<net::router> make_routes(
     std::shared_ptr<const crypto::x509::trust_store> ca_roots = nullptr,
     const bid_settings& bids = {},
     std::chrono::milliseconds guarantee_status_timeout = std::chrono::milliseconds(5000),
-    hall_service* hall = nullptr);
+    hall_service* hall = nullptr, unsigned challenges_per_minute = 60);
 
 // /api/v1/log/*: the audit log's checkpoint, key, events and proofs (routes_log.cpp).
 void add_log_routes(net::router& r, db::database& database, audit_service& audit);
 
 // /api/v1/auth/*, /api/v1/me, and the admin identity endpoints (routes_auth.cpp).
+// `challenges_per_minute`: login challenges one remote address may ask for a minute.
 void add_identity_routes(net::router& r, db::database& database,
-                         std::shared_ptr<const crypto::x509::trust_store> ca_roots);
+                         std::shared_ptr<const crypto::x509::trust_store> ca_roots,
+                         unsigned challenges_per_minute = 60);
 
 // Tender documents, downloads, questions and notifications (routes_documents.cpp).
 void add_document_routes(net::router& r, db::database& database);

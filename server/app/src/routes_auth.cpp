@@ -3,6 +3,7 @@
 
 #include "auth.hpp"
 #include "body.hpp"
+#include "rate_limit.hpp"
 #include "routes.hpp"
 
 #include <tender/core/log.hpp>
@@ -176,12 +177,24 @@ std::string string_field(const json::object& o, std::string_view name) {
 }
 
 void add_identity_routes(net::router& r, db::database& database,
-                         std::shared_ptr<const crypto::x509::trust_store> ca_roots) {
+                         std::shared_ptr<const crypto::x509::trust_store> ca_roots,
+                         unsigned challenges_per_minute) {
   auto ids = std::make_shared<db::identity>(database.connections(), db::identity::options{});
+  // Anyone may ask for a challenge and each one is a row: one address may not ask without end.
+  auto challenges = std::make_shared<rate_limiter>(challenges_per_minute);
 
   r.add("POST", "/api/v1/auth/challenge",
         guarded(database, "identity request", identity_error,
-                [ids](net::request& req) -> boost::asio::awaitable<net::response> {
+                [ids, challenges, challenges_per_minute](
+                    net::request& req) -> boost::asio::awaitable<net::response> {
+                  if (!challenges->take(req.remote_address)) {
+                    auto res = net::response::error(
+                        errc::rate_limited,
+                        "more than " + std::to_string(challenges_per_minute) +
+                            " login challenges a minute from this address; try again shortly");
+                    res.headers.emplace_back("Retry-After", "5");
+                    co_return res;
+                  }
                   const auto body = parse_body(req.body, {"user_id"});
                   const auto user_id = string_field(body, "user_id");
                   const auto ch = co_await ids->issue_challenge(user_id);

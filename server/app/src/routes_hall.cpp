@@ -45,7 +45,10 @@ using protocol::errc;
 
 namespace {
 
-constexpr std::size_t max_ids_per_connection = 100000;
+// WebSocket close codes of the hall (hall-protocol.md §1): a policy the client broke (no hello in
+// time), and a limit it met that may free up (too many connections of one user).
+constexpr std::uint16_t close_policy = 1008;
+constexpr std::uint16_t close_try_later = 1013;
 constexpr std::size_t max_event_page = 1000;
 constexpr std::size_t default_event_page = 100;
 
@@ -161,6 +164,11 @@ struct connection_state {
   db::hall_viewer viewer;
   std::optional<std::string> token;  // the session the connection joined with, if any
   std::set<std::string, std::less<>> ids;
+  std::string counted_user;  // the user whose connection count this connection holds
+  bool counted_public = false;  // holds one of the public's connections
+  // The act rate limit: a token bucket refilled at act_rate per second up to act_burst.
+  double tokens = -1;  // -1: full (set on the first act)
+  std::chrono::steady_clock::time_point refilled{};
 };
 
 struct hall_state {
@@ -195,6 +203,8 @@ struct hall_state {
       out.push_back(h);
     return out;
   }
+  std::map<std::string, std::size_t> per_user;  // joined connections per user id
+  std::size_t public_count = 0;                  // joined connections of public viewers
 
   std::shared_ptr<connection_state> state_of(std::uint64_t id) {
     std::lock_guard lock(mutex);
@@ -204,8 +214,54 @@ struct hall_state {
   }
   void forget(std::uint64_t id) {
     std::lock_guard lock(mutex);
-    connections.erase(id);
     sessions.erase(id);
+    const auto it = connections.find(id);
+    if (it == connections.end()) return;
+    if (it->second->counted_public) --public_count;
+    if (const auto& u = it->second->counted_user; !u.empty()) {
+      if (const auto n = per_user.find(u); n != per_user.end() && --n->second == 0)
+        per_user.erase(n);
+    }
+    connections.erase(it);
+  }
+
+  // Counts one more connection of `user_id` unless it already holds connections_per_user.
+  bool count_user(connection_state& st, const std::string& user_id) {
+    std::lock_guard lock(mutex);
+    auto& n = per_user[user_id];
+    if (n >= service.settings().connections_per_user) {
+      if (n == 0) per_user.erase(user_id);
+      return false;
+    }
+    ++n;
+    st.counted_user = user_id;
+    return true;
+  }
+
+  // Counts one more public viewer unless the public holds its share of the connections already.
+  bool count_public(connection_state& st) {
+    std::lock_guard lock(mutex);
+    if (public_count >= service.settings().public_connections) return false;
+    ++public_count;
+    st.counted_public = true;
+    return true;
+  }
+
+  // Takes one act from the connection's bucket; false when it is empty.
+  bool take_act(connection_state& st) {
+    const auto& o = service.settings();
+    const auto now = std::chrono::steady_clock::now();
+    const double burst = o.act_burst;
+    if (st.tokens < 0) {
+      st.tokens = burst;
+    } else {
+      const std::chrono::duration<double> since = now - st.refilled;
+      st.tokens = std::min(burst, st.tokens + since.count() * o.act_rate);
+    }
+    st.refilled = now;
+    if (st.tokens < 1) return false;
+    st.tokens -= 1;
+    return true;
   }
 
   // The viewer of an HTTP request: the token is optional, but a token that is sent must be live.
@@ -328,6 +384,21 @@ asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_conn
       }
     }
     auto viewer = co_await s.service.hall().viewer(tender_id, who);
+    if (!viewer.user_id.empty() && !s.count_user(st, viewer.user_id)) {
+      c->send(ws_error(null_id, errc::hall_too_many_connections,
+                       "this user already has " +
+                           std::to_string(s.service.settings().connections_per_user) +
+                           " hall connections open on this server; close one first"));
+      c->close(close_try_later, "hall.too_many_connections");
+      co_return;
+    }
+    if (viewer.role == "public" && !s.count_public(st)) {
+      c->send(ws_error(null_id, errc::hall_viewers_full,
+                       "the hall has no room for more public viewers on this server (the rest is "
+                       "kept for the participants); try again later"));
+      c->close(close_try_later, "hall.viewers_full");
+      co_return;
+    }
     std::int64_t cursor = 0;
     std::optional<db::hall_snapshot> snap;
     std::int64_t head = 0;
@@ -362,6 +433,7 @@ asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_conn
       c->send(json::serialize(m));
     }
     st.joined = true;
+    c->cancel_deadline();
     st.tender_id = tender_id;
     st.viewer = viewer;
     if (who) {
@@ -391,13 +463,22 @@ asio::awaitable<void> on_act(hall_state& s, const std::shared_ptr<net::ws_connec
     c->send(ws_error(id, errc::hall_hello_required, "send hello first"));
     co_return;
   }
+  if (!s.take_act(st)) {
+    const auto& lim = s.service.settings();
+    c->send(ws_error(id, errc::hall_rate_limited,
+                     "more than " + std::to_string(lim.act_rate) + " actions a second (bursts of " +
+                         std::to_string(lim.act_burst) + ") on one connection; slow down"));
+    co_return;
+  }
   if (st.ids.contains(id_text)) {
     c->send(ws_error(id, errc::hall_duplicate_id,
                      "the id '" + id_text + "' was already used on this connection"));
     co_return;
   }
-  if (st.ids.size() >= max_ids_per_connection) {
-    c->send(ws_error(id, errc::hall_bad_message, "too many actions on one connection; reconnect"));
+  if (st.ids.size() >= s.service.settings().ids_per_connection) {
+    c->send(ws_error(id, errc::hall_too_many_ids,
+                     "this connection has used " + std::to_string(st.ids.size()) +
+                         " action ids, its limit; reconnect (with hello after) to go on"));
     co_return;
   }
   st.ids.insert(id_text);
@@ -442,7 +523,11 @@ asio::awaitable<void> on_act(hall_state& s, const std::shared_ptr<net::ws_connec
 
 net::ws_handler hall_websocket(std::shared_ptr<hall_state> s) {
   net::ws_handler h;
-  h.on_open = [s](const std::shared_ptr<net::ws_connection>& c) { (void)s->state_of(c->id()); };
+  h.on_open = [s](const std::shared_ptr<net::ws_connection>& c) {
+    (void)s->state_of(c->id());
+    // A socket that never says hello must not hold its slot for ever.
+    c->set_deadline(s->service.settings().hello_timeout, close_policy, "hall.hello_timeout");
+  };
   h.on_message = [s](const std::shared_ptr<net::ws_connection>& c,
                      std::string text) -> asio::awaitable<void> {
     const json::value null_id;

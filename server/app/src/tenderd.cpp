@@ -303,6 +303,15 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   ho.heartbeat = cfg.hall_heartbeat;
   ho.decrypt_threads = cfg.hall_decrypt_threads;
   ho.hub_idle = cfg.hall_hub_idle;
+  ho.queue_high_water_bytes = std::max<std::size_t>(1, cfg.limits_websocket_queue_bytes / 2);
+  ho.hello_timeout = cfg.hall_hello_timeout;
+  ho.connections_per_user = cfg.hall_connections_per_user;
+  ho.public_connections = cfg.limits_connections > cfg.hall_reserved_connections
+                              ? cfg.limits_connections - cfg.hall_reserved_connections
+                              : 0;
+  ho.ids_per_connection = cfg.hall_ids_per_connection;
+  ho.act_rate = cfg.hall_act_rate;
+  ho.act_burst = cfg.hall_act_burst;
   hall_service halls(ioc.get_executor(), database, hall, ho);
   halls.start();
   life.started("hall", [&](auto deadline) { halls.stop(deadline); });
@@ -317,6 +326,8 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   so.tls_private_key_file = cfg.tls_private_key;
   so.header_limit = cfg.limits_header_bytes;
   so.max_connections = cfg.limits_connections;
+  so.max_connections_per_address = cfg.limits_connections_per_address;
+  so.websocket_queue_bytes = cfg.limits_websocket_queue_bytes;
   so.websocket_message_limit = cfg.limits_websocket_message_bytes;
   so.websocket_queue_limit = cfg.limits_websocket_queue_messages;
   so.read_timeout = cfg.limits_read_timeout;
@@ -329,7 +340,8 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   bs.session_recheck = cfg.hall_session_recheck;
   net::http_server server(ioc, so,
                           make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots,
-                                      bs, cfg.guarantee_status_timeout, &halls));
+                                      bs, cfg.guarantee_status_timeout, &halls,
+                                      cfg.limits_challenges_per_minute));
 
   // I/O threads run from here on; the main thread only waits for a signal and then shuts down.
   std::vector<std::thread> threads;

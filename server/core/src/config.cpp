@@ -121,6 +121,19 @@ const key_setter
              [](config& c, const std::string& k, const std::string& v) {
                c.limits_connections = parse_unsigned(k, v, 1, 1000000);
              }},
+            {"limits.connections_per_address",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.limits_connections_per_address = parse_unsigned(k, v, 1, 1000000);
+             }},
+            {"limits.websocket_queue_bytes",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.limits_websocket_queue_bytes = parse_unsigned(k, v, 64 * kib, 4 * gib);
+             }},
+            {"limits.challenges_per_minute",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.limits_challenges_per_minute =
+                   static_cast<unsigned>(parse_unsigned(k, v, 1, 1000000));
+             }},
             {"limits.websocket_message_bytes",
              [](config& c, const std::string& k, const std::string& v) {
                c.limits_websocket_message_bytes = parse_unsigned(k, v, 1 * kib, 64 * 1024 * kib);
@@ -212,6 +225,30 @@ const key_setter
              [](config& c, const std::string& k, const std::string& v) {
                c.hall_session_recheck =
                    std::chrono::milliseconds(parse_unsigned(k, v, 100, 3600000));
+              }},
+            {"hall.hello_timeout_ms",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_hello_timeout = std::chrono::milliseconds(parse_unsigned(k, v, 100, 600000));
+             }},
+            {"hall.connections_per_user",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_connections_per_user = parse_unsigned(k, v, 1, 100000);
+             }},
+            {"hall.reserved_connections",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_reserved_connections = parse_unsigned(k, v, 0, 1000000);
+             }},
+            {"hall.ids_per_connection",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_ids_per_connection = parse_unsigned(k, v, 16, 1000000);
+             }},
+            {"hall.act_rate",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_act_rate = static_cast<unsigned>(parse_unsigned(k, v, 1, 100000));
+             }},
+            {"hall.act_burst",
+             [](config& c, const std::string& k, const std::string& v) {
+               c.hall_act_burst = static_cast<unsigned>(parse_unsigned(k, v, 1, 100000));
              }},
 };
 
@@ -423,6 +460,9 @@ std::map<std::string, std::string> describe(const config& c) {
       {"limits.header_bytes", std::to_string(c.limits_header_bytes)},
       {"limits.body_bytes", std::to_string(c.limits_body_bytes)},
       {"limits.connections", std::to_string(c.limits_connections)},
+      {"limits.connections_per_address", std::to_string(c.limits_connections_per_address)},
+      {"limits.websocket_queue_bytes", std::to_string(c.limits_websocket_queue_bytes)},
+      {"limits.challenges_per_minute", std::to_string(c.limits_challenges_per_minute)},
       {"shutdown.grace_seconds", std::to_string(c.shutdown_grace.count())},
       {"mode", c.mode},
       {"audit.signing_key_file",
@@ -443,6 +483,12 @@ std::map<std::string, std::string> describe(const config& c) {
       {"hall.decrypt_threads", std::to_string(c.hall_decrypt_threads)},
       {"hall.hub_idle_ms", std::to_string(c.hall_hub_idle.count())},
       {"hall.session_recheck_ms", std::to_string(c.hall_session_recheck.count())},
+      {"hall.hello_timeout_ms", std::to_string(c.hall_hello_timeout.count())},
+      {"hall.connections_per_user", std::to_string(c.hall_connections_per_user)},
+      {"hall.reserved_connections", std::to_string(c.hall_reserved_connections)},
+      {"hall.ids_per_connection", std::to_string(c.hall_ids_per_connection)},
+      {"hall.act_rate", std::to_string(c.hall_act_rate)},
+      {"hall.act_burst", std::to_string(c.hall_act_burst)},
   };
 }
 

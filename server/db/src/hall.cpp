@@ -13,6 +13,7 @@
 #include "prepared.hpp"
 #include "sql_array.hpp"
 
+#include <tender/core/hall_rules.hpp>
 #include <tender/core/log.hpp>
 #include <tender/core/tender_rules.hpp>
 #include <tender/crypto/bytes.hpp>
@@ -1623,6 +1624,9 @@ net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who
       "object",       "answer",        "pause",       "resume",
       "suspend",      "unsuspend"};
   if (known.count(action) == 0) fail("hall.bad_message", "unknown action '" + action + "'");
+  // The role before any transaction: an action the viewer may never take costs no connection and
+  // no lock (a flood of them must not delay the bidders' real ones).
+  if (auto no = core::hall_role_refusal(action, who.role)) fail(no->code.c_str(), no->message);
   std::optional<live_check> live;
   if (action == "check_guarantees" && who.role == "host" && opts_.live_status) {
     live = co_await ask_issuers_first(pool_, opts_, tender_id);
@@ -1640,14 +1644,18 @@ net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who
     // per-bidder actions lock it themselves once their checks and reads are done (lock_now).
     const bool late =
         action == "challenge" || action == "sign_in" || action == "decrypt" || action == "confirm";
-    auto h = late ? hall_tx::read(tx, tender_id) : hall_tx::lock(tx, tender_id);
+    // The phase before the lock, on the row as read: an action the phase cannot take is refused
+    // without queueing on the lock (the action checks the phase again under it).
+    auto h = hall_tx::read(tx, tender_id);
     if (!h) fail("tender.not_found", "no tender '" + tender_id + "'");
+    if (auto no = core::hall_phase_refusal(action, h->phase)) fail(no->code.c_str(), no->message);
+    if (!late) {
+      h = hall_tx::lock(tx, tender_id);
+      if (!h) fail("tender.not_found", "no tender '" + tender_id + "'");
+    }
     params_reader p(params, action);
     act_context c{
         tx, *h, who, action, p, opts_, out, hall_tx::actor_of(who), live ? &*live : nullptr};
-    if (who.role == "public" && action != "challenge") {
-      fail("hall.forbidden", "sign in to act in the hall");
-    }
     if (action == "challenge")
       act_challenge(c);
     else if (action == "sign_in")

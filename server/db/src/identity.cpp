@@ -61,6 +61,14 @@ constexpr const char* insert_challenge_sql =
     "VALUES ($1, (SELECT id FROM users WHERE id = $2), decode($3, 'hex'), "
     "clock_timestamp() + make_interval(secs => $4)) RETURNING " TENDER_ID_TIME("expires_at");
 
+// A few challenges that can no longer be used (expired a while ago: a login racing the expiry
+// still finds its row and hears auth.challenge_expired), at most 100 per issue: every issue adds
+// one row and takes up to a hundred, so the table stays at about the live challenges.
+constexpr const char* purge_challenges_sql =
+    "DELETE FROM login_challenges WHERE id IN (SELECT id FROM login_challenges "
+    "WHERE expires_at < clock_timestamp() - interval '5 minutes' "
+    "ORDER BY expires_at LIMIT 100 FOR UPDATE SKIP LOCKED)";
+
 // Locked, so two logins racing on one challenge cannot both consume it.
 constexpr const char* lock_challenge_sql =
     "SELECT user_id, encode(challenge, 'hex'), used_at IS NOT NULL, "
@@ -583,6 +591,7 @@ net::awaitable<login_challenge> identity::issue_challenge(std::string user_id) {
     out.expires_at =
         tx.exec_params1(insert_challenge_sql, out.id, user_id, hex_of(out.challenge), ttl)[0]
             .as<std::string>();
+    tx.exec0(purge_challenges_sql);
     tx.commit();
   };
   co_await pool_.run(std::move(job));

@@ -16,6 +16,24 @@
 namespace tender::net {
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Refuses a new connection politely without reading: the answer fits in the socket buffer.
+void refuse(auto& socket, protocol::errc code, const std::string& message, int retry_after) {
+  const std::string body = protocol::error_body(code, message);
+  const auto status = protocol::http_status(code);
+  const std::string raw = "HTTP/1.1 " + std::to_string(status) +
+                          (status == 429 ? " Too Many Requests" : " Service Unavailable") +
+                          "\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                          "Tender-Error-Code: " +
+                          std::string(protocol::error_code_name(code)) +
+                          "\r\nRetry-After: " + std::to_string(retry_after) +
+                          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  boost::system::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(asio::buffer(raw), ignored);
+  socket.close(ignored);
+}
+
 }  // namespace
 
 namespace detail {
@@ -47,25 +65,29 @@ asio::awaitable<void> http_server::impl::accept_loop() {
       continue;
     }
     if (session_count() >= opts_.max_connections) {
-      // Refuse politely without reading: the answer fits in the socket buffer.
-      const std::string body =
-          protocol::error_body(protocol::errc::overloaded, "too many connections, retry later");
-      const std::string raw =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-          "Connection: close\r\nRetry-After: 1\r\nContent-Length: " +
-          std::to_string(body.size()) + "\r\n\r\n" + body;
-      boost::system::error_code ignored;
-      socket.non_blocking(true, ignored);
-      socket.write_some(asio::buffer(raw), ignored);
-      socket.close(ignored);
+      refuse(socket, protocol::errc::overloaded, "too many connections, retry later", 1);
+      continue;
+    }
+    boost::system::error_code aec;
+    auto address = socket.remote_endpoint(aec).address().to_string();
+    if (aec) {
+      // Gone before we looked.
+      socket.close(aec);
+      continue;
+    }
+    if (!admit(address)) {
+      refuse(socket, protocol::errc::too_many_connections,
+             "too many connections from " + address + " (at most " +
+                 std::to_string(opts_.max_connections_per_address) + " at once)",
+             5);
       continue;
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (tls_) {
-      detail::start_tls_session(std::move(socket), self);
+      detail::start_tls_session(std::move(socket), self, std::move(address));
     } else {
-      detail::start_plain_session(std::move(socket), self);
+      detail::start_plain_session(std::move(socket), self, std::move(address));
     }
   }
 }

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 
 namespace tender::net {
 namespace asio = boost::asio;
@@ -36,8 +37,12 @@ void log_exception(const std::exception_ptr& e);
 // Serve one accepted connection. The session templates are instantiated once per stream type,
 // each in its own translation unit (session_plain.cpp, session_tls.cpp), so that the heavy Beast
 // instantiations compile in parallel and a change to one does not rebuild the other.
-void start_plain_session(tcp::socket socket, std::shared_ptr<http_server::impl> server);
-void start_tls_session(tcp::socket socket, std::shared_ptr<http_server::impl> server);
+// `address`: the remote address admitted for it (http_server::impl::admit), released when the
+// session ends.
+void start_plain_session(tcp::socket socket, std::shared_ptr<http_server::impl> server,
+                         std::string address);
+void start_tls_session(tcp::socket socket, std::shared_ptr<http_server::impl> server,
+                       std::string address);
 
 }  // namespace detail
 
@@ -60,6 +65,23 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     return sessions_.size();
   }
 
+  // Counts a new connection from `address` unless that address already holds
+  // max_connections_per_address; counted in the accept loop itself, so a burst of connects cannot
+  // slip past the limit before their sessions start.
+  bool admit(const std::string& address) {
+    std::lock_guard lock(mutex_);
+    auto& n = per_address_[address];
+    if (n >= opts_.max_connections_per_address) return false;
+    ++n;
+    return true;
+  }
+  void release(const std::string& address) {
+    std::lock_guard lock(mutex_);
+    const auto it = per_address_.find(address);
+    if (it == per_address_.end()) return;
+    if (--it->second == 0) per_address_.erase(it);
+  }
+
   asio::awaitable<void> accept_loop();
 
   asio::io_context& ioc_;
@@ -71,6 +93,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
   std::atomic<std::uint16_t> port_{0};
   mutable std::mutex mutex_;
   std::map<std::uint64_t, std::weak_ptr<detail::session_base>> sessions_;
+  std::map<std::string, std::size_t> per_address_;  // live connections per remote address
   std::uint64_t next_id_ = 0;
   std::promise<void> accept_done_;
 };

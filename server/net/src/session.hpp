@@ -72,7 +72,8 @@ public:
         server_(std::move(server)),
         endpoint_(endpoint),
         upgrade_(std::move(upgrade)),
-        close_deadline_(ws_.get_executor()) {
+        close_deadline_(ws_.get_executor()),
+        deadline_(ws_.get_executor()) {
     static std::atomic<std::uint64_t> next{0};
     id_ = ++next;
   }
@@ -118,49 +119,85 @@ public:
     open_ = false;
     queue_.clear();
     queued_ = 0;
+    held_bytes_ = 0;
+    queued_bytes_ = 0;
     close_deadline_.cancel();
+    deadline_.cancel();
     if (endpoint_.on_close) endpoint_.on_close(self);
   }
 
   void send(std::string text) override {
+    const std::size_t size = text.size();
     ++queued_;
-    asio::post(
-        ws_.get_executor(), [self = this->shared_from_this(), text = std::move(text)]() mutable {
-          if (!self->open_ || self->closing_) {
-            --self->queued_;
-            return;
-          }
-          if (self->queue_.size() >= self->server_->opts_.websocket_queue_limit) {
-            // Too slow to keep up: drop it rather than buffer without bound. What is queued is
-            // dropped and the close frame (1008, "slow consumer") goes out after the write in
-            // flight; the client resumes from its last sequence number. A client that reads
-            // nothing at all cannot get even that frame: its socket is closed after a grace.
-            core::log::warn("websocket client too slow, disconnected", {{"connection", self->id_}});
-            self->queue_.clear();
-            self->queued_ = 0;
-            self->closing_ = true;
-            self->close_code_ = websocket::close_code::policy_error;
-            self->close_reason_ = "slow consumer";
-            self->kick();
-            self->close_deadline_.expires_after(std::chrono::seconds(10));
-            self->close_deadline_.async_wait([self](beast::error_code ec) {
-              if (ec || !self->open_) return;
-              beast::error_code ignored;
-              beast::get_lowest_layer(self->ws_).socket().close(ignored);
-            });
-            return;
-          }
-          self->queue_.push_back(std::move(text));
-          self->kick();
+    queued_bytes_ += size;
+    asio::post(ws_.get_executor(), [self = this->shared_from_this(), text = std::move(text),
+                                    size]() mutable {
+      if (!self->open_ || self->closing_) {
+        self->unqueue(size);
+        return;
+      }
+      const auto& o = self->server_->opts_;
+      // One message larger than the byte limit still goes out alone.
+      const bool too_many_bytes =
+          self->held_bytes_ > 0 && self->held_bytes_ + size > o.websocket_queue_bytes;
+      if (self->queue_.size() >= o.websocket_queue_limit || too_many_bytes) {
+        // Too slow to keep up: drop it rather than buffer without bound. What is queued is
+        // dropped and the close frame (1008, "slow consumer") goes out after the write in
+        // flight; the client resumes from its last sequence number. A client that reads
+        // nothing at all cannot get even that frame: its socket is closed after a grace.
+        core::log::warn("websocket client too slow, disconnected", {{"connection", self->id_}});
+        self->queue_.clear();
+        self->queued_ = 0;
+        self->queued_bytes_ = 0;
+        self->held_bytes_ = self->writing_ ? self->current_.size() : 0;
+        self->closing_ = true;
+        self->close_code_ = websocket::close_code::policy_error;
+        self->close_reason_ = "slow consumer";
+        self->kick();
+        self->close_deadline_.expires_after(std::chrono::seconds(10));
+        self->close_deadline_.async_wait([self](beast::error_code ec) {
+          if (ec || !self->open_) return;
+          beast::error_code ignored;
+          beast::get_lowest_layer(self->ws_).socket().close(ignored);
         });
+        return;
+      }
+      self->held_bytes_ += size;
+      self->queue_.push_back(std::move(text));
+      self->kick();
+    });
   }
 
   void close(std::string_view reason) override {
-    asio::post(ws_.get_executor(), [self = this->shared_from_this(), r = std::string(reason)] {
-      self->closing_ = true;
-      self->close_reason_ = r;
-      self->kick();
-    });
+    close(static_cast<std::uint16_t>(websocket::close_code::going_away), reason);
+  }
+
+  void close(std::uint16_t code, std::string_view reason) override {
+    asio::post(ws_.get_executor(),
+               [self = this->shared_from_this(), code, r = std::string(reason)] {
+                 if (self->closing_) return;  // the first reason given is the one the client hears
+                 self->closing_ = true;
+                 self->close_code_ = static_cast<websocket::close_code>(code);
+                 self->close_reason_ = r;
+                 self->kick();
+               });
+  }
+
+  void set_deadline(std::chrono::milliseconds after, std::uint16_t code,
+                    std::string reason) override {
+    asio::post(ws_.get_executor(),
+               [self = this->shared_from_this(), after, code, r = std::move(reason)]() mutable {
+                 if (!self->open_) return;
+                 self->deadline_.expires_after(after);
+                 self->deadline_.async_wait([self, code, r](beast::error_code ec) {
+                   if (ec || !self->open_) return;
+                   self->close(code, r);
+                 });
+               });
+  }
+
+  void cancel_deadline() override {
+    asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->deadline_.cancel(); });
   }
 
   void shutdown() override { close("server shutting down"); }
@@ -168,8 +205,18 @@ public:
   const request& upgrade_request() const override { return upgrade_; }
   std::uint64_t id() const override { return id_; }
   std::size_t queued() const override { return queued_.load(); }
+  std::size_t queued_bytes() const override { return queued_bytes_.load(); }
 
 private:
+  // A message accepted by send() left the queue without being written.
+  // Saturating: an overflow resets the counters while a write may still be in flight.
+  void unqueue(std::size_t size) {
+    if (queued_ > 0) --queued_;
+    auto b = queued_bytes_.load();
+    while (!queued_bytes_.compare_exchange_weak(b, b > size ? b - size : 0)) {
+    }
+  }
+
   static std::string protocol_error(protocol::errc code, std::string_view message) {
     std::string body = protocol::error_body(code, message);
     // {"error":{...}} -> {"type":"error","error":{...}}
@@ -190,7 +237,11 @@ private:
       ws_.async_write(asio::buffer(current_),
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         self->writing_ = false;
-                        if (self->queued_ > 0) --self->queued_;
+                        const auto size = self->current_.size();
+                        self->unqueue(size);
+                        self->held_bytes_ = self->held_bytes_ > size ? self->held_bytes_ - size : 0;
+                        self->current_.clear();
+                        self->current_.shrink_to_fit();
                         if (ec) return;  // the reader sees the connection end
                         self->kick();
                       });
@@ -219,11 +270,14 @@ private:
   bool writing_ = false;
   bool close_sent_ = false;
   std::atomic<std::size_t> queued_{0};
+  std::atomic<std::size_t> queued_bytes_{0};
+  std::size_t held_bytes_ = 0;  // bytes in queue_ and current_ (strand only)
   bool open_ = false;
   bool closing_ = false;
   websocket::close_code close_code_ = websocket::close_code::going_away;
   std::string close_reason_;
   asio::steady_timer close_deadline_;
+  asio::steady_timer deadline_;  // set_deadline()
   std::uint64_t id_ = 0;
 };
 
@@ -233,8 +287,13 @@ template <class Stream>
 class http_session final : public session_base,
                            public std::enable_shared_from_this<http_session<Stream>> {
 public:
-  http_session(Stream&& stream, std::shared_ptr<http_server::impl> server)
-      : stream_(std::move(stream)), executor_(stream_.get_executor()), server_(std::move(server)) {}
+  http_session(Stream&& stream, std::shared_ptr<http_server::impl> server, std::string address)
+      : stream_(std::move(stream)),
+        executor_(stream_.get_executor()),
+        server_(std::move(server)),
+        address_(std::move(address)) {}
+
+  ~http_session() override { server_->release(address_); }
 
   asio::awaitable<void> run() {
     auto self = this->shared_from_this();
@@ -567,6 +626,7 @@ private:
   Stream stream_;
   asio::any_io_executor executor_;
   std::shared_ptr<http_server::impl> server_;
+  std::string address_;  // admitted by the accept loop; released when the session ends
   beast::flat_buffer buffer_;
   std::string remote_;
   std::shared_ptr<session_base> upgraded_;
@@ -578,9 +638,10 @@ private:
 };
 
 template <class Stream>
-void start_session(Stream stream, std::shared_ptr<http_server::impl> server) {
+void start_session(Stream stream, std::shared_ptr<http_server::impl> server, std::string address) {
   auto ex = stream.get_executor();
-  auto s = std::make_shared<http_session<Stream>>(std::move(stream), std::move(server));
+  auto s = std::make_shared<http_session<Stream>>(std::move(stream), std::move(server),
+                                                  std::move(address));
   asio::co_spawn(ex, s->run(), [s](const std::exception_ptr& e) { log_exception(e); });
 }
 

@@ -181,3 +181,55 @@ TEST(config, database_priority_pool_size_defaults_values_and_errors) {
   const std::string path = std::string(TENDER_REPO_ROOT) + "/deploy/config/tenderd.conf";
   EXPECT_EQ(tender::core::load_config(path, env_of({})).database_priority_pool_size, 2u);
 }
+
+TEST(config, crowd_limits_defaults_values_errors_and_the_shipped_file) {
+  const auto d = parse_config("", "x", env_of({}));
+  EXPECT_EQ(d.limits_connections_per_address, 256u);
+  EXPECT_EQ(d.limits_websocket_queue_bytes, 16u * 1024 * 1024);
+  EXPECT_EQ(d.limits_challenges_per_minute, 60u);
+  EXPECT_EQ(d.hall_hello_timeout.count(), 10000);
+  EXPECT_EQ(d.hall_connections_per_user, 8u);
+  EXPECT_EQ(d.hall_reserved_connections, 2000u);
+  EXPECT_EQ(d.hall_ids_per_connection, 4096u);
+  EXPECT_EQ(d.hall_act_rate, 10u);
+  EXPECT_EQ(d.hall_act_burst, 40u);
+
+  const auto c = parse_config(
+      "limits.connections_per_address = 3\nlimits.websocket_queue_bytes = 65536\n"
+      "limits.challenges_per_minute = 7\nhall.hello_timeout_ms = 500\n"
+      "hall.connections_per_user = 2\nhall.reserved_connections = 0\n"
+      "hall.ids_per_connection = 16\nhall.act_rate = 1\nhall.act_burst = 1\n",
+      "x", env_of({{"TENDERD_HALL_ACT_BURST", "9"}}));
+  EXPECT_EQ(c.limits_connections_per_address, 3u);
+  EXPECT_EQ(c.limits_websocket_queue_bytes, 65536u);
+  EXPECT_EQ(c.limits_challenges_per_minute, 7u);
+  EXPECT_EQ(c.hall_hello_timeout.count(), 500);
+  EXPECT_EQ(c.hall_connections_per_user, 2u);
+  EXPECT_EQ(c.hall_reserved_connections, 0u);
+  EXPECT_EQ(c.hall_ids_per_connection, 16u);
+  EXPECT_EQ(c.hall_act_rate, 1u);
+  EXPECT_EQ(c.hall_act_burst, 9u);  // the environment wins
+  EXPECT_EQ(tender::core::describe(c).at("hall.act_burst"), "9");
+  EXPECT_EQ(tender::core::describe(c).at("limits.connections_per_address"), "3");
+
+  EXPECT_NE(error_of("limits.connections_per_address = 0\n").find("between 1 and"),
+            std::string::npos);
+  EXPECT_NE(error_of("limits.websocket_queue_bytes = 1024\n").find("between 65536 and"),
+            std::string::npos);
+  EXPECT_NE(error_of("hall.hello_timeout_ms = 10\n").find("hall.hello_timeout_ms"),
+            std::string::npos);
+  EXPECT_NE(error_of("hall.act_rate = 0\n").find("hall.act_rate"), std::string::npos);
+
+  // The shipped file lists every one of them with its default.
+  const std::string path = std::string(TENDER_REPO_ROOT) + "/deploy/config/tenderd.conf";
+  const auto shipped = tender::core::load_config(path, env_of({}));
+  const auto want = tender::core::describe(d);
+  const auto got = tender::core::describe(shipped);
+  for (const char* k :
+       {"limits.connections_per_address", "limits.websocket_queue_bytes",
+        "limits.challenges_per_minute", "hall.hello_timeout_ms", "hall.connections_per_user",
+        "hall.reserved_connections", "hall.ids_per_connection", "hall.act_rate",
+        "hall.act_burst"}) {
+    EXPECT_EQ(got.at(k), want.at(k)) << k;
+  }
+}

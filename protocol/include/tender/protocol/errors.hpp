@@ -24,6 +24,8 @@ enum class errc {
   shutting_down,  // service.shutting_down
   overloaded,     // service.overloaded
   internal,       // service.internal
+  too_many_connections,  // service.too_many_connections: this address holds its connection limit
+  rate_limited,          // service.rate_limited: too many requests of this kind from this address
   // websocket.*
   ws_bad_message,        // websocket.bad_message
   ws_message_too_large,  // websocket.message_too_large
@@ -149,6 +151,12 @@ enum class errc {
   hall_too_early,        // hall.too_early: the step's time has not come (opening time, reveal wait)
   hall_not_found,        // hall.not_found: no such objection, bid or help request in this hall
   hall_record_not_ready,  // hall.record_not_ready: the opening record is not published yet
+  hall_too_many_connections,  // hall.too_many_connections: the user holds its hall connection limit
+  hall_rate_limited,          // hall.rate_limited: acts come faster than the connection's rate
+  hall_hello_timeout,         // hall.hello_timeout: no hello within the deadline after connecting
+  hall_too_many_ids,          // hall.too_many_ids: the connection used up its act ids; reconnect
+  hall_viewers_full,  // hall.viewers_full: no room for one more public viewer; participants still
+                      // get in
 };
 
 std::string_view error_code_name(errc code);

@@ -35,8 +35,12 @@ struct config {
   std::size_t limits_header_bytes = 8 * 1024;
   std::size_t limits_body_bytes = 1024 * 1024;
   std::size_t limits_connections = 20000;
+  std::size_t limits_connections_per_address = 256;
   std::size_t limits_websocket_message_bytes = 64 * 1024;
   std::size_t limits_websocket_queue_messages = 1024;
+  std::size_t limits_websocket_queue_bytes = 16 * 1024 * 1024;
+  // Login challenges (POST /api/v1/auth/challenge) one remote address may ask for per minute.
+  unsigned limits_challenges_per_minute = 60;
   std::chrono::seconds limits_read_timeout{30};
   std::chrono::seconds limits_idle_timeout{60};
   // shutdown.*
@@ -82,6 +86,15 @@ struct config {
   // The hall's WebSocket connections are closed when the session they joined with has ended
   // (logout, revocation, expiry): checked on every act and, for all connections, this often.
   std::chrono::milliseconds hall_session_recheck{15000};
+  // What one client may take of the hall's WebSocket (hall-protocol.md §15).
+  std::chrono::milliseconds hall_hello_timeout{10000};
+  std::size_t hall_connections_per_user = 8;
+  // Connections the public's hall viewers may never take (of limits.connections), kept for the
+  // participants: bidders, host, supervisors, custodians.
+  std::size_t hall_reserved_connections = 2000;
+  std::size_t hall_ids_per_connection = 4096;
+  unsigned hall_act_rate = 10;   // acts per second per connection, sustained
+  unsigned hall_act_burst = 40;  // acts per connection at once
 
   bool tls_enabled() const { return !tls_certificate.empty() && !tls_private_key.empty(); }
   // The checkpoint origin line of this deployment's audit log.

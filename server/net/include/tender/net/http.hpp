@@ -4,7 +4,9 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -106,12 +108,23 @@ class ws_connection {
 public:
   virtual ~ws_connection() = default;
   virtual void send(std::string text) = 0;
+  // Closes with 1001 (going away) and `reason`.
   virtual void close(std::string_view reason) = 0;
+  // Closes with a status code of RFC 6455 §7.4 (1008 policy, 1013 try again later, ...).
+  virtual void close(std::uint16_t code, std::string_view reason) = 0;
+  // Closes the connection with `code` and `reason` when `after` has passed, unless
+  // cancel_deadline() comes first (the hall's deadline for `hello`). A new deadline replaces the
+  // previous one. Thread-safe.
+  virtual void set_deadline(std::chrono::milliseconds after, std::uint16_t code,
+                            std::string reason) = 0;
+  virtual void cancel_deadline() = 0;
   virtual const request& upgrade_request() const = 0;
   virtual std::uint64_t id() const = 0;
   // Messages accepted by send() and not written yet (approximate, readable from any thread): a
   // producer that sends many messages (a replay) paces itself below the queue limit with it.
   virtual std::size_t queued() const { return 0; }
+  // The same in bytes: a producer paces itself below the byte limit too.
+  virtual std::size_t queued_bytes() const { return 0; }
 };
 
 // Maps method + path to handlers. Paths are literal segments or "{name}" captures:

@@ -18,8 +18,15 @@ struct server_options {
   std::string tls_private_key_file;
   std::size_t header_limit = 8 * 1024;
   std::size_t max_connections = 20000;
+  // Connections from one remote address at once: one client cannot take every slot. A new one
+  // beyond it is answered 429 service.too_many_connections and closed.
+  std::size_t max_connections_per_address = 256;
   std::size_t websocket_message_limit = 64 * 1024;
   std::size_t websocket_queue_limit = 1024;
+  // Bytes queued for one WebSocket client (besides the message count above): a few huge messages
+  // must not hold memory without bound either. One message larger than this still goes out when
+  // nothing else is queued.
+  std::size_t websocket_queue_bytes = 16 * 1024 * 1024;
   std::chrono::seconds read_timeout{30};  // a request's header and body must arrive within this
   std::chrono::seconds idle_timeout{60};  // a kept-alive connection may wait this long for the next
   std::string server_name = "tenderd";
