@@ -108,6 +108,8 @@ std::string_view error_code_name(errc code) {
       return "upload.too_large";
     case errc::upload_quota_exceeded:
       return "upload.quota_exceeded";
+    case errc::upload_tender_quota_exceeded:
+      return "upload.tender_quota_exceeded";
     case errc::upload_gone:
       return "upload.gone";
     case errc::upload_incomplete:
@@ -327,6 +329,8 @@ unsigned http_status(errc code) {
     case errc::upload_too_large:
       return 413;
     case errc::upload_quota_exceeded:
+      return 413;
+    case errc::upload_tender_quota_exceeded:
       return 413;
     case errc::upload_gone:
       return 410;

@@ -430,3 +430,40 @@ TEST(hall_crowd, login_challenges_are_rate_limited_per_address_and_expired_ones_
 }
 
 }  // namespace
+
+namespace {
+
+// Replacing a bid again and again cannot fill the disk: what an organisation stores for one
+// tender (every bid it submitted, replaced ones too, and its open uploads) has a quota.
+TEST(hall_crowd, stored_bytes_per_organisation_and_tender_have_a_quota) {
+  world w("hall_crowd_quota", {{"TENDERD_SUBMISSION_TENDER_QUOTA_BYTES", "20000"}});
+  auto& owner = w.user("hs-owner", "hs-ownco", "tenderer", {"tenderer"});
+  hall_world h(w, owner);
+  const auto t = h.make_tender({.suffix = "c5"});
+  auto& b = h.add_bidder(t, 300);  // a sealed bid of a little over 1 KiB, stored
+  const auto first = b.sealed.size();
+  namespace bids = tender::client::bids;
+  // Replacing it with a bigger file is fine while the sum stays within the quota...
+  const auto second = bids::create_upload(*b.who->api, t, 1, 20000 - first, "bid.thsb", "t/1");
+  bids::terminate(*b.who->api, second.upload_id);
+  // ...but the stored bid and a new upload together may not pass it.
+  try {
+    bids::create_upload(*b.who->api, t, 1, 20000 - first + 1, "bid.thsb", "t/1");
+    ADD_FAILURE() << "an upload past the tender quota was accepted";
+  } catch (const tender::client::error& e) {
+    EXPECT_EQ(e.code(), "upload.tender_quota_exceeded") << e.what();
+    EXPECT_EQ(e.http_status(), 413u);
+  }
+  // A replaced bid still counts: upload the same bid again (replacing it), then ask for the
+  // room the first one took.
+  const auto again = bids::create_upload(*b.who->api, t, 1, first, "bid.thsb", "t/1");
+  bids::patch(*b.who->api, again.upload_id, 0, b.sealed);
+  try {
+    bids::create_upload(*b.who->api, t, 1, 20000 - 2 * first + 1, "bid.thsb", "t/1");
+    ADD_FAILURE() << "a replaced bid's file was not counted";
+  } catch (const tender::client::error& e) {
+    EXPECT_EQ(e.code(), "upload.tender_quota_exceeded") << e.what();
+  }
+}
+
+}  // namespace

@@ -33,6 +33,7 @@ struct bid_settings {
   std::string data_dir = "var/data";  // blobs, partial uploads
   std::uint64_t max_upload_bytes = 8ull << 30;
   std::uint64_t bidder_quota_bytes = 16ull << 30;
+  std::uint64_t tender_quota_bytes = 32ull << 30;
   // Where garbage collection of partial files and unreferenced blobs runs (at start and every
   // gc_interval); none when unset.
   std::optional<boost::asio::any_io_executor> io;

@@ -60,6 +60,7 @@ struct bid_state {
     db::bids::options o;
     o.max_upload_bytes = s.max_upload_bytes;
     o.bidder_quota_bytes = s.bidder_quota_bytes;
+    o.tender_quota_bytes = s.tender_quota_bytes;
     o.signer = a.signer();
     repo = std::make_shared<db::bids>(database.connections(), std::move(o));
   }

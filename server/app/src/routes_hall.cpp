@@ -164,7 +164,7 @@ struct connection_state {
   db::hall_viewer viewer;
   std::optional<std::string> token;  // the session the connection joined with, if any
   std::set<std::string, std::less<>> ids;
-  std::string counted_user;  // the user whose connection count this connection holds
+  std::string counted_user;     // the user whose connection count this connection holds
   bool counted_public = false;  // holds one of the public's connections
   // The act rate limit: a token bucket refilled at act_rate per second up to act_burst.
   double tokens = -1;  // -1: full (set on the first act)
@@ -204,7 +204,7 @@ struct hall_state {
     return out;
   }
   std::map<std::string, std::size_t> per_user;  // joined connections per user id
-  std::size_t public_count = 0;                  // joined connections of public viewers
+  std::size_t public_count = 0;                 // joined connections of public viewers
 
   std::shared_ptr<connection_state> state_of(std::uint64_t id) {
     std::lock_guard lock(mutex);

@@ -66,6 +66,13 @@ constexpr const char* open_total_sql =
     "SELECT COALESCE(sum(length), 0)::bigint FROM uploads WHERE bidder_org = $1 AND state = "
     "'open'";
 
+// What the organisation holds for one tender: the files of its bids (a replaced or withdrawn bid
+// keeps its file) and its open uploads.
+constexpr const char* tender_stored_sql =
+    "SELECT (SELECT COALESCE(sum(size), 0) FROM bids WHERE tender_id = $1 AND bidder_org = $2) + "
+    "(SELECT COALESCE(sum(length), 0) FROM uploads WHERE tender_id = $1 AND bidder_org = $2 AND "
+    "state = 'open')";
+
 constexpr const char* insert_upload_sql =
     "INSERT INTO uploads (id, tender_id, lot_no, bidder_org, user_id, length, metadata, "
     "source_ip, client_version) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)";
@@ -371,6 +378,16 @@ net::awaitable<upload_info> bids::create_upload(principal who, create_request re
            "organisation '" + who.org.id + "' has " + std::to_string(open) +
                " bytes in open uploads; " + std::to_string(req.length) +
                " more would pass its quota of " + std::to_string(opts_.bidder_quota_bytes));
+    }
+    const auto stored =
+        tx.exec_params1(tender_stored_sql, req.tender_id, who.org.id)[0].as<std::uint64_t>();
+    if (stored + req.length > opts_.tender_quota_bytes) {
+      fail("upload.tender_quota_exceeded",
+           "organisation '" + who.org.id + "' has " + std::to_string(stored) +
+               " bytes stored for tender '" + req.tender_id +
+               "' (its bids, replaced ones too, and " + "open uploads); " +
+               std::to_string(req.length) + " more would pass the quota of " +
+               std::to_string(opts_.tender_quota_bytes));
     }
     const auto id = random_id("u-");
     const std::optional<std::string>& cv = req.client_version;

@@ -193,6 +193,7 @@ TEST(config, crowd_limits_defaults_values_errors_and_the_shipped_file) {
   EXPECT_EQ(d.hall_ids_per_connection, 4096u);
   EXPECT_EQ(d.hall_act_rate, 10u);
   EXPECT_EQ(d.hall_act_burst, 40u);
+  EXPECT_EQ(d.submission_tender_quota_bytes, 32ull << 30);
 
   const auto c = parse_config(
       "limits.connections_per_address = 3\nlimits.websocket_queue_bytes = 65536\n"
@@ -228,8 +229,8 @@ TEST(config, crowd_limits_defaults_values_errors_and_the_shipped_file) {
   for (const char* k :
        {"limits.connections_per_address", "limits.websocket_queue_bytes",
         "limits.challenges_per_minute", "hall.hello_timeout_ms", "hall.connections_per_user",
-        "hall.reserved_connections", "hall.ids_per_connection", "hall.act_rate",
-        "hall.act_burst"}) {
+        "hall.reserved_connections", "hall.ids_per_connection", "hall.act_rate", "hall.act_burst",
+        "submission.tender_quota_bytes"}) {
     EXPECT_EQ(got.at(k), want.at(k)) << k;
   }
 }

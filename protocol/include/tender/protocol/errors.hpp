@@ -20,10 +20,10 @@ enum class errc {
   not_found,           // route.not_found
   method_not_allowed,  // route.method_not_allowed
   // service.* — the server cannot serve the request now
-  not_ready,      // service.not_ready
-  shutting_down,  // service.shutting_down
-  overloaded,     // service.overloaded
-  internal,       // service.internal
+  not_ready,             // service.not_ready
+  shutting_down,         // service.shutting_down
+  overloaded,            // service.overloaded
+  internal,              // service.internal
   too_many_connections,  // service.too_many_connections: this address holds its connection limit
   rate_limited,          // service.rate_limited: too many requests of this kind from this address
   // websocket.*
@@ -81,6 +81,8 @@ enum class errc {
   upload_quota_exceeded,  // upload.quota_exceeded: the bidder's open uploads would exceed its quota
   upload_gone,        // upload.gone: the upload was terminated, voided at the deadline, or rejected
   upload_incomplete,  // upload.incomplete: the upload has not received all its bytes yet
+  upload_tender_quota_exceeded,  // upload.tender_quota_exceeded: the bidder's stored files for
+                                 // one tender (every bid kept, open uploads) would exceed its quota
   // bid.* — submitted bids, receipts, rehearsal
   bid_deadline_passed,  // bid.deadline_passed: the submission deadline has passed (database clock)
   bid_not_accepting,    // bid.not_accepting: the tender does not take bids now (draft, suspended,
@@ -150,7 +152,7 @@ enum class errc {
   hall_bad_share,        // hall.bad_share: a custodian's decryption share does not verify
   hall_too_early,        // hall.too_early: the step's time has not come (opening time, reveal wait)
   hall_not_found,        // hall.not_found: no such objection, bid or help request in this hall
-  hall_record_not_ready,  // hall.record_not_ready: the opening record is not published yet
+  hall_record_not_ready,      // hall.record_not_ready: the opening record is not published yet
   hall_too_many_connections,  // hall.too_many_connections: the user holds its hall connection limit
   hall_rate_limited,          // hall.rate_limited: acts come faster than the connection's rate
   hall_hello_timeout,         // hall.hello_timeout: no hello within the deadline after connecting

@@ -67,6 +67,9 @@ struct config {
   std::uint64_t submission_max_upload_bytes = 8ull * 1024 * 1024 * 1024;  // Tus-Max-Size
   std::uint64_t submission_bidder_quota_bytes =
       16ull * 1024 * 1024 * 1024;  // open uploads, per org
+  // Stored per org and tender: the files of its bids (replaced and withdrawn ones too) and its
+  // open uploads.
+  std::uint64_t submission_tender_quota_bytes = 32ull * 1024 * 1024 * 1024;
 
   // guarantee.* — live status queries to guarantee issuers
   std::chrono::milliseconds guarantee_status_timeout{5000};

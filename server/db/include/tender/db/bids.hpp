@@ -10,7 +10,8 @@
 // audited: only what becomes a bid is, and the seal at the deadline covers the rest.
 //
 // Refusals throw db::error with a public code name: tender.not_found, auth.forbidden,
-// upload.not_found, upload.gone, upload.too_large, upload.quota_exceeded, upload.incomplete,
+// upload.not_found, upload.gone, upload.too_large, upload.quota_exceeded,
+// upload.tender_quota_exceeded, upload.incomplete,
 // bid.deadline_passed (database clock), bid.not_accepting, bid.not_found,
 // bid.rehearsal_failed. Nothing changes on a refusal.
 
@@ -92,6 +93,9 @@ public:
   struct options {
     std::uint64_t max_upload_bytes = 8ull << 30;
     std::uint64_t bidder_quota_bytes = 16ull << 30;
+    // Bytes one organisation may have stored for one tender: every bid it submitted (current,
+    // replaced or withdrawn: their files are kept) and its open uploads.
+    std::uint64_t tender_quota_bytes = 32ull << 30;
     // Signs rehearsal confirmations and bid seal notes (the audit log's key). Required.
     std::shared_ptr<const crypto::note::ed25519_signer> signer;
   };
