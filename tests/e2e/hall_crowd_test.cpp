@@ -40,7 +40,6 @@ namespace hall = tender::client::hall;
 using tender::test::actor;
 using tender::test::hall_bidder;
 using tender::test::hall_world;
-using tender::test::signed_f;
 using tender::test::wait_until;
 using tender::test::world;
 
@@ -221,9 +220,12 @@ TEST(hall_crowd, one_address_cannot_crowd_out_the_bidders_who_sign_in_and_decryp
     std::vector<std::future<hall::act_result>> fs;
     for (std::size_t i = 0; i < b.size(); ++i) {
       b[i]->nonce = hall::make_nonce();
-      fs.push_back(tender::test::signed_f(*s[i], t, "sign_in",
-                                          hall::sign_in_params(b[i]->nonce->commitment),
-                                          b[i]->nonce->commitment, b[i]->signer()));
+      auto* session = s[i].get();
+      const auto commitment = b[i]->nonce->commitment;
+      const auto who = b[i]->signer();
+      fs.push_back(std::async(std::launch::async, [session, commitment, who] {
+        return session->signed_act("sign_in", hall::sign_in_params(commitment), commitment, who);
+      }));
     }
     tender::test::all_ok(fs, "sign_in");
   }
@@ -275,8 +277,12 @@ TEST(hall_crowd, one_address_cannot_crowd_out_the_bidders_who_sign_in_and_decryp
     std::vector<std::future<hall::act_result>> fs;
     for (std::size_t i = 0; i < b.size(); ++i) {
       const auto key = b[i]->file_key();
-      fs.push_back(signed_f(*s[i], t, "decrypt", hall::decrypt_params(1, "primary", key),
-                            hall::decrypt_payload(1, "primary", key), b[i]->signer()));
+      auto* session = s[i].get();
+      const auto who = b[i]->signer();
+      fs.push_back(std::async(std::launch::async, [session, key, who] {
+        return session->signed_act("decrypt", hall::decrypt_params(1, "primary", key),
+                                   hall::decrypt_payload(1, "primary", key), who);
+      }));
     }
     tender::test::all_ok(fs, "decrypt");
   }
