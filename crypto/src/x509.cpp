@@ -7,9 +7,11 @@
 #include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <chrono>
 #include <ctime>
+#include <iterator>
 
 namespace tender::crypto::x509 {
 
@@ -41,6 +43,8 @@ struct store_deleter {
   void operator()(X509_STORE* p) const { X509_STORE_free(p); }
   void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
   void operator()(STACK_OF(X509) * p) const { sk_X509_pop_free(p, X509_free); }
+  void operator()(X509_CRL* p) const { X509_CRL_free(p); }
+  void operator()(ASN1_ENUMERATED* p) const { ASN1_ENUMERATED_free(p); }
 };
 
 std::string name_text(const X509_NAME* name) {
@@ -245,6 +249,97 @@ verified_chain verify_chain(const certificate& leaf, const std::vector<certifica
   }
   result.leaf_key = leaf.subject_key();
   return result;
+}
+
+struct revocation_list::impl {
+  std::unique_ptr<X509_CRL, store_deleter> crl;
+};
+
+namespace {
+
+// RFC 5280 §5.3.1 CRLReason names, by their value (7 is not used).
+std::string reason_name(long code) {
+  static constexpr const char* names[] = {
+      "unspecified",          "keyCompromise", "cACompromise",       "affiliationChanged",
+      "superseded",           "cessationOfOperation", "certificateHold", "unspecified",
+      "removeFromCRL",        "privilegeWithdrawn",   "aACompromise"};
+  if (code < 0 || code >= static_cast<long>(std::size(names))) return "unspecified";
+  return names[code];
+}
+
+// A template so that it need not name revocation_list::impl, which is private.
+template <typename Impl>
+X509_CRL* crl_of(const std::shared_ptr<Impl>& impl) {
+  if (impl == nullptr) throw error(codes::bad_certificate, "operation on an empty CRL");
+  return impl->crl.get();
+}
+
+}  // namespace
+
+revocation_list revocation_list::parse(byte_view data) {
+  std::unique_ptr<X509_CRL, store_deleter> crl;
+  const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+  if (text.find("-----BEGIN X509 CRL-----") != std::string_view::npos) {
+    ossl_ptr<BIO> bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+    if (bio) crl.reset(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+  } else {
+    const unsigned char* p = data.data();
+    crl.reset(d2i_X509_CRL(nullptr, &p, static_cast<long>(data.size())));
+    if (crl && p != data.data() + data.size()) crl.reset();
+  }
+  if (!crl) throw_ossl(codes::bad_certificate, "not a PEM or DER X.509 CRL");
+  revocation_list out;
+  out.impl_ = std::make_shared<const impl>(impl{std::move(crl)});
+  return out;
+}
+
+std::string revocation_list::issuer() const {
+  return name_text(X509_CRL_get_issuer(crl_of(impl_)));
+}
+
+std::int64_t revocation_list::this_update() const {
+  return asn1_time_to_unix(X509_CRL_get0_lastUpdate(crl_of(impl_)));
+}
+
+std::optional<std::int64_t> revocation_list::next_update() const {
+  const ASN1_TIME* t = X509_CRL_get0_nextUpdate(crl_of(impl_));
+  if (t == nullptr) return std::nullopt;
+  return asn1_time_to_unix(t);
+}
+
+void revocation_list::verify(const trust_store& roots) const {
+  X509_CRL* crl = crl_of(impl_);
+  const X509_NAME* issuer_name = X509_CRL_get_issuer(crl);
+  for (const certificate& root : roots.roots()) {
+    X509* ca = detail::cert_access::get(root);
+    if (X509_NAME_cmp(X509_get_subject_name(ca), issuer_name) != 0) continue;
+    // X509_get_key_usage answers all bits when the certificate has no key usage extension.
+    if ((X509_get_key_usage(ca) & KU_CRL_SIGN) == 0) continue;
+    EVP_PKEY* key = X509_get0_pubkey(ca);
+    if (key != nullptr && X509_CRL_verify(crl, key) == 1) return;
+    throw_ossl(codes::bad_signature,
+               "the CRL of " + issuer() + " does not verify with its CA's key");
+  }
+  throw error(codes::untrusted,
+              "the CRL's issuer " + issuer() + " is not a configured CA root that may sign CRLs");
+}
+
+std::optional<revocation_list::entry> revocation_list::find(const certificate& cert) const {
+  X509_REVOKED* rev = nullptr;
+  // 1: listed; 2: listed as removeFromCRL (a delta-CRL un-revocation), which is no revocation.
+  if (X509_CRL_get0_by_cert(crl_of(impl_), &rev, detail::cert_access::get(cert)) != 1 ||
+      rev == nullptr) {
+    return std::nullopt;
+  }
+  entry e;
+  e.serial_hex = cert.serial_hex();
+  e.revoked_at = asn1_time_to_unix(X509_REVOKED_get0_revocationDate(rev));
+  int crit = 0;
+  std::unique_ptr<ASN1_ENUMERATED, store_deleter> reason(static_cast<ASN1_ENUMERATED*>(
+      X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, nullptr)));
+  e.reason = reason ? reason_name(ASN1_ENUMERATED_get(reason.get())) : "unspecified";
+  ERR_clear_error();
+  return e;
 }
 
 }  // namespace tender::crypto::x509

@@ -222,6 +222,12 @@ std::string_view error_code_name(errc code) {
       return "hall.too_many_ids";
     case errc::hall_viewers_full:
       return "hall.viewers_full";
+    case errc::certificate_expired:
+      return "certificate.expired";
+    case errc::certificate_not_yet_valid:
+      return "certificate.not_yet_valid";
+    case errc::certificate_revoked:
+      return "certificate.revoked";
   }
   return "service.internal";
 }
@@ -444,12 +450,16 @@ unsigned http_status(errc code) {
       return 429;
     case errc::hall_viewers_full:
       return 503;
+    case errc::certificate_expired:
+    case errc::certificate_not_yet_valid:
+    case errc::certificate_revoked:
+      return 403;
   }
   return 500;
 }
 
 std::optional<errc> errc_from_name(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(errc::hall_viewers_full); ++i) {
+  for (int i = 0; i <= static_cast<int>(errc::certificate_revoked); ++i) {
     const auto c = static_cast<errc>(i);
     if (error_code_name(c) == name) return c;
   }

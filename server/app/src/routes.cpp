@@ -89,17 +89,20 @@ std::shared_ptr<net::router> make_routes(const service_info& info, db::database&
                                          std::shared_ptr<const crypto::x509::trust_store> ca_roots,
                                          const bid_settings& bids,
                                          std::chrono::milliseconds guarantee_status_timeout,
-                                         hall_service* hall, unsigned challenges_per_minute) {
+                                         hall_service* hall, unsigned challenges_per_minute,
+                                         db::revocation_source revocations) {
   auto r = std::make_shared<net::router>(net::router::options{default_body_limit});
   r->add("GET", "/healthz", healthz(info));
   r->add("GET", "/readyz", readyz(database, audit));
   r->add_websocket("/ws", ws_echo(info));
   add_log_routes(*r, database, audit);
-  add_identity_routes(*r, database, std::move(ca_roots), challenges_per_minute);
+  add_identity_routes(*r, database, std::move(ca_roots), challenges_per_minute, revocations);
   add_document_routes(*r, database);
   add_tender_routes(*r, database, audit);
   add_feed_routes(*r, database, feed);
-  add_bid_routes(*r, database, audit, bids);
+  bid_settings with_crls = bids;
+  with_crls.revocations = std::move(revocations);
+  add_bid_routes(*r, database, audit, with_crls);
   add_guarantee_routes(*r, database, guarantee_status_timeout);
   if (hall != nullptr) add_hall_routes(*r, database, *hall, bids);
   add_web_routes(*r);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <tender/crypto/x509.hpp>
+#include <tender/db/certificates.hpp>
 #include <tender/db/guarantees.hpp>
 #include <tender/net/http.hpp>
 
@@ -41,6 +42,8 @@ struct bid_settings {
   // How often the hall re-checks the sessions its WebSocket connections joined with (each act is
   // checked as well); runs on `io`.
   std::chrono::milliseconds session_recheck{15000};
+  // The CA revocation lists (identity.crl_dir) a bid signer's certificate is checked against.
+  db::revocation_source revocations;
 };
 
 // Every HTTP and WebSocket endpoint of tenderd, registered on one router.
@@ -52,16 +55,19 @@ std::shared_ptr<net::router> make_routes(
     std::shared_ptr<const crypto::x509::trust_store> ca_roots = nullptr,
     const bid_settings& bids = {},
     std::chrono::milliseconds guarantee_status_timeout = std::chrono::milliseconds(5000),
-    hall_service* hall = nullptr, unsigned challenges_per_minute = 60);
+    hall_service* hall = nullptr, unsigned challenges_per_minute = 60,
+    db::revocation_source revocations = {});
 
 // /api/v1/log/*: the audit log's checkpoint, key, events and proofs (routes_log.cpp).
 void add_log_routes(net::router& r, db::database& database, audit_service& audit);
 
 // /api/v1/auth/*, /api/v1/me, and the admin identity endpoints (routes_auth.cpp).
 // `challenges_per_minute`: login challenges one remote address may ask for a minute.
+// `revocations`: the CA revocation lists checked at registration and at every login.
 void add_identity_routes(net::router& r, db::database& database,
                          std::shared_ptr<const crypto::x509::trust_store> ca_roots,
-                         unsigned challenges_per_minute = 60);
+                         unsigned challenges_per_minute = 60,
+                         db::revocation_source revocations = {});
 
 // Tender documents, downloads, questions and notifications (routes_documents.cpp).
 void add_document_routes(net::router& r, db::database& database);

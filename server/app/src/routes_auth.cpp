@@ -178,8 +178,10 @@ std::string string_field(const json::object& o, std::string_view name) {
 
 void add_identity_routes(net::router& r, db::database& database,
                          std::shared_ptr<const crypto::x509::trust_store> ca_roots,
-                         unsigned challenges_per_minute) {
-  auto ids = std::make_shared<db::identity>(database.connections(), db::identity::options{});
+                         unsigned challenges_per_minute, db::revocation_source revocations) {
+  db::identity::options io;
+  io.revocations = std::move(revocations);
+  auto ids = std::make_shared<db::identity>(database.connections(), std::move(io));
   // Anyone may ask for a challenge and each one is a row: one address may not ask without end.
   auto challenges = std::make_shared<rate_limiter>(challenges_per_minute);
 

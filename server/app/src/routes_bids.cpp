@@ -62,6 +62,7 @@ struct bid_state {
     o.bidder_quota_bytes = s.bidder_quota_bytes;
     o.tender_quota_bytes = s.tender_quota_bytes;
     o.signer = a.signer();
+    o.revocations = s.revocations;
     repo = std::make_shared<db::bids>(database.connections(), std::move(o));
   }
 
@@ -445,12 +446,10 @@ private:
       co_return co_await refuse_completion(*r);
     }
     const auto fingerprint = v.signer_key.fingerprint();
-    const bool known = co_await s_->repo->signer_belongs_to(upload_.bidder_org, fingerprint);
-    if (!known) {
-      const completion_refusal r{errc::bid_unknown_signer,
-                                 "the file is signed by key " + fingerprint +
-                                     ", which is not an active key of organisation '" +
-                                     upload_.bidder_org + "'"};
+    if (const auto refused = co_await s_->repo->check_signer(upload_.bidder_org, fingerprint)) {
+      const completion_refusal r{*protocol::errc_from_name(refused->code),
+                                 "the file is signed by key " + fingerprint + ", " +
+                                     refused->message};
       co_return co_await refuse_completion(r);
     }
     db::verified_bid bid;

@@ -1,6 +1,7 @@
 #include <tender/app/tenderd.hpp>
 
 #include "audit_service.hpp"
+#include "crl_directory.hpp"
 #include "feed_service.hpp"
 #include "hall_service.hpp"
 #include "routes.hpp"
@@ -170,6 +171,18 @@ std::shared_ptr<const crypto::x509::trust_store> load_ca_roots(const core::confi
   return roots;
 }
 
+// identity.crl_dir: the CA revocation lists, each signed by one of `roots`. No lists when unset.
+db::revocation_source load_crls(const core::config& cfg,
+                                std::shared_ptr<const crypto::x509::trust_store> roots) {
+  if (cfg.identity_crl_dir.empty()) return {};
+  try {
+    return crl_directory::source(
+        std::make_shared<crl_directory>(cfg.identity_crl_dir, std::move(roots)));
+  } catch (const std::exception& e) {
+    throw startup_error(e.what());
+  }
+}
+
 std::string make_node_id() {
   // An identifier, not a secret: std::random_device is enough.
   std::random_device rd;
@@ -190,7 +203,8 @@ void write_port_file(const std::string& path, std::uint16_t port) {
 }
 
 int serve(const core::config& cfg, const std::string& port_file, audit_key key,
-          std::shared_ptr<const crypto::x509::trust_store> ca_roots) {
+          std::shared_ptr<const crypto::x509::trust_store> ca_roots,
+          db::revocation_source revocations) {
   const std::string node_id = make_node_id();
   info("starting", {{"service", "tenderd"},
                     {"version", std::string(protocol::product_version())},
@@ -270,6 +284,7 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   // The host's check_guarantees asks the issuers again (live status).
   hallo.live_status = issuers;
   hallo.priority = &database.priority();
+  hallo.revocations = revocations;
   db::hall hall(database.connections(), hallo);
   scheduler.set_handler("hall.window_close", db::hall_window_close_handler(
                                                  db::scheduler::options{}.actor,
@@ -342,7 +357,7 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   net::http_server server(ioc, so,
                           make_routes(si, database, audit, feed, cfg.limits_body_bytes, ca_roots,
                                       bs, cfg.guarantee_status_timeout, &halls,
-                                      cfg.limits_challenges_per_minute));
+                                      cfg.limits_challenges_per_minute, revocations));
 
   // I/O threads run from here on; the main thread only waits for a signal and then shuts down.
   std::vector<std::thread> threads;
@@ -522,9 +537,11 @@ int tenderd_main(int argc, char** argv) {
   }
   audit_key key;
   std::shared_ptr<const crypto::x509::trust_store> ca_roots;
+  db::revocation_source revocations;
   try {
     key = load_audit_key(cfg);
     ca_roots = load_ca_roots(cfg);
+    revocations = load_crls(cfg, ca_roots);
   } catch (const startup_error& e) {
     std::cerr << "tenderd: configuration error: " << e.what() << "\n";
     return 2;
@@ -532,7 +549,7 @@ int tenderd_main(int argc, char** argv) {
   // Writes to a closed socket must fail with EPIPE, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    return serve(cfg, port_file, std::move(key), std::move(ca_roots));
+    return serve(cfg, port_file, std::move(key), std::move(ca_roots), std::move(revocations));
   } catch (const std::exception& e) {
     core::log::error("fatal", {{"error", e.what()}});
     return 1;

@@ -172,6 +172,8 @@ const key_setter
              }},
             {"identity.ca_roots_file", [](config& c, const std::string&,
                                           const std::string& v) { c.identity_ca_roots_file = v; }},
+            {"identity.crl_dir", [](config& c, const std::string&,
+                                    const std::string& v) { c.identity_crl_dir = v; }},
             {"scheduler.enabled",
              [](config& c, const std::string& k, const std::string& v) {
                c.scheduler_enabled = parse_bool(k, v);
@@ -475,6 +477,7 @@ std::map<std::string, std::string> describe(const config& c) {
       {"audit.checkpoint_interval_seconds", std::to_string(c.audit_checkpoint_interval.count())},
       {"identity.ca_roots_file",
        c.identity_ca_roots_file.empty() ? "(none)" : c.identity_ca_roots_file},
+      {"identity.crl_dir", c.identity_crl_dir.empty() ? "(none)" : c.identity_crl_dir},
       {"scheduler.enabled", c.scheduler_enabled ? "true" : "false"},
       {"scheduler.poll_interval_ms", std::to_string(c.scheduler_poll_interval.count())},
       {"storage.data_dir", c.storage_data_dir},

@@ -8,6 +8,7 @@
 
 #include "audit_tx.hpp"
 #include "canonical_json.hpp"
+#include "certificate_tx.hpp"
 #include "feed_tx.hpp"
 #include "pool.hpp"
 
@@ -470,11 +471,19 @@ net::awaitable<bid_requirements> bids::requirements(std::string tender_id) {
   co_return out;
 }
 
-net::awaitable<bool> bids::signer_belongs_to(std::string org, std::string fingerprint) {
-  bool out = false;
+net::awaitable<std::optional<bids::signer_refusal>> bids::check_signer(std::string org,
+                                                                       std::string fingerprint) {
+  std::optional<signer_refusal> out;
   pool::job job = [&](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
-    out = !tx.exec_params(signer_sql, fingerprint, org).empty();
+    if (tx.exec_params(signer_sql, fingerprint, org).empty()) {
+      out = signer_refusal{"bid.unknown_signer",
+                           "which is not an active key of organisation '" + org + "'"};
+      return;
+    }
+    if (auto r = certificate_tx::check_key(tx, fingerprint, opts_.revocations)) {
+      out = signer_refusal{r->code, "but " + r->message};
+    }
   };
   co_await pool_.run(std::move(job));
   co_return out;

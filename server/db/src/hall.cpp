@@ -7,6 +7,7 @@
 #include <tender/db/error.hpp>
 
 #include "canonical_json.hpp"
+#include "certificate_tx.hpp"
 #include "feed_tx.hpp"
 #include "hall_tx.hpp"
 #include "pool.hpp"
@@ -237,8 +238,9 @@ const core::rule_pack& pack_of(const locked_hall& h) {
 }
 
 // The signed-action check of hall-protocol.md §8: a live challenge of this user and hall, the
-// user's active key, the signature over the message. Consumes the challenge. Returns the key's
-// DER and the challenge (base64).
+// user's active key, the signature over the message, and the key's certificate in force when it
+// has one (certificates.hpp). Consumes the challenge. Returns the key's DER and the challenge
+// (base64).
 struct signed_ok {
   std::string public_key_der;
   std::string challenge_b64;
@@ -247,7 +249,8 @@ struct signed_ok {
 signed_ok verify_signed(pqxx::transaction_base& tx, const std::string& tender_id,
                         const hall_viewer& who, const std::string& action,
                         const std::string& challenge_id, const std::string& fingerprint,
-                        const std::string& signature, const std::string& payload) {
+                        const std::string& signature, const std::string& payload,
+                        const revocation_source& crls) {
   const auto ch = exec_prepared_sql(
       tx, "hall_challenge_take",
       "SELECT user_id, tender_id, challenge, used_at IS NOT NULL, "
@@ -279,6 +282,7 @@ signed_ok verify_signed(pqxx::transaction_base& tx, const std::string& tender_id
     ok = false;
   }
   if (!ok) fail("hall.bad_signature", "the signature does not verify for this challenge and key");
+  certificate_tx::require_key_in_force(tx, fingerprint, crls);
   exec_prepared_sql(tx, "hall_challenge_use",
                     "UPDATE hall_challenges SET used_at = clock_timestamp() WHERE id = $1",
                     challenge_id);
@@ -637,7 +641,8 @@ void act_sign_in(act_context& c) {
            .empty()) {
     already();
   }
-  verify_signed(c.tx, c.h.tender_id, c.who, "sign_in", challenge_id, key, signature, commitment);
+  verify_signed(c.tx, c.h.tender_id, c.who, "sign_in", challenge_id, key, signature, commitment,
+                c.opts.revocations);
   const auto name = org_name(c.tx, c.who.org_id);
   lock_now(c);
   check();
@@ -995,7 +1000,8 @@ void act_decrypt(act_context& c) {
     commitment = bk[0][1].as<std::string>();
   }
   const std::string payload = std::to_string(lot) + "\n" + file + "\n" + sha256_hex(key_material);
-  verify_signed(c.tx, c.h.tender_id, c.who, "decrypt", challenge_id, key, signature, payload);
+  verify_signed(c.tx, c.h.tender_id, c.who, "decrypt", challenge_id, key, signature, payload,
+                c.opts.revocations);
   lock_now(c);
   check();
   {
@@ -1459,7 +1465,8 @@ void act_confirm(act_context& c) {
     fail("hall.commitment_mismatch", "the digest is not the announcement's record digest");
   }
   const auto ok =
-      verify_signed(c.tx, c.h.tender_id, c.who, "confirm", challenge_id, key, signature, digest);
+      verify_signed(c.tx, c.h.tender_id, c.who, "confirm", challenge_id, key, signature, digest,
+                    c.opts.revocations);
   lock_now(c);
   check();
   const pqxx::binarystring pk(ok.public_key_der);

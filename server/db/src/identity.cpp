@@ -4,6 +4,7 @@
 
 #include "audit_tx.hpp"
 #include "canonical_json.hpp"
+#include "certificate_tx.hpp"
 #include "pool.hpp"
 
 #include <tender/crypto/bytes.hpp>
@@ -358,7 +359,7 @@ bool valid_user_role(const std::string& role) {
   return std::find(user_roles.begin(), user_roles.end(), role) != user_roles.end();
 }
 
-identity::identity(pool& connections, options opts) : pool_(connections), opts_(opts) {}
+identity::identity(pool& connections, options opts) : pool_(connections), opts_(std::move(opts)) {}
 
 net::awaitable<organisation> identity::create_organisation(identity_actor actor, organisation org) {
   check_org(org);
@@ -514,6 +515,14 @@ net::awaitable<user_certificate> identity::add_certificate(
     } catch (const crypto::error& e) {
       bad_certificate(chain_refusal(e));
     }
+    if (const auto lists = opts_.revocations ? opts_.revocations() : nullptr) {
+      for (const auto& list : *lists) {
+        if (const auto entry = list.find(leaf)) {
+          bad_certificate("revoked: the certificate is listed by the revocation list of " +
+                          list.issuer() + " (" + entry->reason + ")");
+        }
+      }
+    }
     if (tx.exec_params(user_exists_sql, user_id).empty()) {
       throw error(identity_codes::not_found, "no user '" + user_id + "'");
     }
@@ -625,6 +634,8 @@ net::awaitable<login_session> identity::login(std::string challenge_id, std::str
     if (!crypto::verify_message(key, crypto::as_bytes(message), crypto::as_bytes(signature))) {
       bad_signature();
     }
+    // After the signature: only the key's holder learns why its certificate is refused.
+    certificate_tx::require_key_in_force(tx, fingerprint, opts_.revocations);
     tx.exec_params0(use_challenge_sql, challenge_id);
     out.expires_at = tx.exec_params1(insert_session_sql, sha256_hex(out.token), user_id, ttl)[0]
                          .as<std::string>();

@@ -91,4 +91,38 @@ struct verified_chain {
 verified_chain verify_chain(const certificate& leaf, const std::vector<certificate>& intermediates,
                             const trust_store& roots, const verify_options& options = {});
 
+// A certificate revocation list (RFC 5280 §5) of one CA. Certificates are checked against the CRL
+// of their issuer at every use of their key, so a CA's revocation reaches the platform as soon as
+// the operator installs the new list (identity.crl_dir).
+class revocation_list {
+public:
+  revocation_list() = default;  // empty
+
+  // One CRL, PEM ("-----BEGIN X509 CRL-----") or DER. Throws codes::bad_certificate.
+  static revocation_list parse(byte_view pem_or_der);
+
+  bool empty() const { return impl_ == nullptr; }
+  std::string issuer() const;  // RFC 2253
+  std::int64_t this_update() const;
+  std::optional<std::int64_t> next_update() const;
+
+  // Checks the list's signature with the key of the root of `roots` whose subject is the list's
+  // issuer (and which may sign CRLs, when it has a key usage). Throws codes::untrusted when no
+  // configured root issued it, codes::bad_signature when the signature does not verify.
+  void verify(const trust_store& roots) const;
+
+  struct entry {
+    std::string serial_hex;
+    std::int64_t revoked_at = 0;  // Unix seconds
+    std::string reason;           // RFC 5280 reason name ("keyCompromise"...), "unspecified"
+  };
+  // The entry revoking `cert` (same issuer name and serial number), nullopt when it is not
+  // listed.
+  std::optional<entry> find(const certificate& cert) const;
+
+private:
+  struct impl;
+  std::shared_ptr<const impl> impl_;
+};
+
 }  // namespace tender::crypto::x509

@@ -159,6 +159,11 @@ enum class errc {
   hall_too_many_ids,          // hall.too_many_ids: the connection used up its act ids; reconnect
   hall_viewers_full,  // hall.viewers_full: no room for one more public viewer; participants still
                       // get in
+  // certificate.* — a key backed by a registered X.509 certificate is used (login, bid
+  // completion, signed hall actions) while that certificate is not in force
+  certificate_expired,        // certificate.expired: past its not_after (database clock)
+  certificate_not_yet_valid,  // certificate.not_yet_valid: before its not_before
+  certificate_revoked,        // certificate.revoked: listed by its CA's revocation list
 };
 
 std::string_view error_code_name(errc code);

@@ -54,6 +54,9 @@ struct config {
   std::string audit_log_name = "local";
   // PEM bundle of the CA roots that user certificates must chain to (empty: none accepted).
   std::string identity_ca_roots_file;  // checkpoints carry the origin "tenderhall/<log name>"
+  // A directory of certificate revocation lists (PEM or DER, one per file), each signed by one of
+  // the CA roots; re-read whenever a file in it is added, removed or changed. Empty: none.
+  std::string identity_crl_dir;
   std::chrono::seconds audit_checkpoint_interval{10};
   // scheduler.*
   bool scheduler_enabled = true;

@@ -98,6 +98,8 @@ public:
     std::uint64_t tender_quota_bytes = 32ull << 30;
     // Signs rehearsal confirmations and bid seal notes (the audit log's key). Required.
     std::shared_ptr<const crypto::note::ed25519_signer> signer;
+    // The CA revocation lists a signer's certificate is checked against (check_signer).
+    revocation_source revocations;
   };
 
   bids(pool& connections, options opts);
@@ -129,8 +131,16 @@ public:
   boost::asio::awaitable<void> reject(std::string upload_id, std::string code, std::string message);
 
   boost::asio::awaitable<bid_requirements> requirements(std::string tender_id);
-  // True when `fingerprint` is an unrevoked key of a user of organisation `org`.
-  boost::asio::awaitable<bool> signer_belongs_to(std::string org, std::string fingerprint);
+  // Whether `fingerprint` may sign a bid of organisation `org` now: an unrevoked key of a user of
+  // `org` (else bid.unknown_signer) whose registered certificate, if it has one, is in force
+  // (else certificate.expired, certificate.not_yet_valid or certificate.revoked; see
+  // certificates.hpp). nullopt when it may.
+  struct signer_refusal {
+    std::string code;
+    std::string message;  // completes "the file is signed by key <fingerprint>, "
+  };
+  boost::asio::awaitable<std::optional<signer_refusal>> check_signer(std::string org,
+                                                                     std::string fingerprint);
 
   // One SERIALIZABLE transaction (retried on serialization failures): deadline check on the
   // database clock, the previous current bid replaced, the new bid inserted, bid.submitted

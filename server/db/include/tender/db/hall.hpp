@@ -151,6 +151,8 @@ public:
     // lateness would be recorded as an outage of the platform (database::priority()). Null: the
     // main pool.
     pool* priority = nullptr;
+    // The CA revocation lists a signer's certificate is checked against at every signed action.
+    revocation_source revocations;
   };
 
   hall(pool& connections, options opts);

@@ -8,6 +8,7 @@
 // its token. The awaitable methods run on the pool's threads and never block an I/O thread.
 
 #include <tender/crypto/x509.hpp>
+#include <tender/db/certificates.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -109,6 +110,9 @@ public:
   struct options {
     std::chrono::seconds challenge_ttl{120};
     std::chrono::seconds session_ttl{8 * 3600};
+    // The CA revocation lists (certificates.hpp), consulted at registration and at every login
+    // with a certificate-backed key.
+    revocation_source revocations;
   };
 
   identity(pool& connections, options opts);
@@ -124,7 +128,8 @@ public:
   // against `roots` at the database clock time, then registers its subject key (Ed25519 or SM2)
   // for the user with the certificate, in one transaction with one audit event. Throws
   // identity.bad_certificate with the reason (unparsable, unknown issuer, expired, not yet valid,
-  // bad signature, wrong key type, no roots configured), identity.not_found, identity.exists.
+  // bad signature, wrong key type, no roots configured, revoked by its CA's revocation list),
+  // identity.not_found, identity.exists.
   boost::asio::awaitable<user_certificate> add_certificate(
       identity_actor actor, std::string user_id, std::string certificate_pem,
       std::vector<std::string> chain_pems, std::shared_ptr<const crypto::x509::trust_store> roots);
@@ -158,7 +163,9 @@ public:
   // answer does not tell whether a user exists.
   boost::asio::awaitable<login_challenge> issue_challenge(std::string user_id);
   // Consumes the challenge and opens a session. Throws auth.challenge_expired (expired or used)
-  // or auth.bad_signature; on either nothing changes.
+  // or auth.bad_signature; once the signature verifies, certificate.expired,
+  // certificate.not_yet_valid or certificate.revoked when the key is backed by a certificate that
+  // is not in force now (certificates.hpp). On any of them nothing changes.
   boost::asio::awaitable<login_session> login(std::string challenge_id, std::string fingerprint,
                                               std::string signature);
   // The principal of a live (unexpired, unrevoked) session token, nullopt otherwise.
