@@ -50,7 +50,7 @@ constexpr const char* org_usage =
 Usage:
   tender admin org create --id ID --kind KIND --name NAME [--token-file F] [--json]
 
-KIND is bidder, tenderer, agency, center, supervision, issuer or platform.
+KIND is bidder, tenderer, agency, center, supervision, issuer, platform or notary.
 )";
 
 constexpr const char* user_usage =

@@ -130,7 +130,8 @@ rule_pack parse_rule_pack(std::string_view text) {
                                                            "kinds",
                                                            "bid_validity_days",
                                                            "draw_reveal_s",
-                                                           "bond_refund"};
+                                                           "bond_refund",
+                                                           "custody"};
   for (const auto& kv : o) {
     if (known.find(std::string_view(kv.key().data(), kv.key().size())) == known.end()) {
       bad_pack("unknown field '" + std::string(kv.key()) + "'");
@@ -176,6 +177,27 @@ rule_pack parse_rule_pack(std::string_view text) {
     const auto* w = ro.if_contains("working_days");
     if (w == nullptr || !w->is_bool()) bad_pack("'bond_refund.working_days' must be a boolean");
     p.bond_refund.working_days = w->get_bool();
+  }
+  if (const auto* cu = o.if_contains("custody")) {
+    if (!cu->is_object()) bad_pack("'custody' must be an object");
+    const auto& co = cu->get_object();
+    for (const auto& kv : co) {
+      const std::string_view k(kv.key().data(), kv.key().size());
+      if (k != "min_custodians" && k != "min_threshold" && k != "org_kinds") {
+        bad_pack("unknown field 'custody." + std::string(k) + "'");
+      }
+    }
+    p.custody.min_custodians = static_cast<int>(pack_int(co, "min_custodians", 1));
+    p.custody.min_threshold = static_cast<int>(pack_int(co, "min_threshold", 1));
+    if (p.custody.min_threshold > p.custody.min_custodians) {
+      bad_pack("'custody.min_threshold' must not exceed 'custody.min_custodians'");
+    }
+    p.custody.org_kinds = pack_strings(co, "org_kinds");
+    for (const auto& k : p.custody.org_kinds) {
+      if (k != "center" && k != "supervision" && k != "notary") {
+        bad_pack("'custody.org_kinds' may hold center, supervision and notary, not '" + k + "'");
+      }
+    }
   }
   return p;
 }
@@ -295,6 +317,8 @@ std::vector<std::string> publication_violations(const rule_pack& pack, const ten
           v.push_back("escrow custodian id '" + c.id + "' is used twice");
         }
       }
+      for (auto& s : custody_violations(pack, *t.escrow, t.owner_org))
+        v.push_back(std::move(s));
       if (!t.escrow->has_setup) {
         v.push_back("key_policy '" + t.key_policy +
                     "' needs escrow.setup, the public setup of the threshold escrow key that "
@@ -309,6 +333,43 @@ std::vector<std::string> publication_violations(const rule_pack& pack, const ten
     }
   } else if (t.escrow) {
     v.push_back("key_policy is bidder_only but an escrow is given; remove it or change the policy");
+  }
+  return v;
+}
+
+std::vector<std::string> custody_violations(const rule_pack& pack, const escrow_spec& escrow,
+                                            const std::string& owner_org) {
+  std::vector<std::string> v;
+  const auto& rule = pack.custody;
+  const auto n = static_cast<int>(escrow.custodians.size());
+  if (n < rule.min_custodians) {
+    v.push_back("escrow.custodians names " + std::to_string(n) + " custodian" +
+                (n == 1 ? "" : "s") + "; the " + pack.name + " rule pack needs at least " +
+                std::to_string(rule.min_custodians) + ", each of its own organisation");
+  }
+  if (escrow.threshold < rule.min_threshold) {
+    v.push_back("escrow.threshold " + std::to_string(escrow.threshold) + " is too low: the " +
+                pack.name + " rule pack needs at least " + std::to_string(rule.min_threshold) +
+                " custodians to act together");
+  }
+  std::set<std::string> orgs;
+  for (const auto& c : escrow.custodians) {
+    const std::string who = "escrow custodian '" + c.id + "'";
+    if (c.org_id == owner_org) {
+      v.push_back(who + " is of the tender's own organisation '" + c.org_id +
+                  "'; custodians must be independent of the tenderer");
+    } else if (c.org_kind.empty()) {
+      v.push_back(who + " names organisation '" + c.org_id + "', which does not exist");
+    } else if (!contains(rule.org_kinds, c.org_kind)) {
+      v.push_back(who + " is of organisation '" + c.org_id + "' of kind " + c.org_kind +
+                  "; the " + pack.name + " rule pack allows custodians of kind " +
+                  joined(rule.org_kinds));
+    }
+    if (!orgs.insert(c.org_id).second) {
+      v.push_back(who + " is of organisation '" + c.org_id +
+                  "', which already holds a share; each custodian must be of its own "
+                  "organisation");
+    }
   }
   return v;
 }

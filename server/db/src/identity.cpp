@@ -121,8 +121,8 @@ constexpr const char* insert_certificate_sql =
 #undef TENDER_USER_COLUMNS
 #undef TENDER_ID_TIME
 
-constexpr std::array org_kinds = {"bidder",      "tenderer", "agency",  "center",
-                                  "supervision", "issuer",   "platform"};
+constexpr std::array org_kinds = {"bidder", "tenderer", "agency",   "center",
+                                  "supervision", "issuer", "platform", "notary"};
 constexpr std::array user_roles = {"bidder", "tenderer", "center_staff", "supervisor",
                                    "expert", "issuer",   "admin"};
 
@@ -221,7 +221,8 @@ void check_org(const organisation& org) {
   check_id(org.id, "organisation id");
   if (!valid_org_kind(org.kind)) {
     bad_input("organisation kind '" + org.kind +
-              "' must be one of bidder, tenderer, agency, center, supervision, issuer, platform");
+              "' must be one of bidder, tenderer, agency, center, supervision, issuer, platform, "
+              "notary");
   }
   check_name(org.name, "organisation name");
 }

@@ -86,6 +86,8 @@ constexpr const char* zone_exists_sql =
 constexpr const char* project_code_taken_sql =
     "SELECT 1 FROM tenders WHERE project_code = $1 AND id <> $2";
 
+constexpr const char* org_kind_sql = "SELECT kind FROM organisations WHERE id = $1";
+
 constexpr const char* insert_tender_sql =
     "INSERT INTO tenders (id, project_code, title, kind, rule_pack, owner_org, created_by, "
     "deadline_at, opening_at, time_zone, decryption_window_s, confirmation_window_s, key_policy, "
@@ -300,6 +302,20 @@ core::tender_spec spec_of(const json::object& t) {
       }
     }
     s.lots.push_back(std::move(lot));
+  }
+  return s;
+}
+
+// spec_of with what the custody rules need from the database: the owner and the kind of each
+// custodian's organisation.
+core::tender_spec spec_in(pqxx::transaction_base& tx, const json::object& t) {
+  auto s = spec_of(t);
+  s.owner_org = str_of(t, "owner_org");
+  if (s.escrow) {
+    for (auto& c : s.escrow->custodians) {
+      const auto r = tx.exec_params(org_kind_sql, c.org_id);
+      if (!r.empty()) c.org_kind = r[0][0].as<std::string>();
+    }
   }
   return s;
 }
@@ -527,7 +543,7 @@ net::awaitable<tender_result> tenders::publish(tender_actor who, std::string id,
     check_version(id, l.version, if_match);
     const auto t = load(tx, id);
     const auto& pack = pack_of(str_of(t->tender, "rule_pack"));
-    auto violations = core::publication_violations(pack, spec_of(t->tender), t->now);
+    auto violations = core::publication_violations(pack, spec_in(tx, t->tender), t->now);
     if (!violations.empty()) throw rule_violation(std::move(violations));
     tx.exec_params1(publish_sql, id, if_match);
     tx.exec_params0(upsert_job_sql, std::string("tender.deadline"), id);
@@ -589,7 +605,8 @@ net::awaitable<tender_result> tenders::amend(tender_actor who, std::string id,
         tx.exec_params1(amend_tender_sql, id, title, move.deadline_at, move.opening_at)[0]
             .as<std::int64_t>();
     auto after = load(tx, id);
-    auto violations = core::publication_violations(pack, spec_of(after->tender), after->now, false);
+    auto violations =
+        core::publication_violations(pack, spec_in(tx, after->tender), after->now, false);
     if (!violations.empty()) throw rule_violation(std::move(violations));
     // The history shows times as the API does (RFC 3339), not as epoch seconds.
     json::object shown = changes;

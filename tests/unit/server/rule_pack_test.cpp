@@ -154,28 +154,32 @@ TEST(rule_pack, lots_kinds_and_escrow_thresholds) {
   const auto& eng = *core::find_rule_pack("engineering");
   t = good_tender("engineering", 30 * day);
   t.key_policy = "bidder_and_escrow";
-  t.escrow = core::escrow_spec{3, {{"c1", "center", "PEM"}, {"c2", "supervision", "PEM"}}};
+  t.escrow = core::escrow_spec{4,
+                               {{"c1", "center", "PEM", "center"},
+                                {"c2", "supervision", "PEM", "supervision"},
+                                {"c3", "notary", "PEM", "notary"}}};
   v = core::publication_violations(eng, t, now);
   EXPECT_TRUE(mentions(v, "needs escrow.setup")) << all(v);
   t.escrow->has_setup = true;
-  t.escrow->setup_threshold = 3;
-  t.escrow->setup_custodians = 2;
+  t.escrow->setup_threshold = 4;
+  t.escrow->setup_custodians = 3;
   v = core::publication_violations(eng, t, now);
   ASSERT_EQ(v.size(), 1u) << all(v);
-  EXPECT_NE(v[0].find("escrow.threshold 3 must be between 1 and the number of custodians (2)"),
+  EXPECT_NE(v[0].find("escrow.threshold 4 must be between 1 and the number of custodians (3)"),
             std::string::npos)
       << v[0];
   t.escrow->threshold = 2;
-  EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "escrow.setup is a 3-of-2 key"));
+  EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "escrow.setup is a 4-of-3 key"));
   t.escrow->setup_threshold = 2;
-  EXPECT_TRUE(core::publication_violations(eng, t, now).empty());
+  EXPECT_TRUE(core::publication_violations(eng, t, now).empty())
+      << all(core::publication_violations(eng, t, now));
   t.escrow->custodians[1].id = "c1";
   EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "'c1' is used twice"));
   t.escrow->threshold = 0;
   EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "escrow.threshold 0"));
 
   t = good_tender("engineering", 30 * day);
-  t.escrow = core::escrow_spec{1, {{"c1", "center", "PEM"}}};
+  t.escrow = core::escrow_spec{1, {{"c1", "center", "PEM", "center"}}};
   EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "bidder_only but an escrow"));
   t = good_tender("engineering", 30 * day);
   t.lots[0].summary_fields[0].type = "text";
@@ -291,4 +295,107 @@ TEST(rule_pack, bid_validity_and_bond_refund_rules) {
   auto bad = minimal;
   bad.insert(bad.size() - 1, R"(,"bond_refund":{"trigger":"never","days":5,"working_days":false})");
   EXPECT_THROW(tender::core::parse_rule_pack(bad), std::invalid_argument);
+}
+
+// Issue 15 §4: the escrow key is held by independent organisations of the kinds the pack allows,
+// enough of them, none the tenderer; the same rule in every pack, the sandbox included.
+TEST(rule_pack, custody_needs_independent_custodians_of_allowed_kinds) {
+  const core::escrow_spec good{2,
+                               {{"c1", "center-1", "PEM", "center"},
+                                {"c2", "sup-1", "PEM", "supervision"},
+                                {"c3", "notary-1", "PEM", "notary"}},
+                               true,
+                               2,
+                               3};
+  struct row {
+    const char* what;
+    void (*change)(core::escrow_spec&);
+    const char* owner;
+    const char* message;  // nullptr: no violation
+  };
+  const row table[] = {
+      {"good", [](core::escrow_spec&) {}, "acme", nullptr},
+      {"the tenderer holds a share", [](core::escrow_spec&) {}, "center-1",
+       "escrow custodian 'c1' is of the tender's own organisation 'center-1'"},
+      {"one organisation twice",
+       [](core::escrow_spec& e) { e.custodians[2].org_id = "center-1"; }, "acme",
+       "escrow custodian 'c3' is of organisation 'center-1', which already holds a share"},
+      {"a bidder organisation",
+       [](core::escrow_spec& e) { e.custodians[1].org_kind = "bidder"; }, "acme",
+       "escrow custodian 'c2' is of organisation 'sup-1' of kind bidder; the engineering rule "
+       "pack allows custodians of kind center, supervision, notary"},
+      {"a tenderer organisation",
+       [](core::escrow_spec& e) { e.custodians[0].org_kind = "tenderer"; }, "acme",
+       "of kind tenderer"},
+      {"an unknown organisation", [](core::escrow_spec& e) { e.custodians[0].org_kind = ""; },
+       "acme", "escrow custodian 'c1' names organisation 'center-1', which does not exist"},
+      {"two custodians", [](core::escrow_spec& e) { e.custodians.pop_back(); }, "acme",
+       "escrow.custodians names 2 custodians; the engineering rule pack needs at least 3"},
+      {"the tenderer alone, threshold 1",
+       [](core::escrow_spec& e) {
+         e.custodians = {{"c1", "acme", "PEM", "tenderer"}};
+         e.threshold = 1;
+       },
+       "acme", "escrow.threshold 1 is too low: the engineering rule pack needs at least 2"},
+  };
+  for (const char* pack_name : {"engineering", "gov_procurement", "sandbox"}) {
+    const auto& pack = *core::find_rule_pack(pack_name);
+    EXPECT_EQ(pack.custody.min_custodians, 3) << pack_name;
+    EXPECT_EQ(pack.custody.min_threshold, 2) << pack_name;
+    for (const auto& r : table) {
+      SCOPED_TRACE(std::string(pack_name) + ": " + r.what);
+      auto e = good;
+      r.change(e);
+      const auto v = core::custody_violations(pack, e, r.owner);
+      if (r.message == nullptr) {
+        EXPECT_TRUE(v.empty()) << all(v);
+        continue;
+      }
+      std::string expected = r.message;
+      const auto at = expected.find("engineering");
+      if (at != std::string::npos) expected.replace(at, 11, pack_name);
+      EXPECT_TRUE(mentions(v, expected)) << all(v);
+    }
+  }
+
+  // Through publication: the owner and kinds come with the tender.
+  const auto& eng = *core::find_rule_pack("engineering");
+  auto t = good_tender("engineering", 30 * day);
+  t.owner_org = "center-1";
+  t.key_policy = "bidder_or_escrow";
+  t.escrow = good;
+  EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "tender's own organisation"));
+  t.owner_org = "acme";
+  EXPECT_TRUE(core::publication_violations(eng, t, now).empty());
+}
+
+TEST(rule_pack, custody_settings_are_read_from_the_pack) {
+  const std::string base =
+      R"({"name":"x","title":"X","min_seconds_to_deadline":0,)"
+      R"("amendment_min_seconds_before_deadline":0,"max_bond_ratio":0.02,"min_bids":3,)"
+      R"("default_decryption_window_s":60,"default_confirmation_window_s":60,)"
+      R"("evaluation_methods":["comprehensive"],"kinds":["works"])";
+  auto p = core::parse_rule_pack(base + "}");
+  EXPECT_EQ(p.custody.min_custodians, 3);
+  EXPECT_EQ(p.custody.org_kinds, (std::vector<std::string>{"center", "supervision", "notary"}));
+  p = core::parse_rule_pack(
+      base + R"(,"custody":{"min_custodians":5,"min_threshold":3,"org_kinds":["center"]}})");
+  EXPECT_EQ(p.custody.min_custodians, 5);
+  EXPECT_EQ(p.custody.min_threshold, 3);
+  EXPECT_EQ(p.custody.org_kinds, std::vector<std::string>{"center"});
+  const auto refused = [&](const std::string& custody, const std::string& why) {
+    try {
+      core::parse_rule_pack(base + R"(,"custody":)" + custody + "}");
+      ADD_FAILURE() << custody << " accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  };
+  refused(R"({"min_custodians":3,"min_threshold":2,"org_kinds":["bidder"]})",
+          "not 'bidder'");
+  refused(R"({"min_custodians":2,"min_threshold":3,"org_kinds":["center"]})",
+          "must not exceed");
+  refused(R"({"min_custodians":3,"min_threshold":2,"org_kinds":["center"],"x":1})",
+          "custody.x");
+  refused(R"({"min_custodians":0,"min_threshold":0,"org_kinds":["center"]})", "min_custodians");
 }

@@ -41,6 +41,16 @@ struct rule_pack {
     std::int64_t days = 5;
     bool working_days = false;
   } bond_refund;
+  // Who may hold a tender's threshold escrow key (SPEC §5): at least `min_custodians` custodians,
+  // each of its own organisation of one of `org_kinds`, none of them the tender's owner or a
+  // bidder, and a threshold of at least `min_threshold`, so that no single organisation, and no
+  // party to the tender, can open a bid through the escrow. Pack field "custody"; these defaults
+  // when it is absent.
+  struct custody_rule {
+    int min_custodians = 3;
+    int min_threshold = 2;
+    std::vector<std::string> org_kinds = {"center", "supervision", "notary"};
+  } custody;
 };
 
 // The refund deadline of a cash bond when the pack's triggering date is `trigger_at` (seconds
@@ -76,6 +86,9 @@ struct custodian {
   std::string id;
   std::string org_id;
   std::string public_key;  // PEM
+  // The kind of organisation org_id (identity's organisations.kind), empty when there is no such
+  // organisation. Filled by the caller from the database.
+  std::string org_kind;
 };
 
 struct escrow_spec {
@@ -93,6 +106,7 @@ struct escrow_spec {
 struct tender_spec {
   std::string kind;
   std::string rule_pack;
+  std::string owner_org;  // the organisation that publishes it (tenderer or agency)
   std::optional<std::int64_t> deadline_at;
   std::optional<std::int64_t> opening_at;
   std::string key_policy;  // bidder_only | bidder_or_escrow | bidder_and_escrow
@@ -106,6 +120,14 @@ struct tender_spec {
 // (an amendment moves the deadline instead of being refused).
 std::vector<std::string> publication_violations(const rule_pack& pack, const tender_spec& t,
                                                 std::int64_t now, bool lead_time = true);
+
+// Every custody rule of the pack (rule_pack::custody) the escrow breaks, each a complete sentence
+// naming the field: too few custodians or too low a threshold, a custodian organisation that is
+// unknown, of a kind the pack does not allow, named twice, or the tender's owner. Part of
+// publication_violations for a tender whose key policy uses escrow. No custodian can be a bidder:
+// bids come only from organisations of kind bidder, which no pack allows as custodians.
+std::vector<std::string> custody_violations(const rule_pack& pack, const escrow_spec& escrow,
+                                            const std::string& owner_org);
 
 // The deadline after an amendment issued at `now`: when it is closer than the pack's amendment
 // window to `deadline`, the deadline moves to now + window and the opening by the same delta.

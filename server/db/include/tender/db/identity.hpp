@@ -51,7 +51,7 @@ struct identity_actor {
 
 struct organisation {
   std::string id;
-  std::string kind;  // bidder|tenderer|agency|center|supervision|issuer|platform
+  std::string kind;  // bidder|tenderer|agency|center|supervision|issuer|platform|notary
   std::string name;
   std::string created_at;  // filled by the database
 };
