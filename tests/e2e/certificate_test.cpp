@@ -135,8 +135,7 @@ class certificates : public ::testing::Test {
 protected:
   certificates()
       : w_("certs", {{"TENDERD_IDENTITY_CA_ROOTS_FILE", ca_.f("root.pem")},
-                     {"TENDERD_IDENTITY_CRL_DIR", ca_.f("crls")},
-                     {"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"}}) {
+                     {"TENDERD_IDENTITY_CRL_DIR", ca_.f("crls")}}) {
     w_.admin().api->create_org("acme", "bidder", "Acme Bidder Ltd");
     w_.admin().api->create_user("acme", "alice", "Alice", {"bidder"});
   }
