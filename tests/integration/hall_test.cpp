@@ -6,6 +6,7 @@
 #include <test_support.hpp>
 
 #include <tender/crypto/bytes.hpp>
+#include <tender/crypto/canonical_json.hpp>
 #include <tender/crypto/digest.hpp>
 #include <tender/crypto/draw.hpp>
 #include <tender/crypto/error.hpp>
@@ -28,6 +29,8 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <set>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -184,11 +187,11 @@ struct hall_fixture : ::testing::Test {
         "(SELECT count(*) FROM hall_confirmations) || '/' || (SELECT count(*) FROM hall_shares)");
   }
 
-  // The deadline job as tenderd runs it (seal_bids on), in one transaction.
+  // The deadline job as tenderd runs it (seal_bids on), in one transaction. The deadline becomes
+  // now, not earlier: the sign-ins made so far came before it (hall-protocol.md §11).
   void pass_deadline(const std::string& t) {
     db.exec(
-        "UPDATE tenders SET deadline_at = clock_timestamp() - interval '1 second' WHERE id = '" +
-        t + "'");
+        "UPDATE tenders SET deadline_at = clock_timestamp() WHERE id = '" + t + "'");
     auto handler = db::tender_deadline_handler("test-scheduler", true, signer);
     pool.run_blocking([&](pqxx::connection_base& c) {
       pqxx::work tx(c);
@@ -496,6 +499,160 @@ TEST_F(hall_fixture, full_opening_with_causes_draw_confirmations_and_record) {
                crypto::error);
   // The record is final: nothing more happens.
   EXPECT_EQ(refused(t, hv, "pause", {{"reason", "late"}}), "hall.wrong_phase");
+}
+
+// Section 5 of issue 15: draws nobody can steer. A bidder that signs in after the deadline
+// attends but cannot be drawn as the representative, and the representative, when it must choose
+// between revealing and withholding, cannot compute the outcome of either: the draw's last input
+// is a checkpoint that does not exist yet. Whatever it computes from everything it can see is
+// not the draw that follows.
+TEST_F(hall_fixture, the_representative_cannot_steer_the_draw_by_withholding) {
+  const auto t = make_tender("09");
+  const auto hv = viewer(t, host);
+  std::vector<db::hall_viewer> bv;
+  for (const auto& b : bidders)
+    bv.push_back(viewer(t, b));
+  act(t, hv, "commit_host", {{"commitment", sha_hex(host_nonce)}});
+  auto sign_in = [&](std::size_t i) {
+    auto p = signed_params(t, bv[i], bidders[i], "sign_in", sha_hex(nonces[i]));
+    p["commitment"] = sha_hex(nonces[i]);
+    act(t, bv[i], "sign_in", p);
+  };
+  sign_in(0);
+  sign_in(1);
+  pass_deadline(t);
+  sign_in(2);  // after the deadline: still open, b3 attends
+  act(t, hv, "check_guarantees");
+  EXPECT_FALSE(act(t, hv, "publish_list").result.at("failed").as_bool());
+  db.exec("UPDATE tenders SET opening_at = clock_timestamp() - interval '1 second' WHERE id = '" +
+          t + "'");
+  act(t, hv, "open_window");
+  db.exec(
+      "UPDATE halls SET window_closes_at = clock_timestamp() - interval '1 millisecond' WHERE "
+      "tender_id = '" +
+      t + "'");
+  run_job(db::hall_window_close_handler("test-scheduler"), "hall.window_close", t);
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM hall_attendance WHERE tender_id = '" + t + "'"),
+            "3");
+
+  const auto rev = act(t, hv, "reveal_host", {{"nonce", hex_of(host_nonce)}});
+  const std::string rep(rev.result.at("representative").as_string());
+
+  // What the representative sees when it must decide: the snapshot and the published log.
+  const std::size_t ri = rep == "b1" ? 0 : rep == "b2" ? 1 : 2;
+  const auto snap = run_on_io(hall.snapshot(t, bv[ri])).hall;
+  const auto& rd = snap.at("draw").at("representative_draw").as_object();
+  std::vector<std::string> rep_candidates;
+  for (const auto& c : rd.at("candidates").as_array())
+    rep_candidates.emplace_back(c.as_string());
+  EXPECT_EQ(rep_candidates, (std::vector<std::string>{"b1", "b2"}))
+      << "b3 signed in after the deadline and is not a candidate";
+  ASSERT_NE(rep, "b3");
+  const auto host_raw = crypto::hex_decode(snap.at("draw").at("host_nonce").as_string());
+  std::string deadline_root;
+  for (const auto& m : rd.at("seed_materials").as_array()) {
+    if (m.at("label").as_string() == "checkpoint_root") {
+      const auto v = crypto::hex_decode(m.at("value").as_string());
+      deadline_root.assign(v.begin(), v.end());
+    }
+  }
+  ASSERT_FALSE(deadline_root.empty());
+  std::vector<std::string> rates;
+  for (const auto& c : snap.at("tender").at("lots").as_array()[0].at("discount_candidates")
+                           .as_array())
+    rates.emplace_back(c.as_string());
+  // Every root the log has published so far (anyone may read them).
+  std::set<std::string> known_roots;
+  {
+    std::istringstream roots(db.query_value(
+        "SELECT string_agg(encode(root, 'base64'), ' ' ORDER BY size) FROM audit_checkpoints"));
+    for (std::string r; roots >> r;)
+      known_roots.insert(r);
+  }
+  const auto known_size = std::stoll(db.query_value("SELECT max(size) FROM audit_checkpoints"));
+  // Its best attempt: the seed of each choice (reveal, withhold), with the procedure's inputs as
+  // far as they exist, and with any published root in the place of the one still to come.
+  std::set<std::string> foreseen;
+  const std::string rep_raw(nonces[ri]);
+  for (const std::string& mine : {rep_raw, std::string()}) {
+    std::vector<std::optional<std::string>> last = {std::nullopt};
+    for (const auto& r : known_roots)
+      last.emplace_back(r);
+    for (const auto& extra : last) {
+      crypto::draw_inputs in;
+      auto add = [&](std::string label, std::string_view v) {
+        const auto b = crypto::as_bytes(v);
+        in.seed_materials.push_back({std::move(label), crypto::bytes(b.begin(), b.end())});
+      };
+      add("checkpoint_root", deadline_root);
+      add("host_reveal", std::string(host_raw.begin(), host_raw.end()));
+      add("representative:" + rep, mine);
+      if (extra) add("draw_checkpoint", *extra);
+      add("draw_id", t + "/lot/1/discount");
+      in.candidates = rates;
+      in.count = 1;
+      foreseen.insert(crypto::to_hex(crypto::draw_seed(in)));
+    }
+  }
+
+  // It withholds; once its time is over the host draws without it.
+  db.exec(
+      "UPDATE halls SET host_revealed_at = clock_timestamp() - interval '1 hour' WHERE "
+      "tender_id = '" +
+      t + "'");
+  const auto drawn = act(t, hv, "draw");
+  ASSERT_EQ(drawn.result.at("draws").as_array().size(), 1u);
+  const auto& d = drawn.result.at("draws").as_array()[0].as_object();
+  const auto& draw = d.at("draw").as_object();
+  EXPECT_EQ(foreseen.count(std::string(draw.at("seed").as_string())), 0u)
+      << "the representative could compute the draw when it chose to withhold";
+
+  // The draw's last input is a checkpoint signed after the reveal was over, published with it.
+  std::map<std::string, std::string> m;
+  for (const auto& x : draw.at("seed_materials").as_array()) {
+    const auto v = crypto::hex_decode(x.at("value").as_string());
+    m[std::string(x.at("label").as_string())] = std::string(v.begin(), v.end());
+  }
+  ASSERT_TRUE(m.count("representative:" + rep));
+  EXPECT_TRUE(m.at("representative:" + rep).empty()) << "a withheld reveal is hashed empty";
+  ASSERT_TRUE(m.count("draw_checkpoint")) << json::serialize(draw);
+  EXPECT_EQ(known_roots.count(m.at("draw_checkpoint")), 0u);
+  ASSERT_TRUE(d.contains("checkpoint")) << json::serialize(d);
+  const auto& cp = d.at("checkpoint").as_object();
+  EXPECT_EQ(std::string(cp.at("root").as_string()), m.at("draw_checkpoint"));
+  EXPECT_GT(cp.at("size").to_number<std::int64_t>(), known_size);
+  // The note is the log's signed checkpoint of that size and root.
+  const std::vector<crypto::note::verifier_key> keys{signer->verifier()};
+  const auto opened = crypto::note::open_checkpoint(cp.at("note").as_string(), "test.origin", keys);
+  EXPECT_EQ(opened.cp.size, cp.at("size").to_number<std::uint64_t>());
+  EXPECT_EQ(crypto::base64_encode(opened.cp.root), m.at("draw_checkpoint"));
+  EXPECT_EQ(db.query_value("SELECT encode(root, 'base64') FROM audit_checkpoints WHERE size = " +
+                           std::to_string(cp.at("size").to_number<std::int64_t>())),
+            m.at("draw_checkpoint"));
+  // Its last event is the draw's own audit event, whose payload (with the salt) is published.
+  const auto audit_seq = cp.at("audit_seq").to_number<std::int64_t>();
+  EXPECT_EQ(audit_seq + 1, cp.at("size").to_number<std::int64_t>());
+  EXPECT_EQ(db.query_value("SELECT action || ' ' || subject || ' ' || payload_digest FROM "
+                           "audit_events WHERE seq = " +
+                           std::to_string(audit_seq)),
+            "hall.draw " + t + " " +
+                sha_hex(crypto::canonical_json(json::object{{"representative", rep},
+                                                            {"representative_nonce", nullptr},
+                                                            {"salt", cp.at("salt")}})));
+  // And the draw recomputes from what it publishes.
+  {
+    crypto::draw_inputs in;
+    for (const auto& x : draw.at("seed_materials").as_array()) {
+      in.seed_materials.push_back(
+          {std::string(x.at("label").as_string()), crypto::hex_decode(x.at("value").as_string())});
+    }
+    in.candidates = rates;
+    in.count = 1;
+    EXPECT_TRUE(crypto::verify_draw(in, {std::string(d.at("value").as_string())}));
+  }
+  // Too late to reveal now.
+  EXPECT_EQ(refused(t, bv[ri], "reveal_representative", {{"nonce", hex_of(nonces[ri])}}),
+            "hall.wrong_phase");
 }
 
 TEST_F(hall_fixture, outage_during_the_window_is_the_platforms_fault) {

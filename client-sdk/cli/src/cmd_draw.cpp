@@ -6,6 +6,7 @@
 
 #include <tender/crypto/draw.hpp>
 #include <tender/crypto/init.hpp>
+#include <tender/crypto/signed_note.hpp>
 
 #include <boost/json.hpp>
 
@@ -13,6 +14,8 @@
 #include <filesystem>
 #include <iterator>
 #include <limits>
+#include <optional>
+#include <string_view>
 
 namespace tender::cli {
 namespace po = boost::program_options;
@@ -65,11 +68,16 @@ constexpr const char* verify_draw_usage =
     R"(tender verify-draw — recompute a published draw and compare it with its record
 
 Usage:
-  tender verify-draw [--json] RECORD.json
+  tender verify-draw [--log-key KEY] [--json] RECORD.json
 
 RECORD.json may also be a draw as the opening hall publishes it: a hall event (the message or
 its data: representative_drawn, parameters_drawn), a draw object from the hall's snapshot, or
-the opening record file; every draw found in it is checked.
+the opening record file (old ones included); every draw found in it is checked.
+
+A parameter draw of the hall's procedure v2 publishes the audit checkpoint signed in the draw
+(hall-protocol.md §11): its root must be the draw's draw_checkpoint input, and with --log-key
+(the audit log's verifier key, or a file holding it) its note must be signed by that key for
+that size and root.
 
 Recomputes the seed and the selection from the record's inputs (seed materials, candidates,
 exclusions, count) with tenderhall/draw/v1 and compares them with the record's seed and
@@ -80,6 +88,7 @@ inputs break the draw rules (draw.*).
 Examples:
   tender verify-draw draw-experts.json
   tender verify-draw --json draw-experts.json
+  tender verify-draw --log-key "$(curl -s $SERVER/api/v1/log/key)" opening-record.json
   tender hall watch --tender t-0123456789abcdef --json | grep -m1 parameters_drawn > draws.json
   tender verify-draw draws.json
 )";
@@ -293,10 +302,17 @@ int draw(context& ctx, const std::vector<std::string>& args) {
 
 // ---- verify-draw --------------------------------------------------------------------------------
 
+// A draw found in a hall document, with the draw checkpoint its entry publishes (procedure v2).
+struct hall_draw {
+  std::string record;                      // the draw as a draw record text
+  std::optional<json::object> checkpoint;  // {"size","root","note",...} beside it, if any
+};
+
 // The draws in a document as the opening hall publishes them (hall-protocol.md §11): a draw
 // object without "type"/"version", an event message or its data (representative_drawn,
-// parameters_drawn), or an opening record file. Each comes back as a draw record text.
-void collect_hall_draws(const json::value& v, std::vector<std::string>& out, int depth = 0) {
+// parameters_drawn), or an opening record file (its "draws" object and their "parameters").
+void collect_hall_draws(const json::value& v, std::vector<hall_draw>& out, int depth = 0,
+                        const json::object* checkpoint = nullptr) {
   if (depth > 6 || !v.is_object()) return;
   const auto& o = v.get_object();
   if (o.contains("seed_materials")) {
@@ -304,41 +320,92 @@ void collect_hall_draws(const json::value& v, std::vector<std::string>& out, int
     if (!d.contains("type")) d["type"] = record_type;
     if (!d.contains("version")) d["version"] = record_version;
     if (!d.contains("algorithm")) d["algorithm"] = crypto::draw_domain;
-    out.push_back(json::serialize(d));
+    out.push_back({json::serialize(d), checkpoint != nullptr
+                                           ? std::optional<json::object>(*checkpoint)
+                                           : std::nullopt});
     return;
   }
+  const json::value* cp = o.if_contains("checkpoint");
   for (const char* key : {"data", "record", "draw", "representative_draw"}) {
-    if (const auto* x = o.if_contains(key)) collect_hall_draws(*x, out, depth + 1);
+    const json::object* beside = std::string_view(key) == "draw" && cp != nullptr && cp->is_object()
+                                     ? &cp->get_object()
+                                     : nullptr;
+    if (const auto* x = o.if_contains(key)) collect_hall_draws(*x, out, depth + 1, beside);
   }
-  if (const auto* draws = o.if_contains("draws"); draws != nullptr && draws->is_array()) {
-    for (const auto& d : draws->get_array())
-      collect_hall_draws(d, out, depth + 1);
+  for (const char* key : {"draws", "parameters"}) {
+    const auto* list = o.if_contains(key);
+    if (list == nullptr) continue;
+    if (list->is_array()) {
+      for (const auto& d : list->get_array())
+        collect_hall_draws(d, out, depth + 1);
+    } else {
+      collect_hall_draws(*list, out, depth + 1);  // the opening record's "draws" object
+    }
   }
 }
 
-int check_one(context& ctx, const fs::path& path, const std::string& text, bool as_json);
+// The audit log's key to check draw checkpoints with (nullopt: they are compared with the draw's
+// input only).
+using log_key = std::optional<crypto::note::verifier_key>;
 
-int check_record(context& ctx, const fs::path& path, bool as_json) {
+int check_one(context& ctx, const fs::path& path, const std::string& text, bool as_json,
+              const std::optional<json::object>& checkpoint, const log_key& key);
+
+int check_record(context& ctx, const fs::path& path, bool as_json, const log_key& key) {
   const std::string text = read_file(path, max_large_file);
   json::error_code ec;
   const json::value doc = json::parse(text, ec);
   const json::value* type = !ec && doc.is_object() ? doc.get_object().if_contains("type") : nullptr;
   if (!ec && doc.is_object() &&
       (type == nullptr || !type->is_string() || type->get_string() != record_type)) {
-    std::vector<std::string> draws;
+    std::vector<hall_draw> draws;
     collect_hall_draws(doc, draws);
     if (!draws.empty()) {
       for (const auto& d : draws) {
-        const int r = check_one(ctx, path, d, as_json);
+        const int r = check_one(ctx, path, d.record, as_json, d.checkpoint, key);
         if (r != exit_ok) return r;
       }
       return exit_ok;
     }
   }
-  return check_one(ctx, path, text, as_json);
+  return check_one(ctx, path, text, as_json, std::nullopt, key);
 }
 
-int check_one(context& ctx, const fs::path& path, const std::string& text, bool as_json) {
+// The draw checkpoint published beside a parameter draw: its root must be the draw's
+// draw_checkpoint input and, with the log's key, its note a checkpoint of that size and root
+// signed by it. Returns what was checked, for the report; throws error or crypto::error.
+std::string check_draw_checkpoint(const fs::path& path, const draw_record& record,
+                                  const json::object& cp, const log_key& key) {
+  const auto where = path.string() + ": the draw checkpoint";
+  const auto* root = cp.if_contains("root");
+  const auto* size = cp.if_contains("size");
+  if (root == nullptr || !root->is_string() || size == nullptr || !size->is_int64()) {
+    bad_record("the draw checkpoint needs \"root\" and \"size\"");
+  }
+  const auto& m = record.inputs.seed_materials;
+  const auto it = std::find_if(m.begin(), m.end(),
+                               [](const auto& x) { return x.label == "draw_checkpoint"; });
+  if (it == m.end() ||
+      std::string(it->value.begin(), it->value.end()) != std::string(root->get_string())) {
+    throw error(codes::draw_mismatch, where + "'s root is not the draw's draw_checkpoint input");
+  }
+  std::string out = "draw checkpoint: size " + std::to_string(size->get_int64()) +
+                    ", its root is the draw's draw_checkpoint input";
+  if (!key) return out + " (give --log-key to check its signature)";
+  const auto* note_text = cp.if_contains("note");
+  if (note_text == nullptr || !note_text->is_string()) bad_record("the draw checkpoint has no note");
+  const std::vector<crypto::note::verifier_key> known{*key};
+  const auto opened = crypto::note::open(note_text->get_string(), known);
+  const auto parsed = crypto::note::parse_checkpoint(opened.text);
+  if (static_cast<std::int64_t>(parsed.size) != size->get_int64() ||
+      crypto::base64_encode(parsed.root) != std::string(root->get_string())) {
+    throw error(codes::draw_mismatch, where + "'s signed note is for another size or root");
+  }
+  return out + ", signed by the log's key";
+}
+
+int check_one(context& ctx, const fs::path& path, const std::string& text, bool as_json,
+              const std::optional<json::object>& checkpoint, const log_key& key) {
   draw_record record;
   try {
     record = record_from_json(text);
@@ -366,18 +433,29 @@ int check_one(context& ctx, const fs::path& path, const std::string& text, bool 
               std::to_string(again.selected.size()) + ")");
     }
   }
+  std::string cp_note;
+  if (checkpoint) {
+    try {
+      cp_note = check_draw_checkpoint(path, record, *checkpoint, key);
+    } catch (const error& e) {
+      if (std::string_view(e.code()) != codes::draw_mismatch) throw;
+      return report_invalid(ctx, as_json, e.code(), e.what());
+    }
+  }
   if (as_json) {
     json::array selected;
     for (const auto& s : again.selected)
       selected.push_back(json::value(s));
-    ctx.out << json::serialize(json::object{{"valid", true},
-                                            {"seed", crypto::to_hex(again.seed)},
-                                            {"selected", std::move(selected)}})
-            << "\n";
+    json::object o{{"valid", true},
+                   {"seed", crypto::to_hex(again.seed)},
+                   {"selected", std::move(selected)}};
+    if (checkpoint) o["draw_checkpoint"] = cp_note;
+    ctx.out << json::serialize(o) << "\n";
   } else {
     ctx.out << "draw record OK: the seed and the selection of " << again.selected.size()
             << " (in order) match a recomputation from the record's inputs\n"
             << "seed: " << crypto::to_hex(again.seed) << "\n";
+    if (checkpoint) ctx.out << cp_note << "\n";
   }
   return exit_ok;
 }
@@ -386,6 +464,8 @@ int verify_draw(context& ctx, const std::vector<std::string>& args) {
   po::options_description opts("Options");
   opts.add_options()                                          //
       ("json", po::bool_switch(), "machine-readable output")  //
+      ("log-key", po::value<std::string>()->value_name("KEY"),
+       "the audit log's verifier key (or a file holding it), for draw checkpoints")  //
       ("record", po::value<std::vector<std::string>>()->value_name("FILE"), "the draw record");
   po::positional_options_description positional;
   positional.add("record", -1);
@@ -399,7 +479,15 @@ int verify_draw(context& ctx, const std::vector<std::string>& args) {
 
   crypto::init();
   try {
-    return check_record(ctx, (*vm)["record"].as<std::vector<std::string>>().front(), as_json);
+    log_key key;
+    if (vm->count("log-key") != 0u) {
+      std::string text = (*vm)["log-key"].as<std::string>();
+      std::error_code fec;
+      if (fs::is_regular_file(text, fec)) text = read_file(text, 4096);
+      key = crypto::note::parse_verifier_key(trim(text));
+    }
+    return check_record(ctx, (*vm)["record"].as<std::vector<std::string>>().front(), as_json,
+                        key);
   } catch (const crypto::error& e) {
     return report_invalid(ctx, as_json, e.code(), e.what());
   } catch (const error& e) {

@@ -6,6 +6,7 @@
 #include <tender/db/audit_log.hpp>
 #include <tender/db/error.hpp>
 
+#include "audit_tx.hpp"
 #include "canonical_json.hpp"
 #include "certificate_tx.hpp"
 #include "feed_tx.hpp"
@@ -14,6 +15,7 @@
 #include "prepared.hpp"
 #include "sql_array.hpp"
 
+#include <tender/core/hall_draw.hpp>
 #include <tender/core/hall_rules.hpp>
 #include <tender/core/log.hpp>
 #include <tender/core/tender_rules.hpp>
@@ -25,6 +27,7 @@
 #include <tender/crypto/keys.hpp>
 #include <tender/crypto/opening_record.hpp>
 #include <tender/crypto/sealed_bid.hpp>
+#include <tender/crypto/signed_note.hpp>
 #include <tender/crypto/suite.hpp>
 
 #include <boost/json.hpp>
@@ -1217,9 +1220,13 @@ json::object draw_json(const crypto::draw_result& d) {
           {"selected", std::move(selected)}};
 }
 
-crypto::draw_seed_material material(std::string label, std::string_view value) {
-  const auto b = crypto::as_bytes(value);
-  return {std::move(label), crypto::bytes(b.begin(), b.end())};
+std::vector<crypto::draw_seed_material> materials(const std::vector<core::seed_material>& in) {
+  std::vector<crypto::draw_seed_material> out;
+  for (const auto& [label, value] : in) {
+    const auto b = crypto::as_bytes(value);
+    out.push_back({label, crypto::bytes(b.begin(), b.end())});
+  }
+  return out;
 }
 
 void act_reveal_host(act_context& c) {
@@ -1234,20 +1241,25 @@ void act_reveal_host(act_context& c) {
     fail("hall.commitment_mismatch", "the nonce does not hash to the host's commitment");
   }
   const auto root = checkpoint_root(c.tx, c.h.tender_id);
+  // Only sign-ins made before the deadline can be drawn (core::representative_eligible): the
+  // candidates are fixed before the checkpoint root exists, so no one can add or hold back a
+  // candidate once the root is known.
   std::vector<std::string> candidates;
   for (const auto& r : c.tx.exec_params(
-           "SELECT a.org_id FROM hall_attendance a WHERE a.tender_id = $1 AND EXISTS (SELECT 1 "
-           "FROM hall_bids hb WHERE hb.tender_id = a.tender_id AND hb.org_id = a.org_id AND "
-           "hb.listed) ORDER BY a.signed_in_at, a.org_id",
+           "SELECT a.org_id, extract(epoch FROM a.signed_in_at)::float8 FROM hall_attendance a "
+           "WHERE a.tender_id = $1 AND EXISTS (SELECT 1 FROM hall_bids hb WHERE hb.tender_id = "
+           "a.tender_id AND hb.org_id = a.org_id AND hb.listed) ORDER BY a.signed_in_at, a.org_id",
            c.h.tender_id)) {
-    candidates.push_back(r[0].as<std::string>());
+    if (c.h.deadline_at && core::representative_eligible(r[1].as<double>(), *c.h.deadline_at)) {
+      candidates.push_back(r[0].as<std::string>());
+    }
   }
   json::value representative = nullptr;
   json::value draw = nullptr;
   if (!candidates.empty()) {
     crypto::draw_inputs in;
-    in.seed_materials = {material("checkpoint_root", root), material("host_reveal", raw_text),
-                         material("draw_id", c.h.tender_id + "/representative")};
+    in.seed_materials =
+        materials(core::representative_seed_materials(c.h.tender_id, root, raw_text));
     in.candidates = candidates;
     in.count = 1;
     const auto d = crypto::run_draw(in);
@@ -1266,7 +1278,9 @@ void act_reveal_host(act_context& c) {
   c.out.seq = append_event(c.tx, c.h.tender_id, "host_revealed", c.actor,
                            {{"nonce", nonce}, {"commitment", *c.h.host_commitment}});
   append_event(c.tx, c.h.tender_id, "representative_drawn", nullptr,
-               {{"draw", draw}, {"representative", representative}});
+               {{"procedure", core::hall_draw_procedure},
+                {"draw", draw},
+                {"representative", representative}});
   c.audit({{"nonce", nonce}, {"checkpoint_root", root}, {"representative", representative}});
   c.out.result = {{"representative", representative}};
 }
@@ -1301,16 +1315,24 @@ void act_reveal_representative(act_context& c) {
   c.out.result = json::object{};
 }
 
+// The parameter draw. Its last seed input is the root of a checkpoint signed here, over a log
+// whose last event is this draw's own audit event (with 32 fresh random bytes): it exists only
+// once the reveal is over, so when the representative chooses between revealing and withholding
+// it cannot compute the outcome of either (verifiable-draw.md §10).
 void act_draw(act_context& c) {
   c.p.done();
   require_role(c.who, {"host"}, "draw");
   require_phase(c.h, {"drawing"}, "draw");
   require_not_held(c.h);
   const auto& pack = pack_of(c.h);
-  if (c.h.representative && !c.h.representative_nonce && c.h.host_revealed_at &&
-      c.h.now < *c.h.host_revealed_at + static_cast<double>(pack.draw_reveal_s)) {
+  if (!core::may_draw_parameters(c.h.now, c.h.host_revealed_at.value_or(c.h.now),
+                                 pack.draw_reveal_s, c.h.representative.has_value(),
+                                 c.h.representative_nonce.has_value())) {
     fail("hall.too_early", "the representative has " + std::to_string(pack.draw_reveal_s) +
                                " s to reveal before the host may draw without it");
+  }
+  if (!c.opts.signer) {
+    fail("hall.record_not_ready", "this node has no audit signing key for the draw's checkpoint");
   }
   const auto host = crypto::hex_decode(c.h.host_nonce.value_or(""));
   std::string rep_raw;
@@ -1318,6 +1340,24 @@ void act_draw(act_context& c) {
     const auto r = crypto::hex_decode(*c.h.representative_nonce);
     rep_raw.assign(r.begin(), r.end());
   }
+  const auto salt = crypto::to_hex(crypto::as_bytes(random_raw(32)));
+  const json::object sealed{
+      {"representative", c.h.representative ? json::value(*c.h.representative) : nullptr},
+      {"representative_nonce",
+       c.h.representative_nonce ? json::value(*c.h.representative_nonce) : nullptr},
+      {"salt", salt}};
+  const auto audit_seq = hall_tx::audit(c.tx, c.who.user_id, c.who.role, c.action, c.h.tender_id,
+                                        sealed);
+  const auto cp = audit_tx::checkpoint(c.tx, c.opts.origin, *c.opts.signer);
+  if (!cp || cp->size != audit_seq + 1) {
+    throw error(audit_codes::corrupt, "the draw's checkpoint does not end at its audit event");
+  }
+  const auto draw_root = crypto::base64_encode(cp->root);
+  const json::object checkpoint{{"size", cp->size},
+                                {"root", draw_root},
+                                {"note", cp->note},
+                                {"audit_seq", audit_seq},
+                                {"salt", salt}};
   json::array draws;
   for (const auto& r : c.tx.exec_params(
            "SELECT lot_no, discount_candidates::text FROM lots WHERE tender_id = $1 AND "
@@ -1325,27 +1365,30 @@ void act_draw(act_context& c) {
            c.h.tender_id)) {
     const auto cands = json::parse(r[1].as<std::string>());
     if (!cands.is_array() || cands.get_array().empty()) continue;
+    core::discount_draw_inputs di;
+    di.tender_id = c.h.tender_id;
+    di.lot = r[0].as<int>();
+    di.checkpoint_root_b64 = c.h.checkpoint_root.value_or("");
+    di.host_nonce.assign(host.begin(), host.end());
+    di.representative = c.h.representative;
+    di.representative_nonce = rep_raw;
+    di.draw_checkpoint_b64 = draw_root;
     crypto::draw_inputs in;
-    in.seed_materials = {material("checkpoint_root", c.h.checkpoint_root.value_or("")),
-                         material("host_reveal", std::string(host.begin(), host.end()))};
-    if (c.h.representative) {
-      in.seed_materials.push_back(material("representative:" + *c.h.representative, rep_raw));
-    }
-    const int lot = r[0].as<int>();
-    in.seed_materials.push_back(
-        material("draw_id", c.h.tender_id + "/lot/" + std::to_string(lot) + "/discount"));
+    in.seed_materials = materials(core::discount_seed_materials(di));
     for (const auto& v : cands.get_array()) {
       in.candidates.push_back(v.is_string() ? std::string(v.get_string()) : json::serialize(v));
     }
     in.count = 1;
     const auto d = crypto::run_draw(in);
-    draws.push_back(
-        json::object{{"lot", lot}, {"value", d.selected.front()}, {"draw", draw_json(d)}});
+    draws.push_back(json::object{{"lot", di.lot},
+                                 {"value", d.selected.front()},
+                                 {"draw", draw_json(d)},
+                                 {"checkpoint", checkpoint}});
   }
   c.tx.exec_params0("UPDATE halls SET phase = 'drawn', draws = $2::jsonb WHERE tender_id = $1",
                     c.h.tender_id, json::serialize(draws));
-  c.out.seq = append_event(c.tx, c.h.tender_id, "parameters_drawn", c.actor, {{"draws", draws}});
-  c.audit({{"draws", draws}});
+  c.out.seq = append_event(c.tx, c.h.tender_id, "parameters_drawn", c.actor,
+                           {{"procedure", core::hall_draw_procedure}, {"draws", draws}});
   c.out.result = {{"draws", std::move(draws)}};
 }
 

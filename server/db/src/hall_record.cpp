@@ -11,6 +11,7 @@
 #include "hall_tx.hpp"
 #include "pool.hpp"
 
+#include <tender/core/hall_draw.hpp>
 #include <tender/core/tender_rules.hpp>
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/opening_record.hpp>
@@ -19,6 +20,8 @@
 #include <boost/json.hpp>
 
 #include <pqxx/pqxx>
+
+#include <algorithm>
 
 namespace net = boost::asio;
 
@@ -124,15 +127,23 @@ json::object build_record(pqxx::transaction_base& tx, const std::string& tender_
                                    {"to", r[1].as<std::string>()},
                                    {"detected_by", r[2].as<std::string>()}});
   }
-  json::object draws{{"checkpoint_root", text_or_null(t[14])},
+  json::array parameters;
+  if (!t[9].is_null()) parameters = json::parse(t[9].as<std::string>()).as_array();
+  // A parameter draw without its own checkpoint was made by the first procedure (a hall drawn
+  // before the upgrade); the verifier must know which rules to hold it to.
+  const bool v1 = std::any_of(parameters.begin(), parameters.end(), [](const json::value& p) {
+    return p.is_object() && !p.get_object().contains("checkpoint");
+  });
+  json::object draws{{"procedure", v1 ? std::string_view("tenderhall/hall-draw/v1")
+                                      : core::hall_draw_procedure},
+                     {"checkpoint_root", text_or_null(t[14])},
                      {"host_commitment", text_or_null(t[10])},
                      {"host_nonce", text_or_null(t[11])},
                      {"representative", text_or_null(t[12])},
                      {"representative_nonce", text_or_null(t[13])},
                      {"representative_draw",
                       t[8].is_null() ? json::value(nullptr) : json::parse(t[8].as<std::string>())},
-                     {"parameters", t[9].is_null() ? json::value(json::array{})
-                                                   : json::parse(t[9].as<std::string>())}};
+                     {"parameters", std::move(parameters)}};
   json::array confirmations;
   for (const auto& r :
        tx.exec_params("SELECT org_id, " TENDER_HALL_TIME(

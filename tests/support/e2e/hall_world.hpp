@@ -209,13 +209,12 @@ public:
                                tender_id + "'), 'none')");
   }
 
-  // The deadline passes on the database clock and its job is due now.
+  // The deadline passes on the database clock and its job is due now. The deadline becomes now,
+  // not earlier: every sign-in made so far came before it, so each can be drawn as the
+  // representative (hall-protocol.md §11).
   void pass_deadline(const std::string& tender_id) {
-    w_.db().exec(
-        "UPDATE tenders SET deadline_at = clock_timestamp() - "
-        "interval '1 millisecond' WHERE id "
-        "= '" +
-        tender_id + "'");
+    w_.db().exec("UPDATE tenders SET deadline_at = clock_timestamp() WHERE id = '" + tender_id +
+                 "'");
     w_.db().exec(
         "UPDATE scheduled_jobs SET due_at = clock_timestamp() WHERE "
         "kind = 'tender.deadline' AND "

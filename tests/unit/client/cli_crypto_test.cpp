@@ -4,6 +4,8 @@
 #include <tender/cli/cli.hpp>
 
 #include <tender/crypto/bytes.hpp>
+#include <tender/crypto/digest.hpp>
+#include <tender/crypto/draw.hpp>
 #include <tender/crypto/escrow.hpp>
 #include <tender/crypto/init.hpp>
 #include <tender/crypto/merkle.hpp>
@@ -621,6 +623,145 @@ TEST_F(cli_draw, bad_inputs_are_refused_with_codes) {
   EXPECT_EQ(r.code, 2);  // no seed
   r = run_cli({"draw", "--seed", "a=00", "--candidates", dir_ / "candidates.txt", "--count", "-1"});
   EXPECT_EQ(r.code, 2);
+}
+
+// The opening hall publishes its draws inside events and the opening record; verify-draw finds
+// them there, in records made before the draw procedure v2 (no draw checkpoint) and after it,
+// where the draw checkpoint beside each parameter draw must be the draw's last input and, with
+// the log's key, a checkpoint signed by the log.
+class cli_hall_draw : public cli_draw {
+protected:
+  static json::object draw_json(const std::vector<std::pair<std::string, std::string>>& materials,
+                                const std::vector<std::string>& candidates) {
+    tc::draw_inputs in;
+    json::array m;
+    for (const auto& [label, value] : materials) {
+      const auto b = tc::as_bytes(value);
+      in.seed_materials.push_back({label, tc::bytes(b.begin(), b.end())});
+      m.push_back(json::object{{"label", label}, {"value", tc::hex_encode(b)}});
+    }
+    json::array c;
+    for (const auto& x : candidates)
+      c.push_back(json::value(x));
+    in.candidates = candidates;
+    in.count = 1;
+    const auto d = tc::run_draw(in);
+    return {{"algorithm", "tenderhall/draw/v1"},
+            {"seed_materials", std::move(m)},
+            {"candidates", std::move(c)},
+            {"exclusions", json::array{}},
+            {"count", 1},
+            {"seed", tc::to_hex(d.seed)},
+            {"selected", json::array{json::value(d.selected.front())}}};
+  }
+
+  // An opening record file (hall-protocol.md §12) around these draws; verify-draw reads only the
+  // draws, so the rest is a stub.
+  static json::object record_file(json::object draws) {
+    return {{"record", json::object{{"format", "tenderhall-opening-record/v1"},
+                                    {"draws", std::move(draws)}}},
+            {"digest", std::string(64, '0')},
+            {"note", ""},
+            {"log_index", 1}};
+  }
+
+  const std::string host_ = std::string(32, 'h');
+  const std::string root_ = "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328";
+  const std::vector<std::string> rates_ = {"0.05", "0.08", "0.10"};
+};
+
+TEST_F(cli_hall_draw, records_without_a_procedure_verify_as_before) {
+  const auto rep = draw_json({{"checkpoint_root", root_},
+                              {"host_reveal", host_},
+                              {"draw_id", "t-1/representative"}},
+                             {"o-1", "o-2"});
+  const auto lot = draw_json({{"checkpoint_root", root_},
+                              {"host_reveal", host_},
+                              {"representative:o-1", ""},
+                              {"draw_id", "t-1/lot/1/discount"}},
+                             rates_);
+  write_json(dir_ / "old.json",
+             record_file({{"checkpoint_root", root_},
+                          {"representative_draw", rep},
+                          {"parameters", json::array{json::object{
+                                             {"lot", 1}, {"value", lot.at("selected").as_array().at(0)},
+                                             {"draw", lot}}}}}));
+  auto r = run_cli({"verify-draw", dir_ / "old.json"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  // Both draws were found and checked.
+  EXPECT_NE(r.out.find("draw record OK"), r.out.rfind("draw record OK")) << r.out;
+  // And an edited one fails.
+  auto bad = lot;
+  bad["selected"] = json::array{lot.at("selected").as_array().at(0).as_string() == "0.05" ? "0.08" : "0.05"};
+  write_json(dir_ / "old-bad.json",
+             record_file({{"representative_draw", rep},
+                          {"parameters", json::array{json::object{{"lot", 1}, {"draw", bad}}}}}));
+  r = run_cli({"verify-draw", dir_ / "old-bad.json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "[cli.draw_mismatch]")) << r.err;
+}
+
+TEST_F(cli_hall_draw, a_v2_draw_checkpoint_must_be_the_last_input_and_signed_by_the_log) {
+  const auto log = note::ed25519_signer::generate("tenderhall.example/audit");
+  const auto other = note::ed25519_signer::generate("tenderhall.example/audit");
+  auto checkpoint_of = [&](std::uint64_t size, const std::string& seed) {
+    const auto root = merkle::hash_from_bytes(tc::sha256(seed));
+    const note::ed25519_signer* signers[] = {&log};
+    return json::object{
+        {"size", size},
+        {"root", tc::base64_encode(root)},
+        {"note", note::sign_checkpoint({"tenderhall.example/audit", size, root, {}}, signers)},
+        {"audit_seq", size - 1},
+        {"salt", std::string(64, 'a')}};
+  };
+  const auto cp = checkpoint_of(42, "draw");
+  const auto lot = draw_json({{"checkpoint_root", root_},
+                              {"host_reveal", host_},
+                              {"representative:o-1", ""},
+                              {"draw_checkpoint", std::string(cp.at("root").as_string())},
+                              {"draw_id", "t-1/lot/1/discount"}},
+                             rates_);
+  auto file_with = [&](const json::object& checkpoint) {
+    return json::object{
+        {"procedure", "tenderhall/hall-draw/v2"},
+        {"draws", json::array{json::object{{"lot", 1},
+                                           {"value", lot.at("selected").as_array().at(0)},
+                                           {"draw", lot},
+                                           {"checkpoint", checkpoint}}}}};
+  };
+  write_json(dir_ / "event.json", file_with(cp));
+  auto r = run_cli({"verify-draw", dir_ / "event.json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "draw checkpoint: size 42, its root is the draw's draw_checkpoint "
+                              "input (give --log-key"))
+      << r.out;
+  write_text(dir_ / "log.key", note::format_verifier_key(log.verifier()) + "\n");
+  r = run_cli({"verify-draw", "--log-key", dir_ / "log.key", dir_ / "event.json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "signed by the log's key")) << r.out;
+  r = run_cli({"verify-draw", "--json", "--log-key", note::format_verifier_key(log.verifier()),
+               dir_ / "event.json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(std::string(parse_object(r.out).at("draw_checkpoint").as_string()),
+                       "signed by the log's key"));
+
+  // Another key did not sign it.
+  r = run_cli({"verify-draw", "--log-key", note::format_verifier_key(other.verifier()),
+               dir_ / "event.json"});
+  EXPECT_EQ(r.code, 1);
+  // A checkpoint that is not the draw's input, even a genuine one, is refused.
+  write_json(dir_ / "swapped.json", file_with(checkpoint_of(43, "another")));
+  r = run_cli({"verify-draw", dir_ / "swapped.json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "[cli.draw_mismatch]")) << r.err;
+  EXPECT_TRUE(contains(r.err, "draw_checkpoint")) << r.err;
+  // A note for another size than the one published.
+  auto resized = cp;
+  resized["size"] = 41;
+  write_json(dir_ / "resized.json", file_with(resized));
+  r = run_cli({"verify-draw", "--log-key", dir_ / "log.key", dir_ / "resized.json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "another size or root")) << r.err;
 }
 
 }  // namespace
