@@ -648,7 +648,8 @@ TEST_F(hall_fixture, the_representative_cannot_steer_the_draw_by_withholding) {
     }
     in.candidates = rates;
     in.count = 1;
-    EXPECT_TRUE(crypto::verify_draw(in, {std::string(d.at("value").as_string())}));
+    const std::vector<std::string> claimed{std::string(d.at("value").as_string())};
+    EXPECT_TRUE(crypto::verify_draw(in, claimed));
   }
   // Too late to reveal now.
   EXPECT_EQ(refused(t, bv[ri], "reveal_representative", {{"nonce", hex_of(nonces[ri])}}),

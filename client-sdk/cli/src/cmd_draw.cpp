@@ -88,7 +88,7 @@ inputs break the draw rules (draw.*).
 Examples:
   tender verify-draw draw-experts.json
   tender verify-draw --json draw-experts.json
-  tender verify-draw --log-key "$(curl -s $SERVER/api/v1/log/key)" opening-record.json
+  tender verify-draw --log-key log-key.txt opening-record.json
   tender hall watch --tender t-0123456789abcdef --json | grep -m1 parameters_drawn > draws.json
   tender verify-draw draws.json
 )";
