@@ -352,8 +352,14 @@ TEST_F(certificates, a_certificate_out_of_its_validity_stops_its_key_at_login_bi
   tender::test::hall_world h(w_, owner);
   const auto t = h.make_tender({.suffix = "71"});
   auto b = certified(w_, ca_, "cv-bidder", "cv-org");
+  // A bid while the certificate is in force: the hall counts its organisation as a bidder (a
+  // viewer without a bid is the public, kept out until the list is published).
+  ASSERT_EQ(upload_code(b.who, t), "");
   auto hall_s = h.join(t, &b.who);
   ASSERT_EQ(hall_s->last_welcome().viewer.role, "bidder");
+  const auto current_bids = [&] {
+    return w_.db().query_value("SELECT count(*) FROM bids WHERE status = 'current'");
+  };
 
   // The certificate expires after its registration (on the database clock).
   const auto set_validity = [&](const std::string& before, const std::string& after) {
@@ -368,7 +374,7 @@ TEST_F(certificates, a_certificate_out_of_its_validity_stops_its_key_at_login_bi
   EXPECT_EQ(w_.rows("sessions"), sessions);
   EXPECT_EQ(w_.rows("audit_events"), events);
   EXPECT_EQ(upload_code(b.who, t), "certificate.expired");
-  EXPECT_EQ(w_.rows("bids"), 0);
+  EXPECT_EQ(w_.rows("bids"), 1);  // the replacement was refused; the first bid stands
   EXPECT_EQ(w_.db().query_value("SELECT reject_code FROM uploads ORDER BY created_at DESC LIMIT 1"),
             "certificate.expired");
   EXPECT_EQ(sign_in_code(*hall_s, b), "certificate.expired");
@@ -384,7 +390,8 @@ TEST_F(certificates, a_certificate_out_of_its_validity_stops_its_key_at_login_bi
   set_validity("-1 day", "2 days");
   EXPECT_EQ(login_code(w_, b), "");
   EXPECT_EQ(upload_code(b.who, t), "");
-  EXPECT_EQ(w_.rows("bids"), 1);
+  EXPECT_EQ(w_.rows("bids"), 2);  // the replacement went through
+  EXPECT_EQ(current_bids(), "1");
   EXPECT_EQ(sign_in_code(*hall_s, b), "");
   EXPECT_EQ(w_.rows("hall_attendance"), 1);
 }
@@ -395,7 +402,6 @@ TEST_F(certificates, a_revoked_certificate_stops_its_key_once_its_crl_is_install
   tender::test::hall_world h(w_, owner);
   const auto t = h.make_tender({.suffix = "72"});
   auto b = certified(w_, ca_, "cr-bidder", "cr-org");
-  auto hall_s = h.join(t, &b.who);
 
   // A first list revoking nobody, then the bidder's certificate revoked.
   ASSERT_TRUE(ca_.install_crl("root.crl"));
@@ -407,6 +413,9 @@ TEST_F(certificates, a_revoked_certificate_stops_its_key_once_its_crl_is_install
   EXPECT_EQ(login_code(w_, b), "");
   EXPECT_EQ(upload_code(b.who, t), "");
   EXPECT_EQ(w_.rows("bids"), 1);
+  // With its bid, the organisation joins the hall as a bidder.
+  auto hall_s = h.join(t, &b.who);
+  ASSERT_EQ(hall_s->last_welcome().viewer.role, "bidder");
 
   // The root's new list replaces the first file: it is read at the next use.
   ASSERT_TRUE(ca_.install_crl("root.crl"));
