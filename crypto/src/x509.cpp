@@ -260,9 +260,9 @@ namespace {
 // RFC 5280 §5.3.1 CRLReason names, by their value (7 is not used).
 std::string reason_name(long code) {
   static constexpr const char* names[] = {
-      "unspecified",          "keyCompromise", "cACompromise",       "affiliationChanged",
-      "superseded",           "cessationOfOperation", "certificateHold", "unspecified",
-      "removeFromCRL",        "privilegeWithdrawn",   "aACompromise"};
+      "unspecified",   "keyCompromise",        "cACompromise",    "affiliationChanged",
+      "superseded",    "cessationOfOperation", "certificateHold", "unspecified",
+      "removeFromCRL", "privilegeWithdrawn",   "aACompromise"};
   if (code < 0 || code >= static_cast<long>(std::size(names))) return "unspecified";
   return names[code];
 }
@@ -335,8 +335,8 @@ std::optional<revocation_list::entry> revocation_list::find(const certificate& c
   e.serial_hex = cert.serial_hex();
   e.revoked_at = asn1_time_to_unix(X509_REVOKED_get0_revocationDate(rev));
   int crit = 0;
-  std::unique_ptr<ASN1_ENUMERATED, store_deleter> reason(static_cast<ASN1_ENUMERATED*>(
-      X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, nullptr)));
+  std::unique_ptr<ASN1_ENUMERATED, store_deleter> reason(
+      static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, nullptr)));
   e.reason = reason ? reason_name(ASN1_ENUMERATED_get(reason.get())) : "unspecified";
   ERR_clear_error();
   return e;

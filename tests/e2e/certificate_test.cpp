@@ -79,14 +79,14 @@ public:
 
   // Marks certificate `name`.pem revoked in the root's database (the next CRL lists it).
   bool revoke(const std::string& name) const {
-    return openssl({"ca", "-config", f("ca.cnf"), "-cert", f("root.pem"), "-keyfile",
-                    f("root.key"), "-revoke", f(name + ".pem"), "-crl_reason", "keyCompromise"});
+    return openssl({"ca", "-config", f("ca.cnf"), "-cert", f("root.pem"), "-keyfile", f("root.key"),
+                    "-revoke", f(name + ".pem"), "-crl_reason", "keyCompromise"});
   }
   // A CRL of the root's database signed by `ca` (root: the real one), installed in the directory
   // crls/ as `file` by a rename, as an operator's download script would.
   bool install_crl(const std::string& file, const std::string& ca = "root") const {
-    if (!openssl({"ca", "-config", f("ca.cnf"), "-cert", f(ca + ".pem"), "-keyfile",
-                  f(ca + ".key"), "-gencrl", "-crldays", "1", "-out", f("crl.tmp")})) {
+    if (!openssl({"ca", "-config", f("ca.cnf"), "-cert", f(ca + ".pem"), "-keyfile", f(ca + ".key"),
+                  "-gencrl", "-crldays", "1", "-out", f("crl.tmp")})) {
       return false;
     }
     std::filesystem::rename(f("crl.tmp"), f("crls/" + file));

@@ -29,9 +29,9 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
-#include <memory>
 #include <string>
 #include <thread>
 
@@ -190,8 +190,7 @@ struct hall_fixture : ::testing::Test {
   // The deadline job as tenderd runs it (seal_bids on), in one transaction. The deadline becomes
   // now, not earlier: the sign-ins made so far came before it (hall-protocol.md §11).
   void pass_deadline(const std::string& t) {
-    db.exec(
-        "UPDATE tenders SET deadline_at = clock_timestamp() WHERE id = '" + t + "'");
+    db.exec("UPDATE tenders SET deadline_at = clock_timestamp() WHERE id = '" + t + "'");
     auto handler = db::tender_deadline_handler("test-scheduler", true, signer);
     pool.run_blocking([&](pqxx::connection_base& c) {
       pqxx::work tx(c);
@@ -558,8 +557,8 @@ TEST_F(hall_fixture, the_representative_cannot_steer_the_draw_by_withholding) {
   }
   ASSERT_FALSE(deadline_root.empty());
   std::vector<std::string> rates;
-  for (const auto& c : snap.at("tender").at("lots").as_array()[0].at("discount_candidates")
-                           .as_array())
+  for (const auto& c :
+       snap.at("tender").at("lots").as_array()[0].at("discount_candidates").as_array())
     rates.emplace_back(c.as_string());
   // Every root the log has published so far (anyone may read them).
   std::set<std::string> known_roots;

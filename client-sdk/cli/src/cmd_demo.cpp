@@ -656,8 +656,9 @@ int story::run() {
   // machine slow enough for every sign-in to land after it there is no representative, and the
   // host draws at once.
   if (rep.at("representative").is_null()) {
-    step("8. the host revealed its nonce; nobody signed in before the deadline, so no "
-         "representative is drawn");
+    step(
+        "8. the host revealed its nonce; nobody signed in before the deadline, so no "
+        "representative is drawn");
   } else {
     const std::string rep_org = str(rep.at("representative"));
     bidder* rb = nullptr;

@@ -383,8 +383,8 @@ std::string check_draw_checkpoint(const fs::path& path, const draw_record& recor
     bad_record("the draw checkpoint needs \"root\" and \"size\"");
   }
   const auto& m = record.inputs.seed_materials;
-  const auto it = std::find_if(m.begin(), m.end(),
-                               [](const auto& x) { return x.label == "draw_checkpoint"; });
+  const auto it =
+      std::find_if(m.begin(), m.end(), [](const auto& x) { return x.label == "draw_checkpoint"; });
   if (it == m.end() ||
       std::string(it->value.begin(), it->value.end()) != std::string(root->get_string())) {
     throw error(codes::draw_mismatch, where + "'s root is not the draw's draw_checkpoint input");
@@ -393,7 +393,8 @@ std::string check_draw_checkpoint(const fs::path& path, const draw_record& recor
                     ", its root is the draw's draw_checkpoint input";
   if (!key) return out + " (give --log-key to check its signature)";
   const auto* note_text = cp.if_contains("note");
-  if (note_text == nullptr || !note_text->is_string()) bad_record("the draw checkpoint has no note");
+  if (note_text == nullptr || !note_text->is_string())
+    bad_record("the draw checkpoint has no note");
   const std::vector<crypto::note::verifier_key> known{*key};
   const auto opened = crypto::note::open(note_text->get_string(), known);
   const auto parsed = crypto::note::parse_checkpoint(opened.text);
@@ -446,9 +447,8 @@ int check_one(context& ctx, const fs::path& path, const std::string& text, bool 
     json::array selected;
     for (const auto& s : again.selected)
       selected.push_back(json::value(s));
-    json::object o{{"valid", true},
-                   {"seed", crypto::to_hex(again.seed)},
-                   {"selected", std::move(selected)}};
+    json::object o{
+        {"valid", true}, {"seed", crypto::to_hex(again.seed)}, {"selected", std::move(selected)}};
     if (checkpoint) o["draw_checkpoint"] = cp_note;
     ctx.out << json::serialize(o) << "\n";
   } else {
@@ -486,8 +486,7 @@ int verify_draw(context& ctx, const std::vector<std::string>& args) {
       if (fs::is_regular_file(text, fec)) text = read_file(text, 4096);
       key = crypto::note::parse_verifier_key(trim(text));
     }
-    return check_record(ctx, (*vm)["record"].as<std::vector<std::string>>().front(), as_json,
-                        key);
+    return check_record(ctx, (*vm)["record"].as<std::vector<std::string>>().front(), as_json, key);
   } catch (const crypto::error& e) {
     return report_invalid(ctx, as_json, e.code(), e.what());
   } catch (const error& e) {

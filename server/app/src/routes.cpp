@@ -83,14 +83,11 @@ net::ws_handler ws_echo(service_info info) {
 
 }  // namespace
 
-std::shared_ptr<net::router> make_routes(const service_info& info, db::database& database,
-                                         audit_service& audit, feed_service& feed,
-                                         std::size_t default_body_limit,
-                                         std::shared_ptr<const crypto::x509::trust_store> ca_roots,
-                                         const bid_settings& bids,
-                                         std::chrono::milliseconds guarantee_status_timeout,
-                                         hall_service* hall, unsigned challenges_per_minute,
-                                         db::revocation_source revocations) {
+std::shared_ptr<net::router> make_routes(
+    const service_info& info, db::database& database, audit_service& audit, feed_service& feed,
+    std::size_t default_body_limit, std::shared_ptr<const crypto::x509::trust_store> ca_roots,
+    const bid_settings& bids, std::chrono::milliseconds guarantee_status_timeout,
+    hall_service* hall, unsigned challenges_per_minute, db::revocation_source revocations) {
   auto r = std::make_shared<net::router>(net::router::options{default_body_limit});
   r->add("GET", "/healthz", healthz(info));
   r->add("GET", "/readyz", readyz(database, audit));

@@ -447,9 +447,9 @@ private:
     }
     const auto fingerprint = v.signer_key.fingerprint();
     if (const auto refused = co_await s_->repo->check_signer(upload_.bidder_org, fingerprint)) {
-      const completion_refusal r{*protocol::errc_from_name(refused->code),
-                                 "the file is signed by key " + fingerprint + ", " +
-                                     refused->message};
+      const completion_refusal r{
+          *protocol::errc_from_name(refused->code),
+          "the file is signed by key " + fingerprint + ", " + refused->message};
       co_return co_await refuse_completion(r);
     }
     db::verified_bid bid;

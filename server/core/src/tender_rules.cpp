@@ -361,9 +361,8 @@ std::vector<std::string> custody_violations(const rule_pack& pack, const escrow_
     } else if (c.org_kind.empty()) {
       v.push_back(who + " names organisation '" + c.org_id + "', which does not exist");
     } else if (!contains(rule.org_kinds, c.org_kind)) {
-      v.push_back(who + " is of organisation '" + c.org_id + "' of kind " + c.org_kind +
-                  "; the " + pack.name + " rule pack allows custodians of kind " +
-                  joined(rule.org_kinds));
+      v.push_back(who + " is of organisation '" + c.org_id + "' of kind " + c.org_kind + "; the " +
+                  pack.name + " rule pack allows custodians of kind " + joined(rule.org_kinds));
     }
     if (!orgs.insert(c.org_id).second) {
       v.push_back(who + " is of organisation '" + c.org_id +

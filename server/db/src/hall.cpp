@@ -1346,8 +1346,8 @@ void act_draw(act_context& c) {
       {"representative_nonce",
        c.h.representative_nonce ? json::value(*c.h.representative_nonce) : nullptr},
       {"salt", salt}};
-  const auto audit_seq = hall_tx::audit(c.tx, c.who.user_id, c.who.role, c.action, c.h.tender_id,
-                                        sealed);
+  const auto audit_seq =
+      hall_tx::audit(c.tx, c.who.user_id, c.who.role, c.action, c.h.tender_id, sealed);
   const auto cp = audit_tx::checkpoint(c.tx, c.opts.origin, *c.opts.signer);
   if (!cp || cp->size != audit_seq + 1) {
     throw error(audit_codes::corrupt, "the draw's checkpoint does not end at its audit event");
@@ -1507,9 +1507,8 @@ void act_confirm(act_context& c) {
   if (!c.h.record_digest || digest != *c.h.record_digest) {
     fail("hall.commitment_mismatch", "the digest is not the announcement's record digest");
   }
-  const auto ok =
-      verify_signed(c.tx, c.h.tender_id, c.who, "confirm", challenge_id, key, signature, digest,
-                    c.opts.revocations);
+  const auto ok = verify_signed(c.tx, c.h.tender_id, c.who, "confirm", challenge_id, key, signature,
+                                digest, c.opts.revocations);
   lock_now(c);
   check();
   const pqxx::binarystring pk(ok.public_key_der);

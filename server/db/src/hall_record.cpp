@@ -134,16 +134,16 @@ json::object build_record(pqxx::transaction_base& tx, const std::string& tender_
   const bool v1 = std::any_of(parameters.begin(), parameters.end(), [](const json::value& p) {
     return p.is_object() && !p.get_object().contains("checkpoint");
   });
-  json::object draws{{"procedure", v1 ? std::string_view("tenderhall/hall-draw/v1")
-                                      : core::hall_draw_procedure},
-                     {"checkpoint_root", text_or_null(t[14])},
-                     {"host_commitment", text_or_null(t[10])},
-                     {"host_nonce", text_or_null(t[11])},
-                     {"representative", text_or_null(t[12])},
-                     {"representative_nonce", text_or_null(t[13])},
-                     {"representative_draw",
-                      t[8].is_null() ? json::value(nullptr) : json::parse(t[8].as<std::string>())},
-                     {"parameters", std::move(parameters)}};
+  json::object draws{
+      {"procedure", v1 ? std::string_view("tenderhall/hall-draw/v1") : core::hall_draw_procedure},
+      {"checkpoint_root", text_or_null(t[14])},
+      {"host_commitment", text_or_null(t[10])},
+      {"host_nonce", text_or_null(t[11])},
+      {"representative", text_or_null(t[12])},
+      {"representative_nonce", text_or_null(t[13])},
+      {"representative_draw",
+       t[8].is_null() ? json::value(nullptr) : json::parse(t[8].as<std::string>())},
+      {"parameters", std::move(parameters)}};
   json::array confirmations;
   for (const auto& r :
        tx.exec_params("SELECT org_id, " TENDER_HALL_TIME(

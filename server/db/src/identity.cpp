@@ -121,8 +121,8 @@ constexpr const char* insert_certificate_sql =
 #undef TENDER_USER_COLUMNS
 #undef TENDER_ID_TIME
 
-constexpr std::array org_kinds = {"bidder", "tenderer", "agency",   "center",
-                                  "supervision", "issuer", "platform", "notary"};
+constexpr std::array org_kinds = {"bidder",      "tenderer", "agency",   "center",
+                                  "supervision", "issuer",   "platform", "notary"};
 constexpr std::array user_roles = {"bidder", "tenderer", "center_staff", "supervisor",
                                    "expert", "issuer",   "admin"};
 

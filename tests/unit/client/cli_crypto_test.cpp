@@ -658,8 +658,8 @@ protected:
   // An opening record file (hall-protocol.md §12) around these draws; verify-draw reads only the
   // draws, so the rest is a stub.
   static json::object record_file(json::object draws) {
-    return {{"record", json::object{{"format", "tenderhall-opening-record/v1"},
-                                    {"draws", std::move(draws)}}},
+    return {{"record",
+             json::object{{"format", "tenderhall-opening-record/v1"}, {"draws", std::move(draws)}}},
             {"digest", std::string(64, '0')},
             {"note", ""},
             {"log_index", 1}};
@@ -671,10 +671,9 @@ protected:
 };
 
 TEST_F(cli_hall_draw, records_without_a_procedure_verify_as_before) {
-  const auto rep = draw_json({{"checkpoint_root", root_},
-                              {"host_reveal", host_},
-                              {"draw_id", "t-1/representative"}},
-                             {"o-1", "o-2"});
+  const auto rep = draw_json(
+      {{"checkpoint_root", root_}, {"host_reveal", host_}, {"draw_id", "t-1/representative"}},
+      {"o-1", "o-2"});
   const auto lot = draw_json({{"checkpoint_root", root_},
                               {"host_reveal", host_},
                               {"representative:o-1", ""},
@@ -683,16 +682,18 @@ TEST_F(cli_hall_draw, records_without_a_procedure_verify_as_before) {
   write_json(dir_ / "old.json",
              record_file({{"checkpoint_root", root_},
                           {"representative_draw", rep},
-                          {"parameters", json::array{json::object{
-                                             {"lot", 1}, {"value", lot.at("selected").as_array().at(0)},
-                                             {"draw", lot}}}}}));
+                          {"parameters",
+                           json::array{json::object{{"lot", 1},
+                                                    {"value", lot.at("selected").as_array().at(0)},
+                                                    {"draw", lot}}}}}));
   auto r = run_cli({"verify-draw", dir_ / "old.json"});
   EXPECT_EQ(r.code, 0) << r.err;
   // Both draws were found and checked.
   EXPECT_NE(r.out.find("draw record OK"), r.out.rfind("draw record OK")) << r.out;
   // And an edited one fails.
   auto bad = lot;
-  bad["selected"] = json::array{lot.at("selected").as_array().at(0).as_string() == "0.05" ? "0.08" : "0.05"};
+  bad["selected"] =
+      json::array{lot.at("selected").as_array().at(0).as_string() == "0.05" ? "0.08" : "0.05"};
   write_json(dir_ / "old-bad.json",
              record_file({{"representative_draw", rep},
                           {"parameters", json::array{json::object{{"lot", 1}, {"draw", bad}}}}}));
@@ -732,8 +733,9 @@ TEST_F(cli_hall_draw, a_v2_draw_checkpoint_must_be_the_last_input_and_signed_by_
   write_json(dir_ / "event.json", file_with(cp));
   auto r = run_cli({"verify-draw", dir_ / "event.json"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(contains(r.out, "draw checkpoint: size 42, its root is the draw's draw_checkpoint "
-                              "input (give --log-key"))
+  EXPECT_TRUE(contains(r.out,
+                       "draw checkpoint: size 42, its root is the draw's draw_checkpoint "
+                       "input (give --log-key"))
       << r.out;
   write_text(dir_ / "log.key", note::format_verifier_key(log.verifier()) + "\n");
   r = run_cli({"verify-draw", "--log-key", dir_ / "log.key", dir_ / "event.json"});

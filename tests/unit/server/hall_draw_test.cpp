@@ -62,10 +62,10 @@ TEST(hall_draw, the_host_waits_for_the_representative_only_while_the_reveal_is_o
   };
   const double revealed_at = deadline + 7200;
   const row table[] = {
-      {revealed_at, false, false, true},       // nobody could be drawn: no one to wait for
-      {revealed_at + 1, true, true, true},     // the representative revealed
-      {revealed_at + 119, true, false, false}, // still its time
-      {revealed_at + 120, true, false, true},  // its time is over: drawn with an empty reveal
+      {revealed_at, false, false, true},        // nobody could be drawn: no one to wait for
+      {revealed_at + 1, true, true, true},      // the representative revealed
+      {revealed_at + 119, true, false, false},  // still its time
+      {revealed_at + 120, true, false, true},   // its time is over: drawn with an empty reveal
   };
   for (const auto& r : table) {
     EXPECT_EQ(core::may_draw_parameters(r.now, revealed_at, 120, r.has_rep, r.revealed), r.may)
@@ -83,9 +83,9 @@ TEST(hall_draw, representative_materials_are_the_deadline_root_and_the_host_nonc
 
 TEST(hall_draw, discount_materials_end_with_the_draw_checkpoint_before_the_draw_id) {
   const auto m = core::discount_seed_materials(inputs());
-  EXPECT_EQ(labels(m), (std::vector<std::string>{"checkpoint_root", "host_reveal",
-                                                 "representative:o-rep", "draw_checkpoint",
-                                                 "draw_id"}));
+  EXPECT_EQ(labels(m),
+            (std::vector<std::string>{"checkpoint_root", "host_reveal", "representative:o-rep",
+                                      "draw_checkpoint", "draw_id"}));
   EXPECT_EQ(m[2].second, std::string(32, 'r'));
   EXPECT_EQ(m[3].second, "ZHJhdw==");
   EXPECT_EQ(m[4].second, "t-0000000000000001/lot/2/discount");
@@ -106,9 +106,9 @@ TEST(hall_draw, a_withheld_reveal_stays_in_the_list_as_an_empty_value) {
 TEST(hall_draw, without_a_representative_the_materials_have_no_representative_entry) {
   auto in = inputs();
   in.representative.reset();
-  EXPECT_EQ(labels(core::discount_seed_materials(in)),
-            (std::vector<std::string>{"checkpoint_root", "host_reveal", "draw_checkpoint",
-                                      "draw_id"}));
+  EXPECT_EQ(
+      labels(core::discount_seed_materials(in)),
+      (std::vector<std::string>{"checkpoint_root", "host_reveal", "draw_checkpoint", "draw_id"}));
 }
 
 TEST(hall_draw, the_procedure_is_named_v2) {

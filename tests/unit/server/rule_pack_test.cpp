@@ -317,11 +317,10 @@ TEST(rule_pack, custody_needs_independent_custodians_of_allowed_kinds) {
       {"good", [](core::escrow_spec&) {}, "acme", nullptr},
       {"the tenderer holds a share", [](core::escrow_spec&) {}, "center-1",
        "escrow custodian 'c1' is of the tender's own organisation 'center-1'"},
-      {"one organisation twice",
-       [](core::escrow_spec& e) { e.custodians[2].org_id = "center-1"; }, "acme",
-       "escrow custodian 'c3' is of organisation 'center-1', which already holds a share"},
-      {"a bidder organisation",
-       [](core::escrow_spec& e) { e.custodians[1].org_kind = "bidder"; }, "acme",
+      {"one organisation twice", [](core::escrow_spec& e) { e.custodians[2].org_id = "center-1"; },
+       "acme", "escrow custodian 'c3' is of organisation 'center-1', which already holds a share"},
+      {"a bidder organisation", [](core::escrow_spec& e) { e.custodians[1].org_kind = "bidder"; },
+       "acme",
        "escrow custodian 'c2' is of organisation 'sup-1' of kind bidder; the engineering rule "
        "pack allows custodians of kind center, supervision, notary"},
       {"a tenderer organisation",
@@ -391,11 +390,8 @@ TEST(rule_pack, custody_settings_are_read_from_the_pack) {
       EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
     }
   };
-  refused(R"({"min_custodians":3,"min_threshold":2,"org_kinds":["bidder"]})",
-          "not 'bidder'");
-  refused(R"({"min_custodians":2,"min_threshold":3,"org_kinds":["center"]})",
-          "must not exceed");
-  refused(R"({"min_custodians":3,"min_threshold":2,"org_kinds":["center"],"x":1})",
-          "custody.x");
+  refused(R"({"min_custodians":3,"min_threshold":2,"org_kinds":["bidder"]})", "not 'bidder'");
+  refused(R"({"min_custodians":2,"min_threshold":3,"org_kinds":["center"]})", "must not exceed");
+  refused(R"({"min_custodians":3,"min_threshold":2,"org_kinds":["center"],"x":1})", "custody.x");
   refused(R"({"min_custodians":0,"min_threshold":0,"org_kinds":["center"]})", "min_custodians");
 }

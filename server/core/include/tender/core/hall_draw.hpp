@@ -51,7 +51,7 @@ struct discount_draw_inputs {
   std::string host_nonce;           // raw 32 bytes
   std::optional<std::string> representative;  // org id; nullopt when nobody could be drawn
   std::string representative_nonce;           // raw; empty when it did not reveal in time
-  std::string draw_checkpoint_b64;  // the checkpoint signed in the draw's own transaction
+  std::string draw_checkpoint_b64;            // the checkpoint signed in the draw's own transaction
 };
 
 // The discount draw of one lot, in this order: checkpoint_root, host_reveal,
