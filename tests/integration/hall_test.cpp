@@ -15,6 +15,7 @@
 #include <tender/crypto/keys.hpp>
 #include <tender/crypto/opening_record.hpp>
 #include <tender/crypto/signed_note.hpp>
+#include <tender/db/bids.hpp>
 #include <tender/db/hall.hpp>
 #include <tender/db/scheduler.hpp>
 
@@ -26,6 +27,7 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <map>
@@ -151,6 +153,33 @@ struct hall_fixture : ::testing::Test {
     return id;
   }
 
+  // An earlier bid of `b` for lot 1 of `t`, no longer current ('replaced' or 'withdrawn'), whose
+  // file has the digest returned.
+  std::string add_old_bid(const std::string& t, const member& b, const std::string& status) {
+    const std::string up = "u-" + sha_hex(t + b.org_id + status).substr(0, 16);
+    const std::string digest = sha_hex(t + b.org_id + status);
+    db.exec(
+        "INSERT INTO uploads (id, tender_id, lot_no, bidder_org, user_id, length, state, "
+        "source_ip) VALUES ('" +
+        up + "', '" + t + "', 1, '" + b.org_id + "', '" + b.user_id +
+        "', 100, 'complete', '127.0.0.1')");
+    db.exec(
+        "INSERT INTO bids (tender_id, lot_no, bidder_org, upload_id, blob_digest, "
+        "ciphertext_digest, header_digest, size, suite, policy, signer_fingerprint, "
+        "rehearsal_public_key, header, received_at, log_index, source_ip, status) VALUES ('" +
+        t + "', 1, '" + b.org_id + "', '" + up + "', '" + digest + "', '" + digest + "', '" +
+        digest + "', 100, 'sodium', 'bidder', '" + b.fingerprint +
+        "', '\\x00', '\\x0102', now(), 1, '127.0.0.1', '" + status + "')");
+    return digest;
+  }
+
+  // Whether the storage collector would keep the file `digest` (bids::referenced_blobs).
+  bool kept(const std::string& digest) {
+    db::bids repo(pool, {});
+    const auto keep = run_on_io(repo.referenced_blobs());
+    return std::find(keep.begin(), keep.end(), digest) != keep.end();
+  }
+
   db::hall_viewer viewer(const std::string& t, const member& m) {
     return run_on_io(hall.viewer(t, m.principal()));
   }
@@ -263,6 +292,14 @@ struct hall_fixture : ::testing::Test {
 
 TEST_F(hall_fixture, full_opening_with_causes_draw_confirmations_and_record) {
   const auto t = make_tender("01");
+  // b1 replaced one bid and withdrew another before its current one: their files are kept until
+  // the signed record exists, then collected; the current bids' files are kept for good.
+  const auto replaced = add_old_bid(t, bidders[0], "replaced");
+  const auto withdrawn = add_old_bid(t, bidders[0], "withdrawn");
+  const auto current = sha_hex(t + bidders[0].org_id);
+  EXPECT_TRUE(kept(replaced));
+  EXPECT_TRUE(kept(withdrawn));
+  EXPECT_TRUE(kept(current));
   // The public may not look before the list is published; the first viewer creates the hall.
   EXPECT_EQ(code_of([&] { run_on_io(hall.viewer(t, std::nullopt)); }), "hall.not_public_yet");
   const auto hv = viewer(t, host);
@@ -476,6 +513,9 @@ TEST_F(hall_fixture, full_opening_with_causes_draw_confirmations_and_record) {
   const auto fin = act(t, hv, "finish");
   EXPECT_EQ(db.query_value("SELECT state FROM tenders WHERE id = '" + t + "'"), "opened");
   EXPECT_EQ(db.query_value("SELECT phase FROM halls WHERE tender_id = '" + t + "'"), "recorded");
+  EXPECT_FALSE(kept(replaced)) << "a replaced bid's file outlived the opening record";
+  EXPECT_FALSE(kept(withdrawn)) << "a withdrawn bid's file outlived the opening record";
+  EXPECT_TRUE(kept(current));
 
   // The record verifies offline with the log key, and the audit event carries its digest.
   const auto file = run_on_io(hall.record_json(t));

@@ -174,9 +174,14 @@ constexpr const char* open_ids_sql = "SELECT id FROM uploads WHERE state = 'open
 // deleted), the hall's backup files, and the files of decryption attempts (a backup replaced by a
 // second upload is still what an earlier attempt opened). A blob missing under an attempt would
 // leave the opening without the evidence of that attempt.
+// A replaced or withdrawn bid's file is kept until the tender's signed opening record exists
+// (hall_record.cpp sets record_log_index with it): until then it may still be asked about, and
+// after it only the bids that were opened matter. A current bid's file is kept for good, and so
+// is any file a hall backup or decryption attempt names.
 constexpr const char* referenced_blobs_sql =
-    "SELECT blob_digest FROM bids UNION SELECT blob_digest FROM hall_backups "
-    "UNION SELECT blob_digest FROM hall_attempts";
+    "SELECT b.blob_digest FROM bids b WHERE b.status = 'current' OR NOT EXISTS ("
+    "SELECT 1 FROM halls h WHERE h.tender_id = b.tender_id AND h.record_log_index IS NOT NULL) "
+    "UNION SELECT blob_digest FROM hall_backups UNION SELECT blob_digest FROM hall_attempts";
 
 // The deadline seal.
 constexpr const char* seal_tender_sql =

@@ -503,12 +503,7 @@ struct scheduler::impl : std::enable_shared_from_this<impl> {
     pool::job job = [self, &starts, &due, &known, &kinds](pqxx::connection_base& c) {
       pqxx::read_transaction tx(c);
       for (const auto& row : tx.exec_params(due_prepared_sql, kinds)) {
-        scheduled_job j;
-        j.id = row[0].as<std::int64_t>();
-        j.kind = row[1].as<std::string>();
-        j.subject = row[2].as<std::string>();
-        j.due_at = row[3].as<std::string>();
-        j.attempts = row[4].as<int>();
+        auto j = job_of(row);
         due.insert(j.id);
         if (known.count(j.id) != 0) continue;
         std::any read;

@@ -94,7 +94,7 @@ public:
     std::uint64_t max_upload_bytes = 8ull << 30;
     std::uint64_t bidder_quota_bytes = 16ull << 30;
     // Bytes one organisation may have stored for one tender: every bid it submitted (current,
-    // replaced or withdrawn: their files are kept) and its open uploads.
+    // replaced or withdrawn: their files are kept until the opening record) and its open uploads.
     std::uint64_t tender_quota_bytes = 32ull << 30;
     // Signs rehearsal confirmations and bid seal notes (the audit log's key). Required.
     std::shared_ptr<const crypto::note::ed25519_signer> signer;
@@ -163,7 +163,9 @@ public:
   // The lot's seal (bid.not_found before the deadline has sealed it). Public.
   boost::asio::awaitable<boost::json::object> seal(std::string tender_id, int lot);
 
-  // Garbage collection support: ids of uploads that are open, and every blob digest referenced.
+  // Garbage collection support: ids of uploads that are open, and every blob digest still
+  // needed: current bids, hall backups and attempts, and replaced or withdrawn bids until their
+  // tender's signed opening record exists.
   boost::asio::awaitable<std::vector<std::string>> open_upload_ids();
   boost::asio::awaitable<std::vector<std::string>> referenced_blobs();
 
