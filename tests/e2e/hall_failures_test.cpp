@@ -266,30 +266,53 @@ TEST_F(hall_failures, check_guarantees_asks_the_issuer_live) {
   EXPECT_EQ(stored(2), "valid");
 
   auto host_s = h.join(t, &host);
+  // Who bid is secret until the list: the host is told counts, a supervisor reads the event that
+  // names each bidder's guarantee (hall-protocol.md §2.1).
+  auto& sup = w.user("hf-sup", "hf-watch", "supervision", {"supervisor"});
+  auto sup_s = h.join(t, &sup);
   h.pass_deadline(t);
   host_s->wait_for_kind("bids_sealed", 30s);
-  const auto guarantee_of = [](const json::value& answer) {
+  const auto guarantee_of = [](const json::object& data) {
     std::map<std::string, std::string> out;
-    for (const auto& r : answer.at("results").as_array())
+    for (const auto& r : data.at("results").as_array())
       out[std::string(r.at("org_id").as_string())] = std::string(r.at("guarantee").as_string());
     return out;
   };
+  const auto count_of = [](const json::value& answer, const std::string& guarantee) {
+    for (const auto& c : answer.at("counts").as_array()) {
+      if (c.at("guarantee").as_string() == guarantee) return c.at("count").to_number<int>();
+    }
+    return 0;
+  };
+  const auto checked = [&](std::int64_t after) {
+    return data_of(sup_s->wait_for(
+        [&](const hall::event& e) { return e.kind == "guarantees_checked" && e.seq > after; },
+        30s));
+  };
 
-  const auto first = json::parse(hall::expect_ok(host_s->act("check_guarantees")));
+  const auto first_text = hall::expect_ok(host_s->act("check_guarantees"));
+  for (const auto* x : b)
+    EXPECT_EQ(first_text.find(x->who->org_id), std::string::npos) << first_text;
+  const auto first = json::parse(first_text);
   const auto& live = first.at("live");
   EXPECT_EQ(live.at("asked").as_int64(), 3);
   EXPECT_EQ(live.at("answered").as_int64(), 3);
-  ASSERT_EQ(live.at("changed").as_array().size(), 1U) << first;
-  EXPECT_EQ(live.at("changed").as_array()[0].at("org_id").as_string(), b[2]->who->org_id);
-  EXPECT_EQ(live.at("changed").as_array()[0].at("status").as_string(), "revoked");
+  EXPECT_EQ(live.at("changed").to_number<int>(), 1) << first;
   EXPECT_TRUE(live.at("unreachable").as_array().empty());
-  auto g = guarantee_of(first);
+  EXPECT_EQ(count_of(first, "valid"), 2) << first;
+  EXPECT_EQ(count_of(first, "invalid"), 1) << first;
+  EXPECT_EQ(stored(2), "revoked");
+  // The host's stream has the event without actor or data; the supervisor's names the bidders.
+  const auto host_ev = host_s->wait_for_kind("guarantees_checked", 30s);
+  EXPECT_TRUE(data_of(host_ev).empty()) << host_ev.json;
+  const auto ev = checked(0);
+  ASSERT_EQ(ev.at("live").at("changed").as_array().size(), 1U);
+  EXPECT_EQ(ev.at("live").at("changed").as_array()[0].at("org_id").as_string(), b[2]->who->org_id);
+  EXPECT_EQ(ev.at("live").at("changed").as_array()[0].at("status").as_string(), "revoked");
+  auto g = guarantee_of(ev);
   EXPECT_EQ(g[b[0]->who->org_id], "valid");
   EXPECT_EQ(g[b[1]->who->org_id], "valid");
   EXPECT_EQ(g[b[2]->who->org_id], "invalid");
-  EXPECT_EQ(stored(2), "revoked");
-  const auto ev = data_of(host_s->wait_for_kind("guarantees_checked", 30s));
-  EXPECT_EQ(ev.at("live").at("changed").as_array().size(), 1U);
 
   // The issuer is gone: named once, the other guarantees keep their stored status.
   sim.reset();
@@ -299,7 +322,9 @@ TEST_F(hall_failures, check_guarantees_asks_the_issuer_live) {
   ASSERT_EQ(second.at("live").at("unreachable").as_array().size(), 1U) << second;
   EXPECT_EQ(second.at("live").at("unreachable").as_array()[0].at("issuer").as_string(),
             "hf-bank-a");
-  g = guarantee_of(second);
+  EXPECT_EQ(count_of(second, "valid"), 2) << second;
+  EXPECT_EQ(count_of(second, "invalid"), 1) << second;
+  g = guarantee_of(checked(host_ev.seq));
   EXPECT_EQ(g[b[0]->who->org_id], "valid");
   EXPECT_EQ(g[b[1]->who->org_id], "valid");
   EXPECT_EQ(g[b[2]->who->org_id], "invalid");

@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,7 @@ struct view {
   std::string code;                        // the refusal's code (status 403)
   std::vector<std::string> attendance;     // org ids of the snapshot's attendance
   std::optional<std::int64_t> total;       // the snapshot's attendance_total
+  std::set<std::string> bidders;           // org ids of the snapshot's bids
   std::map<std::int64_t, std::string> ev;  // sign-in seq → org id, "counted" or "redacted"
 };
 
@@ -71,6 +73,8 @@ view look(tender::client::client& c, const std::string& t,
   for (const auto& a : h.at("attendance").as_array())
     v.attendance.emplace_back(a.at("org_id").as_string());
   if (const auto* n = h.if_contains("attendance_total")) v.total = n->to_number<std::int64_t>();
+  for (const auto& b : h.at("bidders").as_array())
+    v.bidders.emplace(b.at("org_id").as_string());
   const auto page = c.request("GET", "/api/v1/tenders/" + t + "/hall/events?after=0&limit=1000");
   EXPECT_EQ(page.status, 200u) << page.body;
   const auto events = json::parse(page.body);
@@ -268,6 +272,11 @@ TEST(hall_secrecy, every_role_on_every_surface_before_between_and_after_the_list
     const auto vh = look(*host.api, t, seqs);
     EXPECT_TRUE(vh.attendance.empty());
     EXPECT_EQ(vh.total, 2);
+    // Who bid: the host sees no bid of anyone before the list, a bidder its own, supervisors all.
+    EXPECT_TRUE(vh.bidders.empty());
+    EXPECT_EQ(va.bidders, (std::set<std::string>{a.org_id}));
+    EXPECT_EQ(look(*super.api, t, seqs).bidders,
+              (std::set<std::string>{a.org_id, b.org_id, c.org_id}));
     EXPECT_EQ(vh.ev, (std::map<std::int64_t, std::string>{{seq_a, "counted"}, {seq_b, "counted"}}));
     const auto vs = look(*super.api, t, seqs);
     EXPECT_EQ(vs.attendance, orgs({&a, &b}));
@@ -307,7 +316,18 @@ TEST(hall_secrecy, every_role_on_every_surface_before_between_and_after_the_list
   }
 
   // ---- 3. After the list: C signs in; who signed in is public. ------------------------------
-  hall::expect_ok(host_s->act("check_guarantees"));
+  {
+    // The guarantee check names no bidder to the host: counts in its answer, the event without
+    // actor or data in its stream (supervisors read the event whole).
+    const auto answer = hall::expect_ok(host_s->act("check_guarantees"));
+    for (const actor* x : actors{&a, &b, &c})
+      EXPECT_EQ(answer.find(x->org_id), std::string::npos) << answer;
+    const auto ev = host_s->wait_for_kind("guarantees_checked", 30s);
+    for (const actor* x : actors{&a, &b, &c})
+      EXPECT_EQ(ev.json.find(x->org_id), std::string::npos) << ev.json;
+    const auto hv = look(*host.api, t, seqs);
+    EXPECT_TRUE(hv.bidders.empty());
+  }
   hall::expect_ok(host_s->act("publish_list"));
   const auto seq_c = sign_in(bc);
   seqs.push_back(seq_c);

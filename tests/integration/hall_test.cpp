@@ -361,8 +361,13 @@ TEST_F(hall_fixture, full_opening_with_causes_draw_confirmations_and_record) {
   EXPECT_EQ(db.query_value("SELECT count(*) FROM hall_bids WHERE tender_id = '" + t + "'"), "3");
   EXPECT_EQ(code_of([&] { run_on_io(hall.viewer(t, std::nullopt)); }), "hall.not_public_yet");
 
+  // The host is told how many bids have each guarantee status, never whose (hall-protocol.md §2.1).
   const auto checked = act(t, hv, "check_guarantees");
-  EXPECT_EQ(checked.result.at("results").as_array().size(), 3u);
+  EXPECT_FALSE(checked.result.contains("results"));
+  ASSERT_EQ(checked.result.at("counts").as_array().size(), 1u);
+  EXPECT_EQ(checked.result.at("counts").as_array()[0].at("count").to_number<int>(), 3);
+  for (const auto& b : bidders)
+    EXPECT_EQ(json::serialize(checked.result).find(b.org_id), std::string::npos);
   const auto listed = act(t, hv, "publish_list");
   EXPECT_FALSE(listed.result.at("failed").as_bool());
   const auto pub = run_on_io(hall.viewer(t, std::nullopt));
@@ -412,12 +417,19 @@ TEST_F(hall_fixture, full_opening_with_causes_draw_confirmations_and_record) {
   EXPECT_FALSE(help_ev->visible_to(bv[0]));
   EXPECT_FALSE(help_ev->visible_to(pub));
   EXPECT_NE(db::hall_event_message(*help_ev, pub).find("redacted"), std::string::npos);
-  // guarantees_checked is for staff.
+  // guarantees_checked names each bidder's guarantee before the list: supervisors read it, the
+  // host only counts it (kind and time), everyone else gets it redacted.
   const auto gc = std::find_if(evs.begin(), evs.end(),
                                [](const auto& e) { return e.kind == "guarantees_checked"; });
   ASSERT_NE(gc, evs.end());
   EXPECT_FALSE(gc->visible_to(bv[0]));
   EXPECT_TRUE(gc->visible_to(sv));
+  EXPECT_FALSE(gc->visible_to(hv));
+  EXPECT_TRUE(gc->counted_by(hv));
+  EXPECT_NE(gc->data_json.find(bidders[0].org_id), std::string::npos);
+  const auto host_text = db::hall_event_message(*gc, hv);
+  EXPECT_EQ(host_text.find(bidders[0].org_id), std::string::npos) << host_text;
+  EXPECT_NE(host_text.find("guarantees_checked"), std::string::npos) << host_text;
   // Events have no gaps.
   for (std::size_t i = 0; i < evs.size(); ++i)
     EXPECT_EQ(evs[i].seq, static_cast<std::int64_t>(i + 1));

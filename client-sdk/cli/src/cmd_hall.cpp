@@ -220,7 +220,8 @@ const std::vector<simple_action>& simple_actions() {
 
 After the deadline (phase sealed) the host asks every guarantee's issuer for its live status.
 Bids whose lot requires a bond and whose guarantee is not valid (and no cash bond) are not
-listed. May be repeated; prints one line per bid.
+listed. May be repeated; prints how many bids of each lot have each guarantee status, not
+whose: who bid stays secret until the list is published (hall-protocol.md §2.1).
 
 Example:
   tender hall check-guarantees --tender t-0123456789abcdef

@@ -306,15 +306,16 @@ struct hall_service::impl : std::enable_shared_from_this<impl> {
       deliver(*s, *c);
     };
     // Which summary subscribers can get this event at all: the subject organisation's for a
-    // per-bidder kind or an organisation's audience, none for staff events, all otherwise. The
-    // others are left alone; their cursor stays behind and the gap goes out as a skip.
+    // per-bidder kind or an organisation's audience, none for staff or supervisors' events, all
+    // otherwise. The others are left alone; their cursor stays behind and the gap goes out as a
+    // skip.
     const auto& audience = c->event.audience;
     std::optional<std::string> only_org;
     if (!c->subject_org.empty())
       only_org = c->subject_org;
     else
       only_org = c->event.audience_org();
-    if (only_org || audience == "staff") {
+    if (only_org || audience == "staff" || audience == "supervisors") {
       for (auto& [id, s] : h.full_subs)
         offer(s);
       if (only_org) {

@@ -49,6 +49,7 @@ using hall_tx::locked_hall;
 bool hall_event::visible_to(const hall_viewer& v) const {
   if (audience == "all") return true;
   if (v.role == "supervisor") return true;
+  if (audience == "supervisors") return false;
   if (audience.rfind("own:", 0) == 0) {
     return v.role == "bidder" && !v.org_id.empty() && audience.substr(4) == v.org_id;
   }
@@ -60,7 +61,7 @@ bool hall_event::visible_to(const hall_viewer& v) const {
 }
 
 bool hall_event::counted_by(const hall_viewer& v) const {
-  return v.role == "host" && audience.rfind("own:", 0) == 0;
+  return v.role == "host" && (audience.rfind("own:", 0) == 0 || audience == "supervisors");
 }
 
 std::optional<std::string> hall_event::audience_org() const {
@@ -708,6 +709,29 @@ json::array check_guarantees(pqxx::transaction_base& tx, const std::string& tend
   return results;
 }
 
+// What the host is told of a guarantee check (hall-protocol.md §5, check_guarantees): per lot, how
+// many bids have each guarantee status, and of the live check how many were asked, answered and
+// found not valid, and which issuers did not answer. No organisation is named.
+json::object guarantee_counts(const json::object& data) {
+  std::map<std::pair<std::int64_t, std::string>, std::int64_t> by;
+  for (const auto& r : data.at("results").as_array()) {
+    const auto& o = r.as_object();
+    ++by[{o.at("lot").to_number<std::int64_t>(), std::string(o.at("guarantee").as_string())}];
+  }
+  json::array counts;
+  for (const auto& [key, n] : by)
+    counts.push_back(json::object{{"lot", key.first}, {"guarantee", key.second}, {"count", n}});
+  json::object out{{"counts", std::move(counts)}};
+  if (const auto* live = data.if_contains("live")) {
+    const auto& l = live->as_object();
+    out["live"] = json::object{{"asked", l.at("asked")},
+                               {"answered", l.at("answered")},
+                               {"changed", l.at("changed").as_array().size()},
+                               {"unreachable", l.at("unreachable")}};
+  }
+  return out;
+}
+
 void act_check_guarantees(act_context& c) {
   c.p.done();
   require_role(c.who, {"host"}, "check_guarantees");
@@ -732,9 +756,11 @@ void act_check_guarantees(act_context& c) {
                                 {"unreachable", c.live->unreachable}};
   }
   data["results"] = check_guarantees(c.tx, c.h.tender_id);
-  c.out.seq = append_event(c.tx, c.h.tender_id, "guarantees_checked", c.actor, data, "staff");
+  // Who bid is secret until the list (SPEC §13): the event naming each bidder's guarantee is for
+  // supervisors; the host, who runs the check, gets the counts (hall-protocol.md §2.1).
+  c.out.seq = append_event(c.tx, c.h.tender_id, "guarantees_checked", c.actor, data, "supervisors");
   c.audit(data);
-  c.out.result = std::move(data);
+  c.out.result = guarantee_counts(data);
 }
 
 void fail_tender(pqxx::transaction_base& tx, const locked_hall& h, const std::string& reason,

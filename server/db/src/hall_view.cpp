@@ -145,7 +145,9 @@ net::awaitable<hall_snapshot> hall::snapshot(std::string tender_id, hall_viewer 
       const bool own = v.role == "bidder" && org == v.org_id;
       const bool listed = b[4].as<bool>();
       if (!own) {
-        if (!listed_public && !staff) continue;
+        // Who bid is secret until the list (SPEC §13): before it only supervisors see the bids of
+        // others; the host counts them from the deadline's seal (bids_sealed).
+        if (!listed_public && v.role != "supervisor") continue;
         if (listed_public && !listed && !staff) continue;
       }
       json::object row{

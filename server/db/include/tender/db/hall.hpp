@@ -53,9 +53,10 @@ struct hall_viewer {
   bool is_staff() const { return role == "host" || role == "supervisor"; }
 };
 
-// One stored event. `audience`: "all", "staff", "org:<org id>" (staff and that organisation), or
-// "own:<org id>" (that organisation and supervisors; the host only learns that the event happened,
-// see counted_by): what is secret until the bidder list is published (SPEC §13).
+// One stored event. `audience`: "all", "staff", "org:<org id>" (staff and that organisation),
+// "own:<org id>" (that organisation and supervisors) or "supervisors" (supervisors only); of the
+// last two the host only learns that the event happened (see counted_by): what is secret until
+// the bidder list is published (SPEC §13).
 struct hall_event {
   std::int64_t seq = 0;
   std::string kind;
@@ -65,7 +66,7 @@ struct hall_event {
   std::string audience = "all";
   bool visible_to(const hall_viewer& v) const;
   // The viewer gets the event's kind and time without its actor or data (the host's view of an
-  // "own:" sign-in: it may count the sign-ins, not know who signed in).
+  // "own:" sign-in or a "supervisors" guarantee check: it may count them, not know who).
   bool counted_by(const hall_viewer& v) const;
   // The one organisation (besides staff or supervisors) an "org:" or "own:" audience names.
   std::optional<std::string> audience_org() const;
