@@ -235,30 +235,31 @@ TEST_F(hall_failures, check_guarantees_asks_the_issuer_live) {
   const auto t = h.make_tender({.suffix = "c9", .bond = bond});
   const auto valid_until = w.db().query_value(
       "SELECT to_char((deadline_at + interval '3 days') AT TIME ZONE 'UTC', "
-      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM tenders WHERE id = '" + t + "'");
+      "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM tenders WHERE id = '" +
+      t + "'");
   std::vector<hall_bidder*> b;
   std::vector<std::string> numbers;
   for (int i = 0; i < 3; ++i) {
     b.push_back(&h.add_bidder(t, 200 + i));
-    const auto issued = sim_api.request(
-        "POST", "/admin/guarantees",
-        json::serialize(json::object{{"applicant", b[i]->who->org_id},
-                                     {"beneficiary", owner.org_id},
-                                     {"tender_code", "HL-c9"},
-                                     {"lot", 1},
-                                     {"amount", bond},
-                                     {"valid_until", valid_until}}));
+    const auto issued =
+        sim_api.request("POST", "/admin/guarantees",
+                        json::serialize(json::object{{"applicant", b[i]->who->org_id},
+                                                     {"beneficiary", owner.org_id},
+                                                     {"tender_code", "HL-c9"},
+                                                     {"lot", 1},
+                                                     {"amount", bond},
+                                                     {"valid_until", valid_until}}));
     ASSERT_EQ(issued.status, 201U) << issued.body;
     const auto doc = json::parse(issued.body);
     numbers.emplace_back(doc.at("document").at("number").as_string());
-    const auto attached = b[i]->who->api->request(
-        "POST", "/api/v1/tenders/" + t + "/lots/1/guarantees",
-        json::serialize(json::object{{"guarantee", doc}}));
+    const auto attached =
+        b[i]->who->api->request("POST", "/api/v1/tenders/" + t + "/lots/1/guarantees",
+                                json::serialize(json::object{{"guarantee", doc}}));
     ASSERT_EQ(attached.status, 201U) << attached.body;
   }
   // The issuer revokes bidder 2's guarantee and does not call back: the platform still says valid.
-  const auto rv = sim_api.request("POST", "/admin/guarantees/" + numbers[2] + "/revoke",
-                                  R"({"notify":false})");
+  const auto rv =
+      sim_api.request("POST", "/admin/guarantees/" + numbers[2] + "/revoke", R"({"notify":false})");
   ASSERT_EQ(rv.status, 200U) << rv.body;
   const auto stored = [&](int i) {
     return w.db().query_value("SELECT status FROM guarantees WHERE number = '" + numbers[i] + "'");
