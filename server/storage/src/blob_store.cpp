@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <system_error>
 #include <utility>
@@ -167,6 +168,22 @@ private:
   EVP_MD_CTX* ctx_;
 };
 
+// Hashes what `in` holds to its end, handing each chunk to `each` as well (nothing by default).
+// The caller checks in.bad() for a read error.
+std::string hash_stream(std::istream& in,
+                        const std::function<void(const char*, std::size_t)>& each = {}) {
+  sha256_hasher hash;
+  std::array<char, 64 * 1024> buffer{};
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n == 0) break;
+    hash.update(buffer.data(), n);
+    if (each) each(buffer.data(), n);
+  }
+  return hash.hex();
+}
+
 class file_blob_store final : public blob_store {
 public:
   explicit file_blob_store(fs::path root) : blobs_(root / "blobs" / "sha256"), tmp_(root / "tmp") {
@@ -199,21 +216,14 @@ public:
   std::string put(std::istream& in) override {
     const auto staged = tmp_ / unique_name();
     try {
-      sha256_hasher hash;
+      std::string digest;
       {
         fd_guard fd(open_or_fail(staged, O_WRONLY | O_CREAT | O_EXCL));
-        std::array<char, 64 * 1024> buffer{};
-        while (in) {
-          in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-          const auto n = static_cast<std::size_t>(in.gcount());
-          if (n == 0) break;
-          hash.update(buffer.data(), n);
-          write_all(fd.get(), buffer.data(), n, staged);
-        }
+        digest = hash_stream(
+            in, [&](const char* data, std::size_t n) { write_all(fd.get(), data, n, staged); });
         if (in.bad()) throw storage_error("cannot read the blob's source stream");
         fsync_or_fail(fd.get(), staged);
       }
-      auto digest = hash.hex();
       adopt(staged, digest);
       return digest;
     } catch (...) {
@@ -241,16 +251,9 @@ public:
     if (!regular_file_size(path)) return std::nullopt;
     std::ifstream in(path, std::ios::binary);
     if (!in) return std::nullopt;
-    sha256_hasher hash;
-    std::array<char, 64 * 1024> buffer{};
-    while (in) {
-      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      const auto n = static_cast<std::size_t>(in.gcount());
-      if (n == 0) break;
-      hash.update(buffer.data(), n);
-    }
+    auto digest = hash_stream(in);
     if (in.bad()) fail("cannot read", path, EIO);
-    return hash.hex();
+    return digest;
   }
 
   bool exists(std::string_view sha256_hex) const override { return size(sha256_hex).has_value(); }
