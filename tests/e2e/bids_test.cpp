@@ -208,10 +208,13 @@ void dropped_patch(world& w, const actor& a, const std::string& upload_id, std::
 }
 
 struct bids_e2e : ::testing::Test {
+  // While this file exists the verification workers stall (submission.hold_verification_while).
+  std::string hold = tender::test::make_temp_dir("bids-hold") + "/hold";
   world w{"bids",
           {{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "100"},
            {"TENDERD_SUBMISSION_MAX_UPLOAD_BYTES", std::to_string(max_upload)},
-           {"TENDERD_SUBMISSION_BIDDER_QUOTA_BYTES", std::to_string(quota)}}};
+           {"TENDERD_SUBMISSION_BIDDER_QUOTA_BYTES", std::to_string(quota)},
+           {"TENDERD_SUBMISSION_HOLD_VERIFICATION_WHILE", hold}}};
   actor& host = w.user("host", "city-works", "tenderer", {"tenderer"});
   actor& b1 = w.user("b1", "acme", "bidder", {"bidder"});
   actor& b2 = w.user("b2", "beta-build", "bidder", {"bidder"});
@@ -652,6 +655,61 @@ TEST_F(bids_e2e, deadline_refuses_every_path_then_seals_each_lot) {
   ASSERT_EQ(listed.bids.size(), 2u);
   EXPECT_EQ(listed.bids[0].bidder, "acme");
   EXPECT_EQ(listed.bids[0].ciphertext_digest, f1.ciphertext_digest());
+}
+
+// Issue 15 §3: the deadline is judged by the database time at which the last byte was accepted,
+// stamped before the file queues for verification. The workers stall across the deadline: the
+// bid whose last byte came first still counts, with that time as received_at, and the deadline's
+// seal waits for it and covers it.
+TEST_F(bids_e2e, a_last_byte_before_the_deadline_counts_while_verification_stalls_past_it) {
+  const auto t = make_tender(w, host, "05");
+  const auto s1 = sealing_for(b1, t);
+  const auto f1 = seal(s1, 4000, 7);
+  const std::string where = " WHERE id = '" + t + "'";
+  { std::ofstream(hold) << "stall\n"; }
+  const auto created = bids::create_upload(*b1.api, t, 1, f1.bytes.size());
+  std::string outcome;
+  std::thread sender([&] {
+    try {
+      const auto r = bids::patch(*b1.api, created.upload_id, 0, f1.bytes);
+      outcome = r.receipt_location ? "recorded" : "no receipt";
+    } catch (const tender::client::error& e) {
+      outcome = e.code();
+    }
+  });
+  // Every byte stored; only then is the deadline set, just ahead: the last byte came before it.
+  // The deadline passes and its job runs (fired, or put off for the bid in flight) while the
+  // workers still stall.
+  const std::string upload = " FROM uploads WHERE id = '" + created.upload_id + "'";
+  ASSERT_TRUE(wait_until(
+      [&] { return w.db().query_value("SELECT \"offset\" = length" + upload) == "t"; }, 30s, 20ms));
+  w.db().exec("UPDATE tenders SET deadline_at = clock_timestamp() + interval '300 milliseconds'" +
+              where);
+  w.db().exec("UPDATE scheduled_jobs SET due_at = (SELECT deadline_at FROM tenders" + where +
+              ") WHERE subject = '" + t + "'");
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return w.db().query_value(
+                   "SELECT fired_at IS NOT NULL OR due_at > (SELECT deadline_at FROM tenders" +
+                   where + ") FROM scheduled_jobs WHERE subject = '" + t + "'") == "t";
+      },
+      30s, 50ms))
+      << w.server().log();
+  std::filesystem::remove(hold);
+  sender.join();
+  EXPECT_EQ(outcome, "recorded") << w.server().log();
+  EXPECT_EQ(
+      w.db().query_value("SELECT count(*) FROM bids WHERE tender_id = '" + t +
+                         "' AND received_at < (SELECT deadline_at FROM tenders" + where + ")"),
+      "1");
+  // The deadline's job seals with the bid in it (one bid: the sandbox pack fails the tender).
+  ASSERT_TRUE(wait_until(
+      [&] { return w.db().query_value("SELECT state FROM tenders" + where) == "failed"; }, 30s,
+      50ms))
+      << w.server().log();
+  const auto sealed = bids::seal(*w.anonymous(), t, 1);
+  EXPECT_EQ(sealed.count, 1);
+  EXPECT_EQ(sealed.digests, std::vector<std::string>{f1.ciphertext_digest()});
 }
 
 TEST_F(bids_e2e, three_bids_close_the_tender_and_the_seal_covers_them) {

@@ -39,17 +39,7 @@ net::handler authorized(db::database& database, std::shared_ptr<db::identity> id
 // The bearer token of a request, empty when there is none.
 std::string bearer_token(const net::request& req);
 
-// A request body that is not what the endpoint takes; answered 400 request.bad_json with the
-// message, which names the field.
-struct bad_json : rejected_request {
-  explicit bad_json(std::string m)
-      : rejected_request{protocol::errc::request_bad_json, std::move(m)} {}
-};
+using api::bad_json;
 
-// Parses the body as a JSON object whose keys are all in `allowed` (throws bad_json otherwise).
-boost::json::object parse_body(std::string_view body,
-                               std::initializer_list<std::string_view> allowed);
-// A required string field (throws bad_json when missing or not a string).
-std::string string_field(const boost::json::object& o, std::string_view name);
 
 }  // namespace tender::app

@@ -3,6 +3,7 @@
 // The wrapper every database-backed endpoint runs inside, so that readiness, refused input and
 // database failures are answered the same way everywhere.
 
+#include <tender/api/rejected.hpp>
 #include <tender/db/error.hpp>
 #include <tender/net/http.hpp>
 
@@ -16,11 +17,7 @@ class database;
 
 namespace tender::app {
 
-// Thrown by a handler for input it refuses: answered with `code` and `message`; nothing changed.
-struct rejected_request {
-  protocol::errc code;
-  std::string message;
-};
+using api::rejected_request;
 
 // Maps an endpoint family's own db::error codes to responses; nullopt for codes it does not own.
 using db_error_map = std::function<std::optional<net::response>(const db::error&)>;

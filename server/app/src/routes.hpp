@@ -35,6 +35,8 @@ struct bid_settings {
   std::uint64_t max_upload_bytes = 8ull << 30;
   std::uint64_t bidder_quota_bytes = 16ull << 30;
   std::uint64_t tender_quota_bytes = 32ull << 30;
+  // submission.hold_verification_while (drills and tests): verification waits while it exists.
+  std::string hold_verification_while;
   // Where garbage collection of partial files and unreferenced blobs runs (at start and every
   // gc_interval); none when unset.
   std::optional<boost::asio::any_io_executor> io;

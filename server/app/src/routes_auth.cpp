@@ -6,6 +6,7 @@
 #include "rate_limit.hpp"
 #include "routes.hpp"
 
+#include <tender/api/identity.hpp>
 #include <tender/core/log.hpp>
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/error.hpp>
@@ -29,8 +30,6 @@ namespace {
 constexpr std::size_t identity_body_limit = 16 * 1024;
 // A certificate with its chain: a few PEM certificates.
 constexpr std::size_t certificate_body_limit = 64 * 1024;
-constexpr std::size_t max_pem_bytes = 16 * 1024;
-constexpr std::size_t max_chain_certificates = 8;
 
 json::object user_json(const db::user& u) {
   json::array roles;
@@ -45,24 +44,6 @@ json::object user_json(const db::user& u) {
 
 json::object org_json(const db::organisation& o) {
   return {{"id", o.id}, {"kind", o.kind}, {"name", o.name}, {"created_at", o.created_at}};
-}
-
-std::vector<std::string> string_list_field(const json::object& o, std::string_view name) {
-  const auto* v = o.if_contains(name);
-  if (v == nullptr) throw bad_json{"field '" + std::string(name) + "' is required"};
-  if (!v->is_array()) {
-    throw bad_json{"field '" + std::string(name) + "' must be an array of strings, got " +
-                   json_type_name(*v)};
-  }
-  std::vector<std::string> out;
-  for (const auto& e : v->get_array()) {
-    if (!e.is_string()) {
-      throw bad_json{"field '" + std::string(name) + "' must be an array of strings, found " +
-                     json_type_name(e)};
-    }
-    out.emplace_back(e.get_string());
-  }
-  return out;
 }
 
 // The identity repository's own codes; everything else is handled by guarded().
@@ -148,34 +129,6 @@ boost::asio::awaitable<std::variant<db::principal, net::response>> authenticate(
   co_return std::move(*p);
 }
 
-json::object parse_body(std::string_view body, std::initializer_list<std::string_view> allowed) {
-  boost::system::error_code ec;
-  json::parse_options po;
-  po.max_depth = 8;
-  const auto v = json::parse(body, ec, {}, po);
-  if (ec) throw bad_json{"the body is not valid JSON: " + ec.message()};
-  if (!v.is_object()) throw bad_json{"the body must be a JSON object, got " + json_type_name(v)};
-  for (const auto& kv : v.get_object()) {
-    const std::string_view key(kv.key().data(), kv.key().size());
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      std::string list;
-      for (const auto a : allowed)
-        list += (list.empty() ? "" : ", ") + std::string(a);
-      throw bad_json{"unknown field '" + std::string(key) + "' (this endpoint takes " + list + ")"};
-    }
-  }
-  return v.get_object();
-}
-
-std::string string_field(const json::object& o, std::string_view name) {
-  const auto* v = o.if_contains(name);
-  if (v == nullptr) throw bad_json{"field '" + std::string(name) + "' is required"};
-  if (!v->is_string()) {
-    throw bad_json{"field '" + std::string(name) + "' must be a string, got " + json_type_name(*v)};
-  }
-  return std::string(v->get_string());
-}
-
 void add_identity_routes(net::router& r, db::database& database,
                          std::shared_ptr<const crypto::x509::trust_store> ca_roots,
                          unsigned challenges_per_minute, db::revocation_source revocations) {
@@ -197,8 +150,7 @@ void add_identity_routes(net::router& r, db::database& database,
                     res.headers.emplace_back("Retry-After", "5");
                     co_return res;
                   }
-                  const auto body = parse_body(req.body, {"user_id"});
-                  const auto user_id = string_field(body, "user_id");
+                  const auto user_id = api::challenge_request(req.body);
                   const auto ch = co_await ids->issue_challenge(user_id);
                   co_return net::response::json(
                       200, json::serialize(json::object{
@@ -209,30 +161,19 @@ void add_identity_routes(net::router& r, db::database& database,
         identity_body_limit);
 
   r.add("POST", "/api/v1/auth/login",
-        guarded(
-            database, "identity request", identity_error,
-            [ids](net::request& req) -> boost::asio::awaitable<net::response> {
-              const auto body = parse_body(req.body, {"challenge_id", "fingerprint", "signature"});
-              const auto challenge_id = string_field(body, "challenge_id");
-              const auto fingerprint = string_field(body, "fingerprint");
-              const auto signature_b64 = string_field(body, "signature");
-              std::string signature;
-              try {
-                const auto raw = crypto::base64_decode(signature_b64);
-                signature.assign(raw.begin(), raw.end());
-              } catch (const crypto::error&) {
-                throw bad_json{"field 'signature' must be standard base64"};
-              }
-              const auto s = co_await ids->login(challenge_id, fingerprint, signature);
-              json::array roles;
-              for (const auto& role : s.who.roles)
-                roles.emplace_back(role);
-              co_return net::response::json(
-                  200, json::serialize(json::object{{"token", s.token},
-                                                    {"expires_at", s.expires_at},
-                                                    {"user_id", s.who.id},
-                                                    {"roles", std::move(roles)}}));
-            }),
+        guarded(database, "identity request", identity_error,
+                [ids](net::request& req) -> boost::asio::awaitable<net::response> {
+                  auto [challenge_id, fingerprint, signature] = api::read_login_request(req.body);
+                  const auto s = co_await ids->login(challenge_id, fingerprint, signature);
+                  json::array roles;
+                  for (const auto& role : s.who.roles)
+                    roles.emplace_back(role);
+                  co_return net::response::json(
+                      200, json::serialize(json::object{{"token", s.token},
+                                                        {"expires_at", s.expires_at},
+                                                        {"user_id", s.who.id},
+                                                        {"roles", std::move(roles)}}));
+                }),
         identity_body_limit);
 
   r.add("POST", "/api/v1/auth/logout",
@@ -265,11 +206,8 @@ void add_identity_routes(net::router& r, db::database& database,
         with_role(database, ids, "admin",
                   [ids](net::request& req,
                         const db::principal& p) -> boost::asio::awaitable<net::response> {
-                    const auto body = parse_body(req.body, {"id", "kind", "name"});
-                    db::organisation org{string_field(body, "id"),
-                                         string_field(body, "kind"),
-                                         string_field(body, "name"),
-                                         {}};
+                    auto o = api::read_organisation_request(req.body);
+                    db::organisation org{std::move(o.id), std::move(o.kind), std::move(o.name), {}};
                     const db::identity_actor actor{p.who.id, "admin"};
                     const auto created = co_await ids->create_organisation(actor, org);
                     co_return net::response::json(201, json::serialize(org_json(created)));
@@ -277,27 +215,24 @@ void add_identity_routes(net::router& r, db::database& database,
         identity_body_limit);
 
   r.add("POST", "/api/v1/orgs/{id}/users",
-        with_role(database, ids, "admin",
-                  [ids](net::request& req,
-                        const db::principal& p) -> boost::asio::awaitable<net::response> {
-                    const auto body = parse_body(req.body, {"id", "name", "roles"});
-                    db::user u{string_field(body, "id"),
-                               req.params.at("id"),
-                               string_field(body, "name"),
-                               string_list_field(body, "roles"),
-                               {}};
-                    const db::identity_actor actor{p.who.id, "admin"};
-                    const auto created = co_await ids->create_user(actor, u);
-                    co_return net::response::json(201, json::serialize(user_json(created)));
-                  }),
+        with_role(
+            database, ids, "admin",
+            [ids](net::request& req,
+                  const db::principal& p) -> boost::asio::awaitable<net::response> {
+              auto b = api::read_user_request(req.body);
+              db::user u{
+                  std::move(b.id), req.params.at("id"), std::move(b.name), std::move(b.roles), {}};
+              const db::identity_actor actor{p.who.id, "admin"};
+              const auto created = co_await ids->create_user(actor, u);
+              co_return net::response::json(201, json::serialize(user_json(created)));
+            }),
         identity_body_limit);
 
   r.add("POST", "/api/v1/users/{id}/keys",
         with_role(database, ids, "admin",
                   [ids](net::request& req,
                         const db::principal& p) -> boost::asio::awaitable<net::response> {
-                    const auto body = parse_body(req.body, {"public_key_pem"});
-                    const auto pem = string_field(body, "public_key_pem");
+                    const auto pem = api::key_request(req.body);
                     const db::identity_actor actor{p.who.id, "admin"};
                     const std::string user_id = req.params.at("id");
                     const auto k = co_await ids->add_key(actor, user_id, pem);
@@ -314,7 +249,7 @@ void add_identity_routes(net::router& r, db::database& database,
         with_role(database, ids, "admin",
                   [ids](net::request& req,
                         const db::principal& p) -> boost::asio::awaitable<net::response> {
-                    if (!req.body.empty()) parse_body(req.body, {});
+                    api::no_identity_fields(req.body);
                     const db::identity_actor actor{p.who.id, "admin"};
                     const std::string user_id = req.params.at("id");
                     const auto n = co_await ids->revoke_sessions(actor, user_id);
@@ -327,7 +262,7 @@ void add_identity_routes(net::router& r, db::database& database,
         with_role(database, ids, "admin",
                   [ids](net::request& req,
                         const db::principal& p) -> boost::asio::awaitable<net::response> {
-                    if (!req.body.empty()) parse_body(req.body, {});
+                    api::no_identity_fields(req.body);
                     const db::identity_actor actor{p.who.id, "admin"};
                     const std::string user_id = req.params.at("id");
                     const std::string fingerprint = req.params.at("fingerprint");
@@ -347,25 +282,7 @@ void add_identity_routes(net::router& r, db::database& database,
         with_role(database, ids, "admin",
                   [ids, ca_roots](net::request& req,
                                   const db::principal& p) -> boost::asio::awaitable<net::response> {
-                    const body_reader body(req.body, {"certificate", "chain"},
-                                           body_limits{8, max_pem_bytes});
-                    std::string pem = body.text("certificate");
-                    std::vector<std::string> chain;
-                    if (const auto* list = body.optional_array("chain", max_chain_certificates)) {
-                      for (std::size_t i = 0; i < list->size(); ++i) {
-                        const auto& e = (*list)[i];
-                        if (!e.is_string() || e.get_string().empty()) {
-                          throw bad_json{"field 'chain[" + std::to_string(i) +
-                                         "]' must be a non-empty string (a PEM certificate)"};
-                        }
-                        if (e.get_string().size() > max_pem_bytes) {
-                          throw bad_json{"field 'chain[" + std::to_string(i) +
-                                         "]' is longer than " + std::to_string(max_pem_bytes) +
-                                         " bytes"};
-                        }
-                        chain.emplace_back(e.get_string());
-                      }
-                    }
+                    auto [pem, chain] = api::read_certificate_request(req.body);
                     const db::identity_actor actor{p.who.id, "admin"};
                     const std::string user_id = req.params.at("id");
                     const auto c = co_await ids->add_certificate(actor, user_id, std::move(pem),

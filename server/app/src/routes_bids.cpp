@@ -9,8 +9,10 @@
 #include "audit_service.hpp"
 #include "auth.hpp"
 #include "body.hpp"
+#include "params.hpp"
 #include "routes.hpp"
 
+#include <tender/api/uploads.hpp>
 #include <tender/core/log.hpp>
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/error.hpp>
@@ -37,6 +39,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <thread>
 
 namespace tender::app {
 namespace json = boost::json;
@@ -147,79 +150,6 @@ std::optional<net::response> tus_mismatch(const net::request& req) {
                                   : std::string("Tus-Resumable: 1.0.0 is required"));
   r.headers.emplace_back("Tus-Version", tus_version);
   return with_tus(std::move(r));
-}
-
-std::optional<std::uint64_t> decimal(std::string_view text) {
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return v;
-}
-
-std::uint64_t header_number(const net::request& req, const char* name) {
-  const auto h = req.header(name);
-  if (!h) refuse(errc::upload_bad_request, std::string(name) + " is required");
-  const auto v = decimal(*h);
-  if (!v) refuse(errc::upload_bad_request, std::string(name) + " must be a decimal number");
-  return *v;
-}
-
-int lot_param(const net::request& req) {
-  const auto v = decimal(req.params.at("lot"));
-  if (!v || *v < 1 || *v > 999) {
-    refuse(errc::tender_not_found,
-           "no lot '" + req.params.at("lot").substr(0, 20) + "' (lots are numbered 1 to 999)");
-  }
-  return static_cast<int>(*v);
-}
-
-void no_query(const net::request& req) {
-  if (!req.query.empty())
-    refuse(errc::request_bad_query, "this endpoint takes no query parameters");
-}
-
-// Upload-Metadata: comma-separated "key base64value" pairs (tus 1.0). Only filename and client
-// are kept.
-json::object metadata_of(const net::request& req) {
-  json::object out;
-  const auto h = req.header("Upload-Metadata");
-  if (!h) return out;
-  std::string_view rest = *h;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    std::string_view pair = rest.substr(0, comma);
-    while (!pair.empty() && pair.front() == ' ')
-      pair.remove_prefix(1);
-    const auto space = pair.find(' ');
-    const auto key = pair.substr(0, space);
-    std::string value;
-    if (space != std::string_view::npos) {
-      try {
-        const auto raw = crypto::base64_decode(pair.substr(space + 1));
-        value.assign(raw.begin(), raw.end());
-      } catch (const crypto::error&) {
-        refuse(errc::upload_bad_request,
-               "Upload-Metadata value of '" + std::string(key.substr(0, 40)) + "' is not base64");
-      }
-    }
-    if ((key == "filename" || key == "client") && value.size() <= 256) {
-      out[key] = value;
-    }
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
-std::optional<std::string> client_version_of(const net::request& req, const json::object& meta) {
-  auto clip = [](std::string_view v) { return std::string(v.substr(0, 128)); };
-  if (const auto h = req.header("Tender-Client"); h && !h->empty()) return clip(*h);
-  if (const auto h = req.header("User-Agent"); h && !h->empty()) return clip(*h);
-  if (const auto* c = meta.if_contains("client"); c != nullptr && c->is_string()) {
-    return clip(c->get_string());
-  }
-  return std::nullopt;
 }
 
 std::string location_of(const std::string& upload_id) {
@@ -407,6 +337,18 @@ public:
 
 private:
   asio::awaitable<net::response> finish_impl(bool complete) {
+    // Every byte is here: the moment is stamped on the database clock now, before the file
+    // waits for the workers (sync, verification). The deadline is judged by it (issue 15 §3).
+    if (complete && offset_ == upload_.length) {
+      const auto stamp = co_await s_->repo->stamp_last_byte(upload_.id);
+      if (stamp.late) {
+        writer_.reset();
+        const completion_refusal late{
+            errc::bid_deadline_passed,
+            "the last byte arrived at " + stamp.at + ", after the submission deadline"};
+        co_return co_await refuse_completion(late);
+      }
+    }
     auto* w = writer_.get();
     auto sync = [w] { return w->sync(); };
     const std::uint64_t stored = co_await on_workers(*s_, std::move(sync));
@@ -437,7 +379,11 @@ private:
 
   asio::awaitable<net::response> complete_upload() {
     const auto path = s_->area.path_of(upload_.id);
-    auto run = [path] { return examine(path); };
+    auto run = [path, hold = s_->settings.hold_verification_while] {
+      while (!hold.empty() && std::filesystem::exists(hold))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      return examine(path);
+    };
     const examined_file file = co_await on_workers(*s_, std::move(run));
     if (file.refusal) co_return co_await refuse_completion(*file.refusal);
     const auto& v = *file.verified;
@@ -631,25 +577,14 @@ void add_bid_routes(net::router& r, db::database& database, audit_service& audit
         tus_route({"bidder"},
                   [s](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
                     no_query(req);
-                    if (!req.body.empty()) {
-                      refuse(errc::upload_bad_request,
-                             "creation takes no body (send the bytes with PATCH)");
-                    }
-                    if (req.header("Upload-Defer-Length")) {
-                      refuse(errc::upload_bad_request,
-                             "Upload-Defer-Length is not supported: send Upload-Length");
-                    }
+                    auto head = api::read_upload_creation(req);
                     db::bids::create_request c;
                     c.tender_id = req.params.at("id");
                     c.lot_no = lot_param(req);
-                    c.length = header_number(req, "Upload-Length");
-                    if (c.length == 0) {
-                      refuse(errc::upload_bad_request, "Upload-Length must be at least 1");
-                    }
-                    const auto meta = metadata_of(req);
-                    c.metadata_json = json::serialize(meta);
+                    c.length = head.length;
+                    c.metadata_json = std::move(head.metadata_json);
+                    c.client_version = std::move(head.client_version);
                     c.source_ip = req.remote_address;
-                    c.client_version = client_version_of(req, meta);
                     const auto u = co_await s->repo->create_upload(p, std::move(c));
                     auto* area = &s->area;
                     const auto id = u.id;
@@ -765,7 +700,7 @@ void add_bid_routes(net::router& r, db::database& database, audit_service& audit
         refuse(errc::unsupported_media,
                "a PATCH carries Content-Type: application/offset+octet-stream");
       }
-      const auto offset = header_number(req, "Upload-Offset");
+      const auto [offset, content_length] = api::read_upload_patch(req);
       const auto id = req.params.at("uid");
       auto u = co_await s->repo->begin_patch(p, id);
       if (offset != u.offset) {
@@ -776,9 +711,8 @@ void add_bid_routes(net::router& r, db::database& database, audit_service& audit
         out.immediate = with_tus(std::move(res));
         co_return out;
       }
-      if (const auto cl = req.header("Content-Length")) {
-        const auto n = decimal(*cl);
-        if (n && offset + *n > u.length) {
+      if (const auto n = content_length) {
+        if (offset + *n > u.length) {
           refuse(errc::upload_too_large, "the PATCH of " + std::to_string(*n) +
                                              " bytes at offset " + std::to_string(offset) +
                                              " goes past Upload-Length " +
@@ -849,16 +783,7 @@ void add_bid_routes(net::router& r, db::database& database, audit_service& audit
         route({"bidder"},
               [s](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
                 no_query(req);
-                const body_reader b(req.body, {"challenge_id", "signature"});
-                const auto challenge_id = b.text("challenge_id", 64);
-                const auto sig_b64 = b.text("signature", 1024);
-                std::string signature;
-                try {
-                  const auto raw = crypto::base64_decode(sig_b64);
-                  signature.assign(raw.begin(), raw.end());
-                } catch (const crypto::error&) {
-                  refuse(errc::request_bad_json, "field 'signature' must be standard base64");
-                }
+                auto [challenge_id, signature] = api::read_signed_challenge(req.body);
                 const auto tender_id = req.params.at("id");
                 const int lot = lot_param(req);
                 const auto body = co_await s->repo->rehearse(p, tender_id, lot, challenge_id,

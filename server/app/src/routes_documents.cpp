@@ -4,6 +4,7 @@
 
 #include "auth.hpp"
 #include "body.hpp"
+#include "params.hpp"
 #include "routes.hpp"
 
 #include <tender/protocol/uri.hpp>
@@ -62,10 +63,6 @@ std::string name_parameter(std::string_view query) {
   }
   if (!name) bad_query("query parameter 'name' (the document's file name) is required");
   return *name;
-}
-
-void no_query(const net::request& req) {
-  if (!req.query.empty()) bad_query("this endpoint takes no query parameters");
 }
 
 // A positive decimal id of a path segment; nullopt when malformed.
@@ -191,8 +188,7 @@ void add_document_routes(net::router& r, db::database& database) {
               [docs](net::request& req,
                      const db::principal& p) -> boost::asio::awaitable<net::response> {
                 no_query(req);
-                const body_reader body(req.body, {"text"});
-                const std::string text = body.text("text", db::max_question_text);
+                const std::string text = api::single_text(req.body, "text", db::max_question_text);
                 const std::string tender_id = req.params.at("id");
                 const auto out = co_await docs->ask(p, tender_id, text);
                 co_return json_ok(201, out);
@@ -215,8 +211,7 @@ void add_document_routes(net::router& r, db::database& database) {
                      const db::principal& p) -> boost::asio::awaitable<net::response> {
                 no_query(req);
                 const auto qid = path_id(req, "qid", errc::question_not_found, "question");
-                const body_reader body(req.body, {"text"});
-                const std::string text = body.text("text", db::max_question_text);
+                const std::string text = api::single_text(req.body, "text", db::max_question_text);
                 const std::string tender_id = req.params.at("id");
                 const auto out = co_await docs->answer(p, tender_id, qid, text);
                 co_return json_ok(200, out);

@@ -6,8 +6,10 @@
 
 #include "auth.hpp"
 #include "body.hpp"
+#include "params.hpp"
 #include "routes.hpp"
 
+#include <tender/api/guarantees.hpp>
 #include <tender/client/client.hpp>
 #include <tender/core/log.hpp>
 #include <tender/core/tender_rules.hpp>
@@ -215,24 +217,6 @@ asio::awaitable<db::verified_guarantee> verify_guarantee(workers& w, db::guarant
   co_return out;
 }
 
-void no_query(const net::request& req) {
-  if (!req.query.empty()) {
-    throw rejected_request{errc::request_bad_query, "this endpoint takes no query parameters"};
-  }
-}
-
-int lot_param(const net::request& req) {
-  const auto& text = req.params.at("lot");
-  int v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < 1 || v > 999 ||
-      text.front() == '0') {
-    throw rejected_request{errc::tender_not_found,
-                           "no lot '" + text.substr(0, 20) + "' (lots are numbered 1..999)"};
-  }
-  return v;
-}
-
 net::response json_ok(unsigned status, const json::object& o) {
   return net::response::json(status, json::serialize(o));
 }
@@ -296,10 +280,7 @@ void add_guarantee_routes(net::router& r, db::database& database,
         route({"admin"},
               [repo](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
                 no_query(req);
-                const body_reader body(req.body, {"org_id", "base_url", "key_fingerprint"});
-                const auto org = body.text("org_id", 64);
-                const auto url = body.text("base_url", 500);
-                const auto fp = body.text("key_fingerprint", 64);
+                const auto [org, url, fp] = api::read_issuer_registration(req.body);
                 const auto out = co_await repo->register_issuer(p, org, url, fp);
                 co_return json_ok(200, out);
               }),
@@ -319,11 +300,7 @@ void add_guarantee_routes(net::router& r, db::database& database,
       route({"bidder"},
             [repo, w](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
               no_query(req);
-              const body_reader body(req.body, {"guarantee"});
-              if (!body.has("guarantee")) {
-                throw bad_json("field 'guarantee' (the signed guarantee file) is required");
-              }
-              const json::value signed_doc = body.fields().at("guarantee");
+              const json::value signed_doc = api::read_guarantee_attachment(req.body);
               const std::string tender_id = req.params.at("id");
               const int lot = lot_param(req);
               const std::optional<db::principal> who = p;
@@ -355,9 +332,7 @@ void add_guarantee_routes(net::router& r, db::database& database,
       route({"bidder"},
             [repo, w](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
               no_query(req);
-              const body_reader body(req.body, {"issuer", "application_code"});
-              const auto issuer_org = body.text("issuer", 64);
-              const auto code = body.text("application_code", 64);
+              const auto [issuer_org, code] = api::read_guarantee_application(req.body);
               const std::string tender_id = req.params.at("id");
               const int lot = lot_param(req);
               const std::optional<db::principal> who = p;
@@ -413,10 +388,7 @@ void add_guarantee_routes(net::router& r, db::database& database,
   r.add("POST", "/api/v1/guarantee-pushes",
         open_route([repo, w](net::request& req) -> asio::awaitable<net::response> {
           no_query(req);
-          const body_reader body(req.body, {"application_id", "guarantee"});
-          const auto app_id = body.text("application_id", 64);
-          if (!body.has("guarantee")) throw bad_json("field 'guarantee' is required");
-          const json::value signed_doc = body.fields().at("guarantee");
+          const auto [app_id, signed_doc] = api::read_guarantee_push(req.body);
           const auto app = co_await repo->find_application(app_id);
           if (!app || app->state != "pending") {
             refuse("guarantee.not_found", "no pending guarantee application '" + app_id + "'");
@@ -475,9 +447,7 @@ void add_guarantee_routes(net::router& r, db::database& database,
   r.add("POST", "/api/v1/guarantee-callbacks",
         open_route([repo, w](net::request& req) -> asio::awaitable<net::response> {
           no_query(req);
-          boost::system::error_code ec;
-          const auto v = json::parse(req.body, ec);
-          if (ec) throw bad_json("the body is not JSON: " + ec.message());
+          const auto v = api::read_guarantee_callback(req.body);
           const auto env = checked([&] { return g::open(v, "event"); });
           const auto ev = checked([&] { return g::parse_event(env.inner); });
           const std::string issuer_org = ev.issuer;
@@ -504,14 +474,13 @@ void add_guarantee_routes(net::router& r, db::database& database,
         route({"center_staff"},
               [repo](net::request& req, const db::principal& p) -> asio::awaitable<net::response> {
                 no_query(req);
-                const body_reader body(
-                    req.body, {"bidder", "amount", "payer_account", "payer_name", "paid_at"});
+                auto in = api::read_bond_record(req.body);
                 db::guarantees::bond_request b;
-                b.bidder_org = body.text("bidder", 64);
-                b.amount = body.integer("amount", 1, 1000000000000000LL);
-                b.payer_account = body.text("payer_account", 64);
-                b.payer_name = body.text("payer_name", 200);
-                b.paid_at = body.timestamp("paid_at");
+                b.bidder_org = std::move(in.bidder);
+                b.amount = in.amount;
+                b.payer_account = std::move(in.payer_account);
+                b.payer_name = std::move(in.payer_name);
+                b.paid_at = std::move(in.paid_at);
                 const std::string tender_id = req.params.at("id");
                 const int lot = lot_param(req);
                 const auto out = co_await repo->record_bond(p, tender_id, lot, std::move(b));

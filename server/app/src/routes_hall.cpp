@@ -5,8 +5,10 @@
 #include "auth.hpp"
 #include "guarded.hpp"
 #include "hall_service.hpp"
+#include "params.hpp"
 #include "routes.hpp"
 
+#include <tender/core/hall_params.hpp>
 #include <tender/core/log.hpp>
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/error.hpp>
@@ -14,6 +16,7 @@
 #include <tender/db/database.hpp>
 #include <tender/db/hall.hpp>
 #include <tender/db/identity.hpp>
+#include <tender/protocol/hall_messages.hpp>
 #include <tender/storage/blob_store.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -37,6 +40,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace tender::app {
 namespace json = boost::json;
@@ -52,40 +56,8 @@ constexpr std::uint16_t close_try_later = 1013;
 constexpr std::size_t max_event_page = 1000;
 constexpr std::size_t default_event_page = 100;
 
-const std::set<std::string, std::less<>> known_actions = {
-    "challenge",    "sign_in",       "commit_host", "check_guarantees",
-    "publish_list", "open_window",   "decrypt",     "help",
-    "share",        "extend_window", "reveal_host", "reveal_representative",
-    "draw",         "announce",      "confirm",     "finish",
-    "object",       "answer",        "pause",       "resume",
-    "suspend",      "unsuspend"};
-
 [[noreturn]] void refuse(errc code, std::string message) {
   throw rejected_request{code, std::move(message)};
-}
-
-std::optional<std::int64_t> decimal(std::string_view text) {
-  if (text.empty() || text.size() > 18 || (text.size() > 1 && text.front() == '0')) {
-    return std::nullopt;
-  }
-  std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < 0) return std::nullopt;
-  return v;
-}
-
-int lot_param(const net::request& req) {
-  const auto v = decimal(req.params.at("lot"));
-  if (!v || *v < 1 || *v > 999) {
-    refuse(errc::tender_not_found,
-           "no lot '" + req.params.at("lot").substr(0, 20) + "' (lots are numbered 1 to 999)");
-  }
-  return static_cast<int>(*v);
-}
-
-void no_query(const net::request& req) {
-  if (!req.query.empty())
-    refuse(errc::request_bad_query, "this endpoint takes no query parameters");
 }
 
 // The server's clock, UTC with microseconds (the hall's times are the database's; this is for
@@ -101,14 +73,6 @@ std::string utc_now() {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(us.count() % 1000000));
   return buf;
-}
-
-bool valid_act_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char ch) {
-    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-           ch == '.' || ch == '_' || ch == ':' || ch == '-';
-  });
 }
 
 // {"type":"error","id":...,"error":{"code","message"}}
@@ -322,49 +286,15 @@ asio::awaitable<void> recheck_sessions(std::weak_ptr<hall_state> weak,
 }
 
 asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_connection>& c,
-                               connection_state& st, const json::object& o) {
+                               connection_state& st, const protocol::hall_hello& hello) {
   const json::value null_id;
   if (st.joined) {
     c->send(ws_error(null_id, errc::hall_already_joined, "hello was already sent"));
     co_return;
   }
-  std::optional<std::string> token;
-  std::optional<std::int64_t> after;
-  bool summary = false;
-  for (const auto& [k, v] : o) {
-    if (k == "type") continue;
-    if (k == "token") {
-      if (v.is_string()) {
-        token = std::string(v.get_string());
-      } else if (!v.is_null()) {
-        c->send(ws_error(null_id, errc::hall_bad_message, "'token' must be a string or null"));
-        co_return;
-      }
-    } else if (k == "after") {
-      if (v.is_int64() && v.get_int64() >= 0) {
-        after = v.get_int64();
-      } else if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-        after = static_cast<std::int64_t>(v.get_uint64());
-      } else if (!v.is_null()) {
-        c->send(ws_error(null_id, errc::hall_bad_message,
-                         "'after' must be a sequence number (a whole number >= 0) or null"));
-        co_return;
-      }
-    } else if (k == "view") {
-      if (v.is_string() && (v.get_string() == "full" || v.get_string() == "summary")) {
-        summary = v.get_string() == "summary";
-      } else {
-        c->send(
-            ws_error(null_id, errc::hall_bad_message, "'view' must be \"full\" or \"summary\""));
-        co_return;
-      }
-    } else {
-      c->send(
-          ws_error(null_id, errc::hall_bad_message,
-                   "unknown field '" + std::string(k) + "' in hello (takes token, after, view)"));
-      co_return;
-    }
-  }
+  const auto& token = hello.token;
+  const auto& after = hello.after;
+  const bool summary = hello.summary;
   if (!s.database.readiness().ready) {
     c->send(ws_error(null_id, errc::not_ready, "the database is not ready; try again shortly"));
     c->close("not ready");
@@ -449,16 +379,9 @@ asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_conn
 }
 
 asio::awaitable<void> on_act(hall_state& s, const std::shared_ptr<net::ws_connection>& c,
-                             connection_state& st, const json::object& o) {
-  json::value id;  // null until known
-  const auto* idv = o.if_contains("id");
-  if (idv == nullptr || !idv->is_string() || !valid_act_id(idv->get_string())) {
-    c->send(ws_error(id, errc::hall_bad_message,
-                     "'id' must be a string of 1 to 64 characters [A-Za-z0-9._:-]"));
-    co_return;
-  }
-  id = *idv;
-  const std::string id_text(idv->get_string());
+                             connection_state& st, protocol::hall_act act) {
+  const json::value id(act.id);
+  const std::string& id_text = act.id;
   if (!st.joined) {
     c->send(ws_error(id, errc::hall_hello_required, "send hello first"));
     co_return;
@@ -482,21 +405,16 @@ asio::awaitable<void> on_act(hall_state& s, const std::shared_ptr<net::ws_connec
     co_return;
   }
   st.ids.insert(id_text);
-  const auto* av = o.if_contains("action");
-  if (av == nullptr || !av->is_string()) {
+  if (!act.action) {
     c->send(ws_error(id, errc::hall_bad_message, "'action' must be a string"));
     co_return;
   }
-  const std::string action(av->get_string());
-  if (!known_actions.contains(action)) {
+  const std::string action = std::move(*act.action);
+  if (!core::hall_action_params(action)) {
     c->send(ws_error(id, errc::hall_bad_message, "unknown action '" + action.substr(0, 64) + "'"));
     co_return;
   }
-  json::object params;
-  for (const auto& [k, v] : o) {
-    if (k == "type" || k == "id" || k == "action") continue;
-    params[k] = v;
-  }
+  json::object params = std::move(act.params);
   try {
     // The session the connection joined with must still be live for every act: a logout, a
     // revocation or the token's expiry ends what the socket may do (issue 15 §4).
@@ -530,31 +448,17 @@ net::ws_handler hall_websocket(std::shared_ptr<hall_state> s) {
   };
   h.on_message = [s](const std::shared_ptr<net::ws_connection>& c,
                      std::string text) -> asio::awaitable<void> {
-    const json::value null_id;
-    boost::system::error_code ec;
-    const auto v = json::parse(text, ec);
-    if (ec || !v.is_object()) {
-      c->send(ws_error(null_id, errc::hall_bad_message, "a message is one JSON object"));
-      co_return;
-    }
-    const auto& o = v.get_object();
-    const auto* type = o.if_contains("type");
-    if (type == nullptr || !type->is_string()) {
-      c->send(ws_error(null_id, errc::hall_bad_message, "a message needs a string field 'type'"));
-      co_return;
-    }
+    auto m = protocol::decode_hall_message(text);
     auto st = s->state_of(c->id());
-    const auto t = type->get_string();
-    if (t == "ping") {
+    if (auto* bad = std::get_if<protocol::hall_message_error>(&m)) {
+      const json::value id = bad->id ? json::value(*bad->id) : json::value(nullptr);
+      c->send(ws_error(id, bad->code, bad->message));
+    } else if (std::holds_alternative<protocol::hall_ping>(m)) {
       c->send("{\"type\":\"pong\"}");
-    } else if (t == "hello") {
-      co_await on_hello(*s, c, *st, o);
-    } else if (t == "act") {
-      co_await on_act(*s, c, *st, o);
+    } else if (auto* hello = std::get_if<protocol::hall_hello>(&m)) {
+      co_await on_hello(*s, c, *st, *hello);
     } else {
-      c->send(ws_error(
-          null_id, errc::hall_bad_message,
-          "unknown message type '" + std::string(t).substr(0, 32) + "' (hello, act, ping)"));
+      co_await on_act(*s, c, *st, std::move(std::get<protocol::hall_act>(m)));
     }
   };
   h.on_close = [s](const std::shared_ptr<net::ws_connection>& c) {
@@ -565,47 +469,6 @@ net::ws_handler hall_websocket(std::shared_ptr<hall_state> s) {
 }
 
 // ---- HTTP ------------------------------------------------------------------------------------
-
-struct events_query {
-  std::int64_t after = 0;
-  std::size_t limit = default_event_page;
-};
-
-events_query parse_events_query(std::string_view query) {
-  events_query out;
-  bool seen_after = false;
-  bool seen_limit = false;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view part = query.substr(0, amp);
-    const auto eq = part.find('=');
-    if (eq == std::string_view::npos) {
-      refuse(errc::request_bad_query,
-             "query parameter '" + std::string(part.substr(0, 40)) + "' is not name=value");
-    }
-    const std::string name(part.substr(0, eq));
-    const std::string_view value = part.substr(eq + 1);
-    if (name == "after" && !seen_after) {
-      seen_after = true;
-      const auto v = decimal(value);
-      if (!v) {
-        refuse(errc::hall_bad_cursor, "'after' must be a hall sequence number (whole number >= 0)");
-      }
-      out.after = *v;
-    } else if (name == "limit" && !seen_limit) {
-      seen_limit = true;
-      const auto v = decimal(value);
-      if (!v || *v < 1) refuse(errc::request_bad_query, "'limit' must be a whole number >= 1");
-      out.limit = static_cast<std::size_t>(std::min<std::int64_t>(*v, max_event_page));
-    } else {
-      refuse(errc::request_bad_query,
-             "unknown or repeated query parameter '" + name.substr(0, 40) + "' (after, limit)");
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return out;
-}
 
 std::string random_name() {
   std::random_device rd;
@@ -726,7 +589,8 @@ void add_hall_routes(net::router& r, db::database& database, hall_service& servi
   r.add("GET", "/api/v1/tenders/{id}/hall/events",
         guarded(database, "hall events", nullptr,
                 [s](net::request& req) -> asio::awaitable<net::response> {
-                  const auto q = parse_events_query(req.query);
+                  const auto q =
+                      api::read_events_query(req.query, default_event_page, max_event_page);
                   const auto tid = req.params.at("id");
                   auto v = co_await s->http_viewer(req, tid);
                   const auto head = co_await s->service.hall().head(tid);

@@ -352,6 +352,7 @@ int serve(const core::config& cfg, const std::string& port_file, audit_key key,
   bs.max_upload_bytes = cfg.submission_max_upload_bytes;
   bs.bidder_quota_bytes = cfg.submission_bidder_quota_bytes;
   bs.tender_quota_bytes = cfg.submission_tender_quota_bytes;
+  bs.hold_verification_while = cfg.submission_hold_verification_while;
   bs.io = ioc.get_executor();
   bs.session_recheck = cfg.hall_session_recheck;
   net::http_server server(ioc, so,

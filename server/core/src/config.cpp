@@ -200,6 +200,10 @@ const key_setter
              [](config& c, const std::string& k, const std::string& v) {
                c.submission_tender_quota_bytes = parse_unsigned(k, v, 1024, 4096 * gib);
              }},
+            {"submission.hold_verification_while",
+             [](config& c, const std::string&, const std::string& v) {
+               c.submission_hold_verification_while = v;
+             }},
             {"guarantee.status_timeout_ms",
              [](config& c, const std::string& k, const std::string& v) {
                c.guarantee_status_timeout =
@@ -484,6 +488,9 @@ std::map<std::string, std::string> describe(const config& c) {
       {"submission.max_upload_bytes", std::to_string(c.submission_max_upload_bytes)},
       {"submission.bidder_quota_bytes", std::to_string(c.submission_bidder_quota_bytes)},
       {"submission.tender_quota_bytes", std::to_string(c.submission_tender_quota_bytes)},
+      {"submission.hold_verification_while", c.submission_hold_verification_while.empty()
+                                                 ? "(none)"
+                                                 : c.submission_hold_verification_while},
       {"guarantee.status_timeout_ms", std::to_string(c.guarantee_status_timeout.count())},
       {"hall.heartbeat_ms", std::to_string(c.hall_heartbeat.count())},
       {"hall.outage_threshold_ms", std::to_string(c.hall_outage_threshold.count())},

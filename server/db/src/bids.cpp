@@ -82,6 +82,20 @@ constexpr const char* set_offset_sql =
     "UPDATE uploads SET \"offset\" = $2, updated_at = clock_timestamp() "
     "WHERE id = $1 AND state = 'open'";
 
+// The tender row FOR SHARE first (see last_byte in bids.hpp), then the upload's stamp.
+constexpr const char* stamp_last_byte_sql =
+    "WITH t AS (SELECT t.id, t.deadline_at FROM tenders t JOIN uploads u ON u.tender_id = t.id "
+    "WHERE u.id = $1 FOR SHARE OF t) "
+    "UPDATE uploads u SET last_byte_at = COALESCE(u.last_byte_at, clock_timestamp()), "
+    "updated_at = clock_timestamp() FROM t WHERE u.id = $1 AND u.tender_id = t.id AND "
+    "u.state = 'open' RETURNING COALESCE(t.deadline_at <= u.last_byte_at, false), " TENDER_BID_TIME(
+        "u.last_byte_at") ", u.last_byte_at::text";
+
+// A completion resumed after the deadline is still let in when its last byte came before it.
+constexpr const char* stamped_in_time_sql =
+    "SELECT 1 FROM uploads u JOIN tenders t ON t.id = u.tender_id WHERE u.id = $1 AND "
+    "u.state = 'open' AND u.last_byte_at < t.deadline_at";
+
 constexpr const char* terminate_sql =
     "UPDATE uploads SET state = 'terminated', updated_at = clock_timestamp() "
     "WHERE id = $1 AND state = 'open'";
@@ -249,14 +263,18 @@ void require_bidder(const principal& who) {
   }
 }
 
+void require_published(const tender_row& t, const std::string& id) {
+  if (t.state != "published") {
+    fail("bid.not_accepting", "tender '" + id + "' is " + t.state + " and takes no bids");
+  }
+}
+
 // The tender takes bids: before its deadline (database clock) and published.
 void require_accepting(const tender_row& t, const std::string& id) {
   if (t.past_deadline) {
     fail("bid.deadline_passed", "the submission deadline of tender '" + id + "' has passed");
   }
-  if (t.state != "published") {
-    fail("bid.not_accepting", "tender '" + id + "' is " + t.state + " and takes no bids");
-  }
+  require_published(t, id);
 }
 
 json::value null_or(const pqxx::field& f) {
@@ -422,10 +440,29 @@ net::awaitable<upload_info> bids::begin_patch(principal who, std::string upload_
     pqxx::read_transaction tx(c);
     out = own_upload(tx, who, upload_id);
     const auto t = load_tender(tx, who, out.tender_id, out.lot_no, false);
-    require_accepting(t, out.tender_id);
+    // After the deadline only a completion whose last byte came before it goes on (a retry of
+    // one interrupted by a crash or a dropped connection).
+    if (!t.past_deadline || tx.exec_params(stamped_in_time_sql, upload_id).empty()) {
+      require_accepting(t, out.tender_id);
+    }
+    require_published(t, out.tender_id);
     if (out.state != "open") {
       fail("upload.gone", "upload '" + upload_id + "' is " + out.state + " and takes no bytes");
     }
+  };
+  co_await pool_.run(std::move(job));
+  co_return out;
+}
+
+net::awaitable<bids::last_byte> bids::stamp_last_byte(std::string upload_id) {
+  last_byte out;
+  pool::job job = [&](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    const auto r = tx.exec_params(stamp_last_byte_sql, upload_id);
+    if (r.empty()) fail("upload.gone", "upload '" + upload_id + "' is not open");
+    out.late = r[0][0].as<bool>();
+    out.at = r[0][1].as<std::string>();
+    tx.commit();
   };
   co_await pool_.run(std::move(job));
   co_return out;
@@ -544,21 +581,28 @@ net::awaitable<recorded_bid> bids::record(principal who, verified_bid bid) {
         const auto lot = ur[0][1].as<int>();
         const auto state = ur[0][3].as<std::string>();
         const auto t = load_tender(tx, who, tender_id, lot, true);
-        require_accepting(t, tender_id);
         if (state != "open") {
           fail("upload.gone", "upload '" + bid.upload_id + "' is " + state);
         }
+        // Judged by the last byte (stamped before verification; stamped now if it was not): the
+        // deadline verdict, received_at and the audit payload's time are that one statement's.
+        const auto stamp = tx.exec_params1(stamp_last_byte_sql, bid.upload_id);
+        if (stamp[0].as<bool>()) {
+          fail("bid.deadline_passed",
+               "the submission deadline of tender '" + tender_id + "' has passed");
+        }
+        require_published(t, tender_id);
         const auto source_ip = ur[0][5].as<std::string>();
         std::optional<std::string> client_version;
         if (!ur[0][6].is_null()) client_version = ur[0][6].as<std::string>();
-        const auto now = tx.exec1(now_sql);
+        const auto& now = stamp;
         out.subject = subject_of(tender_id, lot);
         out.bidder = who.org.id;
         out.upload_id = bid.upload_id;
         out.ciphertext_digest = bid.ciphertext_digest;
         out.file_digest = bid.blob_digest;
         out.size = bid.size;
-        out.received_at = now[0].as<std::string>();
+        out.received_at = now[1].as<std::string>();
         out.payload = submitted_payload(out, tender_id, lot, source_ip, client_version);
         tx.exec_params0(replace_current_sql, tender_id, lot, who.org.id);
         out.log_index = audit(tx, who.who.id, "bidder", "bid.submitted", out.subject, out.payload);
@@ -568,7 +612,7 @@ net::awaitable<recorded_bid> bids::record(principal who, verified_bid bid) {
             tx.exec_params1(insert_bid_sql, tender_id, lot, who.org.id, bid.upload_id,
                             bid.blob_digest, bid.ciphertext_digest, bid.header_digest,
                             static_cast<std::int64_t>(bid.size), bid.suite, bid.policy,
-                            bid.signer_fingerprint, rehearsal_key, header, now[1].as<std::string>(),
+                            bid.signer_fingerprint, rehearsal_key, header, now[2].as<std::string>(),
                             static_cast<std::int64_t>(out.log_index), source_ip, client_version)[0]
                 .as<std::int64_t>();
         tx.exec_params0(complete_upload_sql, bid.upload_id, out.bid_id);

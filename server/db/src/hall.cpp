@@ -16,6 +16,7 @@
 #include "sql_array.hpp"
 
 #include <tender/core/hall_draw.hpp>
+#include <tender/core/hall_params.hpp>
 #include <tender/core/hall_rules.hpp>
 #include <tender/core/log.hpp>
 #include <tender/core/tender_rules.hpp>
@@ -38,6 +39,7 @@
 #include <map>
 #include <set>
 #include <utility>
+#include <variant>
 
 namespace net = boost::asio;
 
@@ -100,12 +102,6 @@ std::string sha256_hex(std::string_view data) {
   return crypto::to_hex(crypto::sha256(data));
 }
 
-bool is_hex(std::string_view s, std::size_t n) {
-  if (s.size() != n) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 std::string bytes_text(const pqxx::field& f) {
   const pqxx::binarystring b(f);
   return std::string(b.str());
@@ -115,100 +111,17 @@ std::string to_b64(std::string_view raw) {
   return crypto::base64_encode(crypto::as_bytes(raw));
 }
 
-std::optional<std::string> from_b64(std::string_view text) {
+// A base64 parameter's bytes. Its shape and size were checked with the act (core::hall_params);
+// the decoder also refuses non-zero padding bits, which the shape check does not look at.
+std::string raw_param(const core::hall_params& p, std::string_view key) {
   try {
-    const auto b = crypto::base64_decode(text);
+    const auto b = crypto::base64_decode(p.text(key));
     return std::string(b.begin(), b.end());
-  } catch (const std::exception&) {
-    return std::nullopt;
+  } catch (const crypto::error&) {
+    fail("hall.bad_message",
+         "parameter '" + std::string(key) + "' of " + p.action() + " is not canonical base64");
   }
 }
-
-// Reads an action's parameters; every field read is allowed, any other is refused by done().
-class params_reader {
-public:
-  params_reader(const json::object& p, std::string action) : p_(p), action_(std::move(action)) {}
-
-  std::string text(const char* key, std::size_t min, std::size_t max) {
-    allowed_.insert(key);
-    const auto* v = p_.if_contains(key);
-    if (v == nullptr || !v->is_string()) bad(key, "must be text");
-    std::string s(v->get_string());
-    if (s.size() < min || utf8_length(s) > max) {
-      bad(key, "must be " + std::to_string(min) + ".." + std::to_string(max) + " characters");
-    }
-    return s;
-  }
-  std::optional<std::string> optional_text(const char* key, std::size_t min, std::size_t max) {
-    allowed_.insert(key);
-    const auto* v = p_.if_contains(key);
-    if (v == nullptr || v->is_null()) return std::nullopt;
-    return text(key, min, max);
-  }
-  std::int64_t integer(const char* key, std::int64_t lo, std::int64_t hi) {
-    allowed_.insert(key);
-    const auto* v = p_.if_contains(key);
-    if (v == nullptr || !(v->is_int64() || v->is_uint64())) bad(key, "must be an integer");
-    const std::int64_t n =
-        v->is_int64()
-            ? v->get_int64()
-            : static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), INT64_MAX));
-    if (n < lo || n > hi) {
-      bad(key, "must be " + std::to_string(lo) + ".." + std::to_string(hi));
-    }
-    return n;
-  }
-  std::optional<std::int64_t> optional_integer(const char* key, std::int64_t lo, std::int64_t hi) {
-    allowed_.insert(key);
-    const auto* v = p_.if_contains(key);
-    if (v == nullptr || v->is_null()) return std::nullopt;
-    return integer(key, lo, hi);
-  }
-  std::string hex(const char* key, std::size_t n) {
-    auto s = text(key, n, n);
-    if (!is_hex(s, n)) bad(key, "must be " + std::to_string(n) + " lower-case hex digits");
-    return s;
-  }
-  std::string base64(const char* key, std::size_t min_raw, std::size_t max_raw) {
-    const auto s = text(key, 1, 8192);
-    const auto raw = from_b64(s);
-    if (!raw || raw->size() < min_raw || raw->size() > max_raw) {
-      bad(key, "must be standard base64 of " + std::to_string(min_raw) +
-                   (min_raw == max_raw ? "" : ".." + std::to_string(max_raw)) + " bytes");
-    }
-    return *raw;
-  }
-  // A JSON object (or its serialised text), returned as text.
-  std::string object_text(const char* key) {
-    allowed_.insert(key);
-    const auto* v = p_.if_contains(key);
-    if (v != nullptr && v->is_object()) return json::serialize(*v);
-    if (v != nullptr && v->is_string()) return std::string(v->get_string());
-    bad(key, "must be a JSON object");
-  }
-  void done() {
-    for (const auto& kv : p_) {
-      const std::string k(kv.key());
-      if (allowed_.count(k) == 0) {
-        fail("hall.bad_message", "unknown parameter '" + k + "' for action " + action_);
-      }
-    }
-  }
-
-private:
-  static std::size_t utf8_length(std::string_view s) {
-    std::size_t n = 0;
-    for (unsigned char c : s)
-      if ((c & 0xC0) != 0x80) ++n;
-    return n;
-  }
-  [[noreturn]] void bad(const char* key, const std::string& why) {
-    fail("hall.bad_message", "parameter '" + std::string(key) + "' of " + action_ + " " + why);
-  }
-  const json::object& p_;
-  std::string action_;
-  std::set<std::string> allowed_;
-};
 
 void require_role(const hall_viewer& v, std::initializer_list<const char*> roles,
                   const std::string& action) {
@@ -577,7 +490,7 @@ struct act_context {
   locked_hall& h;
   const hall_viewer& who;
   const std::string& action;
-  params_reader& p;
+  const core::hall_params& p;
   const hall::options& opts;
   hall_act_result& out;
   json::value actor;
@@ -610,7 +523,6 @@ void lock_now(act_context& c) {
 
 void act_challenge(act_context& c) {
   if (c.who.role == "public") fail("hall.forbidden", "sign in to ask for a challenge");
-  c.p.done();
   const std::string id = "hc-" + crypto::to_hex(crypto::as_bytes(random_raw(8)));
   const std::string challenge = random_raw(32);
   const pqxx::binarystring blob(challenge);
@@ -627,11 +539,10 @@ void act_challenge(act_context& c) {
 }
 
 void act_sign_in(act_context& c) {
-  const auto challenge_id = c.p.text("challenge_id", 1, 64);
-  const auto key = c.p.hex("key", 64);
-  const auto signature = c.p.base64("signature", 1, 512);
-  const auto commitment = c.p.hex("commitment", 64);
-  c.p.done();
+  const auto challenge_id = c.p.text("challenge_id");
+  const auto key = c.p.text("key");
+  const auto signature = raw_param(c.p, "signature");
+  const auto commitment = c.p.text("commitment");
   auto check = [&] {
     require_role(c.who, {"bidder"}, "sign in");
     require_phase(c.h, {"waiting", "sealed", "listed"}, "sign_in");
@@ -670,8 +581,7 @@ void act_sign_in(act_context& c) {
 }
 
 void act_commit_host(act_context& c) {
-  const auto commitment = c.p.hex("commitment", 64);
-  c.p.done();
+  const auto commitment = c.p.text("commitment");
   require_role(c.who, {"host"}, "commit_host");
   require_phase(c.h, {"waiting"}, "commit_host");
   require_not_held(c.h);
@@ -733,7 +643,6 @@ json::object guarantee_counts(const json::object& data) {
 }
 
 void act_check_guarantees(act_context& c) {
-  c.p.done();
   require_role(c.who, {"host"}, "check_guarantees");
   require_phase(c.h, {"sealed"}, "check_guarantees");
   require_not_held(c.h);
@@ -777,7 +686,6 @@ void fail_tender(pqxx::transaction_base& tx, const locked_hall& h, const std::st
 }
 
 void act_publish_list(act_context& c) {
-  c.p.done();
   require_role(c.who, {"host"}, "publish_list");
   require_phase(c.h, {"sealed"}, "publish_list");
   require_not_held(c.h);
@@ -850,7 +758,6 @@ void act_publish_list(act_context& c) {
 }
 
 void act_open_window(act_context& c) {
-  c.p.done();
   require_role(c.who, {"host"}, "open_window");
   require_phase(c.h, {"listed"}, "open_window");
   require_not_held(c.h);
@@ -983,13 +890,12 @@ std::optional<std::string> combined_secret(pqxx::transaction_base& tx, const std
 }
 
 void act_decrypt(act_context& c) {
-  const int lot = static_cast<int>(c.p.integer("lot", 1, 999));
-  const auto file = c.p.text("file", 1, 16);
-  const auto key_material = c.p.base64("key_material", 32, 32);
-  const auto challenge_id = c.p.text("challenge_id", 1, 64);
-  const auto key = c.p.hex("key", 64);
-  const auto signature = c.p.base64("signature", 1, 512);
-  c.p.done();
+  const int lot = static_cast<int>(c.p.integer("lot"));
+  const auto file = c.p.text("file");
+  const auto key_material = raw_param(c.p, "key_material");
+  const auto challenge_id = c.p.text("challenge_id");
+  const auto key = c.p.text("key");
+  const auto signature = raw_param(c.p, "signature");
   if (file != "primary" && file != "backup") {
     fail("hall.bad_message", "parameter 'file' of decrypt must be primary or backup");
   }
@@ -1084,9 +990,8 @@ void act_decrypt(act_context& c) {
 }
 
 void act_help(act_context& c) {
-  const int lot = static_cast<int>(c.p.integer("lot", 1, 999));
-  const auto text = c.p.text("text", 1, 500);
-  c.p.done();
+  const int lot = static_cast<int>(c.p.integer("lot"));
+  const auto text = c.p.text("text");
   require_role(c.who, {"bidder"}, "ask for help");
   require_phase(c.h, {"decrypting", "decrypted"}, "help");
   require_not_held(c.h);
@@ -1108,10 +1013,9 @@ void act_help(act_context& c) {
 }
 
 void act_share(act_context& c) {
-  const int lot = static_cast<int>(c.p.integer("lot", 1, 999));
-  const auto org = c.p.text("org_id", 1, 64);
+  const int lot = static_cast<int>(c.p.integer("lot"));
+  const auto org = c.p.text("org_id");
   const auto share_text = c.p.object_text("share");
-  c.p.done();
   require_role(c.who, {"custodian"}, "submit an escrow share");
   require_phase(c.h, {"decrypting", "decrypted"}, "share");
   require_not_held(c.h);
@@ -1180,9 +1084,8 @@ void act_share(act_context& c) {
 }
 
 void act_extend_window(act_context& c) {
-  const auto seconds = c.p.integer("seconds", 1, 3600);
-  const auto reason = c.p.text("reason", 1, 500);
-  c.p.done();
+  const auto seconds = c.p.integer("seconds");
+  const auto reason = c.p.text("reason");
   require_role(c.who, {"host"}, "extend_window");
   require_phase(c.h, {"decrypting"}, "extend_window");
   // Extending is how the host makes up for a pause or suspension, so it is allowed while paused.
@@ -1256,8 +1159,7 @@ std::vector<crypto::draw_seed_material> materials(const std::vector<core::seed_m
 }
 
 void act_reveal_host(act_context& c) {
-  const auto nonce = c.p.hex("nonce", 64);
-  c.p.done();
+  const auto nonce = c.p.text("nonce");
   require_role(c.who, {"host"}, "reveal_host");
   require_phase(c.h, {"decrypted"}, "reveal_host");
   require_not_held(c.h);
@@ -1312,8 +1214,7 @@ void act_reveal_host(act_context& c) {
 }
 
 void act_reveal_representative(act_context& c) {
-  const auto nonce = c.p.hex("nonce", 64);
-  c.p.done();
+  const auto nonce = c.p.text("nonce");
   require_role(c.who, {"bidder"}, "reveal_representative");
   require_phase(c.h, {"drawing"}, "reveal_representative");
   require_not_held(c.h);
@@ -1346,7 +1247,6 @@ void act_reveal_representative(act_context& c) {
 // once the reveal is over, so when the representative chooses between revealing and withholding
 // it cannot compute the outcome of either (verifiable-draw.md §10).
 void act_draw(act_context& c) {
-  c.p.done();
   require_role(c.who, {"host"}, "draw");
   require_phase(c.h, {"drawing"}, "draw");
   require_not_held(c.h);
@@ -1423,7 +1323,6 @@ void finish_one(pqxx::transaction_base& tx, const locked_hall& h, std::int64_t a
                 const hall_work_outcome& outcome);
 
 void act_announce(act_context& c) {
-  c.p.done();
   require_role(c.who, {"host"}, "announce");
   if (c.h.phase == "decrypted") {
     if (any_discount_candidates(c.tx, c.h.tender_id)) {
@@ -1505,11 +1404,10 @@ void act_announce(act_context& c) {
 }
 
 void act_confirm(act_context& c) {
-  const auto digest = c.p.hex("digest", 64);
-  const auto challenge_id = c.p.text("challenge_id", 1, 64);
-  const auto key = c.p.hex("key", 64);
-  const auto signature = c.p.base64("signature", 1, 512);
-  c.p.done();
+  const auto digest = c.p.text("digest");
+  const auto challenge_id = c.p.text("challenge_id");
+  const auto key = c.p.text("key");
+  const auto signature = raw_param(c.p, "signature");
   auto check = [&] {
     require_role(c.who, {"bidder"}, "confirm");
     require_phase(c.h, {"announced"}, "confirm");
@@ -1554,7 +1452,6 @@ void act_confirm(act_context& c) {
 }
 
 void act_finish(act_context& c) {
-  c.p.done();
   require_role(c.who, {"host"}, "finish");
   require_phase(c.h, {"announced"}, "finish");
   require_not_held(c.h);
@@ -1579,9 +1476,8 @@ void act_finish(act_context& c) {
 }
 
 void act_object(act_context& c) {
-  const auto text = c.p.text("text", 1, 2000);
-  const auto lot = c.p.optional_integer("lot", 1, 999);
-  c.p.done();
+  const auto text = c.p.text("text");
+  const auto lot = c.p.optional_integer("lot");
   require_role(c.who, {"bidder"}, "object");
   require_phase(c.h, {"listed", "decrypting", "decrypted", "drawing", "drawn", "announced"},
                 "object");
@@ -1607,9 +1503,8 @@ void act_object(act_context& c) {
 }
 
 void act_answer(act_context& c) {
-  const auto id = c.p.integer("objection_id", 1, INT64_MAX);
-  const auto text = c.p.text("text", 1, 2000);
-  c.p.done();
+  const auto id = c.p.integer("objection_id");
+  const auto text = c.p.text("text");
   require_role(c.who, {"host"}, "answer");
   require_phase(c.h, {"listed", "decrypting", "decrypted", "drawing", "drawn", "announced"},
                 "answer");
@@ -1630,8 +1525,7 @@ void act_answer(act_context& c) {
 }
 
 void act_flag(act_context& c, bool pause_flag, bool set) {
-  const auto reason = c.p.text("reason", 1, 500);
-  c.p.done();
+  const auto reason = c.p.text("reason");
   require_role(c.who, {pause_flag ? "host" : "supervisor"}, c.action);
   if (c.h.phase == "failed" || c.h.phase == "recorded" || (pause_flag && c.h.phase == "waiting")) {
     fail("hall.wrong_phase", c.action + " is not possible while the hall is " + c.h.phase);
@@ -1691,17 +1585,16 @@ net::awaitable<live_check> ask_issuers_first(pool& connections, const hall::opti
 
 net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who,
                                           std::string action, json::object params) {
-  static const std::set<std::string> known = {
-      "challenge",    "sign_in",       "commit_host", "check_guarantees",
-      "publish_list", "open_window",   "decrypt",     "help",
-      "share",        "extend_window", "reveal_host", "reveal_representative",
-      "draw",         "announce",      "confirm",     "finish",
-      "object",       "answer",        "pause",       "resume",
-      "suspend",      "unsuspend"};
-  if (known.count(action) == 0) fail("hall.bad_message", "unknown action '" + action + "'");
+  if (!core::hall_action_params(action)) {
+    fail("hall.bad_message", "unknown action '" + action.substr(0, 40) + "'");
+  }
   // The role before any transaction: an action the viewer may never take costs no connection and
   // no lock (a flood of them must not delay the bidders' real ones).
   if (auto no = core::hall_role_refusal(action, who.role)) fail(no->code.c_str(), no->message);
+  // The parameters too: a malformed act is refused before it costs a connection.
+  auto checked = core::check_hall_params(action, params);
+  if (auto* no = std::get_if<core::hall_refusal>(&checked)) fail(no->code.c_str(), no->message);
+  const auto& p = std::get<core::hall_params>(checked);
   std::optional<live_check> live;
   if (action == "check_guarantees" && who.role == "host" && opts_.live_status) {
     live = co_await ask_issuers_first(pool_, opts_, tender_id);
@@ -1728,7 +1621,6 @@ net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who
       h = hall_tx::lock(tx, tender_id);
       if (!h) fail("tender.not_found", "no tender '" + tender_id + "'");
     }
-    params_reader p(params, action);
     act_context c{
         tx, *h, who, action, p, opts_, out, hall_tx::actor_of(who), live ? &*live : nullptr};
     if (action == "challenge")

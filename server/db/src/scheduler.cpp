@@ -127,7 +127,19 @@ struct step {
   const char* to_state;
   const char* action;    // audit action and feed kind
   const char* time_key;  // the tender column the job follows
+  // Optional, run with the tender locked once its time has come: a row (the time to try again)
+  // puts the step off.
+  const char* hold_sql = nullptr;
 };
+
+// The deadline's seal waits for the bids whose last byte came before the deadline and whose
+// verification is still running (bids.hpp, last_byte), for at most 15 minutes after that byte;
+// then it seals without them (their uploads become void).
+constexpr const char* completions_in_flight_sql =
+    "SELECT (clock_timestamp() + interval '1 second')::text FROM uploads u JOIN tenders t ON "
+    "t.id = u.tender_id WHERE u.tender_id = $1 AND u.state = 'open' AND u.last_byte_at IS NOT "
+    "NULL AND u.last_byte_at < t.deadline_at AND u.last_byte_at > clock_timestamp() - interval "
+    "'15 minutes' LIMIT 1";
 
 job_outcome run_step(pqxx::transaction_base& tx, const scheduled_job& j, const step& s,
                      const std::string& actor) {
@@ -161,6 +173,13 @@ job_outcome run_step(pqxx::transaction_base& tx, const scheduled_job& j, const s
     // The tender's time moved later than this row says: follow the tender.
     out.reschedule_to = time;
     return out;
+  }
+  if (s.hold_sql != nullptr) {
+    if (const auto held = tx.exec_params(s.hold_sql, j.subject); !held.empty()) {
+      out.reschedule_to = held[0][0].as<std::string>();
+      out.note = "bids whose last byte came before the deadline are still being verified";
+      return out;
+    }
   }
   const auto changed =
       tx.exec_params(transition_sql, j.subject, std::string(s.to_state), std::string(s.from_state));
@@ -232,7 +251,8 @@ job_handler tender_deadline_handler(std::string actor, bool seal_bids,
                         "published",
                         "closed",
                         "tender.deadline_reached",
-                        "deadline_at"};
+                        "deadline_at",
+                        completions_in_flight_sql};
     if (seal_bids) {
       // The hall row before the tender's audit events (lock order of hall.hpp); never waited for:
       // a hall held by an action is simply tried again in the next round.

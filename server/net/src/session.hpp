@@ -6,6 +6,7 @@
 #include "server_impl.hpp"
 
 #include <tender/core/log.hpp>
+#include <tender/net/request_head.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -352,21 +353,10 @@ private:
       }
       auto& header = parser->get();
       const unsigned version = header.version();
-      const std::string target(header.target());
-      const auto qpos = target.find('?');
-      request req;
-      req.method = std::string(header.method_string());
-      req.target = target;
-      req.path = target.substr(0, qpos);
-      req.query = qpos == std::string::npos ? "" : target.substr(qpos + 1);
-      req.remote_address = remote_;
-      for (const auto& field : header) {
-        req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-      }
-      if (req.path.empty() || req.path.front() != '/') {
+      request req = request_from_header(header, remote_);
+      if (const auto why = target_refusal(req)) {
         {
-          const response r = response::error(protocol::errc::bad_request,
-                                             "request target must be an absolute path");
+          const response r = response::error(protocol::errc::bad_request, *why);
           co_await write(r, version, false);
         }
         break;

@@ -73,6 +73,10 @@ struct config {
   // Stored per org and tender: the files of its bids (replaced and withdrawn ones too) and its
   // open uploads.
   std::uint64_t submission_tender_quota_bytes = 32ull * 1024 * 1024 * 1024;
+  // A drill and test switch, empty in production: while a file exists at this path, the
+  // verification of completed uploads waits before it starts (the workers stall). Shows that a bid
+  // whose last byte came before the deadline is judged by that byte, however long it queues.
+  std::string submission_hold_verification_while;
 
   // guarantee.* — live status queries to guarantee issuers
   std::chrono::milliseconds guarantee_status_timeout{5000};

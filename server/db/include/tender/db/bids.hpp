@@ -123,6 +123,16 @@ public:
   // Before a PATCH: the upload must be the caller's and open, the tender still taking bids
   // (upload.gone, bid.deadline_passed, bid.not_accepting). Returns the upload.
   boost::asio::awaitable<upload_info> begin_patch(principal who, std::string upload_id);
+  // The moment the last byte of an upload arrived, on the database clock, taken before the file
+  // is synced and verified so that no queue can make a timely bid late (issue 15 §3). Kept when
+  // already set (a retried completion). `late`: at or after the tender's deadline. The statement
+  // holds the tender row shared, so the deadline's seal (which locks it) either sees the stamp or
+  // comes before it.
+  struct last_byte {
+    bool late = false;
+    std::string at;  // RFC 3339 with microseconds, UTC
+  };
+  boost::asio::awaitable<last_byte> stamp_last_byte(std::string upload_id);
   // Records the acknowledged (fsynced) offset of an open upload.
   boost::asio::awaitable<void> set_offset(std::string upload_id, std::uint64_t offset);
   // Termination of an unfinished upload (upload.gone when it is not open any more).

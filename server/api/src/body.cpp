@@ -1,4 +1,4 @@
-#include "body.hpp"
+#include <tender/api/body.hpp>
 
 #include <tender/crypto/bytes.hpp>
 #include <tender/crypto/digest.hpp>
@@ -9,7 +9,7 @@
 #include <cmath>
 #include <regex>
 
-namespace tender::app {
+namespace tender::api {
 namespace json = boost::json;
 
 namespace {
@@ -226,6 +226,12 @@ std::optional<std::string> body_reader::optional_timestamp(std::string_view name
   return timestamp(name);
 }
 
+std::string single_text(std::string_view body, std::string_view field, std::size_t max_len) {
+  // The field name is one of the endpoint's own; the reader wants a list of allowed names.
+  const body_reader r(body, {field});
+  return r.text(field, max_len);
+}
+
 std::optional<std::string> idempotency_key(const net::request& req) {
   const auto h = req.header("Idempotency-Key");
   if (!h) return std::nullopt;
@@ -263,4 +269,4 @@ std::string request_digest(const net::request& req) {
   return crypto::to_hex(crypto::sha256(material));
 }
 
-}  // namespace tender::app
+}  // namespace tender::api
