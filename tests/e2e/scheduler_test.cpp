@@ -4,6 +4,7 @@
 #include <world.hpp>
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include <csignal>
 #include <string>
@@ -146,6 +147,43 @@ TEST(scheduler_e2e, a_disabled_scheduler_fires_nothing) {
   EXPECT_EQ(w.db().query_value("SELECT state FROM tenders"), "published");
   EXPECT_EQ(count(w, "SELECT count(*) FROM scheduled_jobs WHERE fired_at IS NULL"), 1);
   EXPECT_NE(w.server().log().find("scheduler disabled"), std::string::npos);
+}
+
+// Issue 15 §2: a job whose tender row is always locked when it looks (SKIP LOCKED finds it busy
+// round after round) waits for the row after a bounded number of busy rounds. The locker here
+// lets go only once a backend is waiting for its lock: without the bound the job would skip the
+// row for ever and nobody would ever wait, so the deadline would never fire.
+TEST(scheduler_e2e, a_job_whose_tender_is_always_locked_waits_for_it_after_bounded_busy_rounds) {
+  tender::test::world w("scheduler", {{"TENDERD_SCHEDULER_POLL_INTERVAL_MS", "50"}});
+  w.user("acme-host", "acme", "tenderer", {"tenderer"});
+  const std::string id = "t-00000000000000c3";
+  add_published_tender(w, id, "E2E-C", "clock_timestamp() + interval '1 hour'", "NULL");
+  tender::test::add_bid_rows(w, id);
+  const std::string where = " WHERE id = '" + id + "'";
+
+  pqxx::connection locker(w.db().conninfo());
+  pqxx::work held(locker);
+  held.exec("SELECT 1 FROM tenders" + where + " FOR UPDATE");
+  // The deadline passes, committed when the lock goes; the job is due now.
+  held.exec("UPDATE tenders SET deadline_at = clock_timestamp() - interval '1 millisecond'" +
+            where);
+  w.db().exec("UPDATE scheduled_jobs SET due_at = clock_timestamp() WHERE subject = '" + id +
+              "' AND kind = 'tender.deadline'");
+  const std::string waiting_for_locker = "SELECT count(*) FROM pg_stat_activity WHERE " +
+                                         std::to_string(locker.backendpid()) +
+                                         " = ANY(pg_blocking_pids(pid))";
+  const bool someone_waits =
+      wait_until([&] { return count(w, waiting_for_locker) > 0; }, 30s, 50ms);
+  held.commit();
+  EXPECT_TRUE(someone_waits) << "the deadline job never waited for the locked tender\n"
+                             << w.server().log();
+  EXPECT_TRUE(wait_until(
+      [&] { return w.db().query_value("SELECT state FROM tenders" + where) != "published"; }, 30s,
+      50ms))
+      << w.server().log();
+  EXPECT_EQ(count(w, "SELECT count(*) FROM scheduled_jobs WHERE subject = '" + id +
+                         "' AND kind = 'tender.deadline' AND fired_at IS NOT NULL"),
+            1);
 }
 
 }  // namespace
