@@ -181,7 +181,7 @@ public:
         {"kind", "works"},
         {"rule_pack", "engineering"},
         {"deadline_at", tender::core::format_utc(deadline)},
-        {"opening_at", tender::core::format_utc(deadline + 60)},
+        {"opening_at", tender::core::format_utc(deadline)},
         {"lots", json::array{json::object{
                      {"lot_no", 1},
                      {"title", "Lot 1"},

@@ -45,7 +45,7 @@ json::object tender_doc(const std::string& code, const std::string& pack, std::i
       {"kind", "works"},
       {"rule_pack", pack},
       {"deadline_at", at(lead_s)},
-      {"opening_at", at(lead_s + 60)},
+      {"opening_at", at(lead_s)},
       {"lots",
        json::array{json::object{
            {"lot_no", 1},

@@ -131,7 +131,8 @@ rule_pack parse_rule_pack(std::string_view text) {
                                                            "bid_validity_days",
                                                            "draw_reveal_s",
                                                            "bond_refund",
-                                                           "custody"};
+                                                           "custody",
+                                                           "opening_at_deadline"};
   for (const auto& kv : o) {
     if (known.find(std::string_view(kv.key().data(), kv.key().size())) == known.end()) {
       bad_pack("unknown field '" + std::string(kv.key()) + "'");
@@ -159,6 +160,10 @@ rule_pack parse_rule_pack(std::string_view text) {
     if (k != "works" && k != "goods" && k != "services") bad_pack("unknown kind '" + k + "'");
   }
   if (o.contains("draw_reveal_s")) p.draw_reveal_s = pack_int(o, "draw_reveal_s", 1);
+  if (const auto* f = o.if_contains("opening_at_deadline")) {
+    if (!f->is_bool()) bad_pack("'opening_at_deadline' must be true or false");
+    p.opening_at_deadline = f->get_bool();
+  }
   if (o.contains("bid_validity_days")) p.bid_validity_days = pack_int(o, "bid_validity_days", 1);
   if (const auto* r = o.if_contains("bond_refund")) {
     if (!r->is_object()) bad_pack("'bond_refund' must be an object");
@@ -257,6 +262,10 @@ std::vector<std::string> publication_violations(const rule_pack& pack, const ten
   } else if (t.deadline_at && *t.opening_at < *t.deadline_at) {
     v.push_back("opening_at " + format_utc(*t.opening_at) + " is before deadline_at " +
                 format_utc(*t.deadline_at) + "; the opening cannot precede the deadline");
+  } else if (t.deadline_at && pack.opening_at_deadline && *t.opening_at != *t.deadline_at) {
+    v.push_back("opening_at " + format_utc(*t.opening_at) + " is not deadline_at " +
+                format_utc(*t.deadline_at) + ": the " + pack.name +
+                " rule pack opens the bids at the deadline itself (招标投标法 art. 34)");
   }
   if (t.lots.empty()) v.push_back("a tender needs at least one lot");
   std::set<int> lot_numbers;

@@ -186,6 +186,27 @@ TEST(rule_pack, lots_kinds_and_escrow_thresholds) {
   EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "'price' must have type money"));
 }
 
+// Issue 15 §1: the law's packs open the bids at the deadline (招标投标法 art. 34), so the bid
+// count that the seal publishes at the deadline is public no earlier than the opening
+// (art. 22). The sandbox pack allows a gap for drills.
+TEST(rule_pack, the_laws_packs_open_the_bids_at_the_deadline) {
+  for (const char* name : {"engineering", "gov_procurement"}) {
+    const auto& pack = *core::find_rule_pack(name);
+    EXPECT_TRUE(pack.opening_at_deadline) << name;
+    auto t = good_tender(name, 30 * day);
+    t.rule_pack = name;
+    EXPECT_FALSE(mentions(core::publication_violations(pack, t, now), "opening_at")) << name;
+    t.opening_at = *t.deadline_at + 60;
+    const auto v = core::publication_violations(pack, t, now);
+    EXPECT_TRUE(mentions(v, "opens the bids at the deadline itself")) << name << ": " << all(v);
+  }
+  const auto& sandbox = *core::find_rule_pack("sandbox");
+  EXPECT_FALSE(sandbox.opening_at_deadline);
+  auto t = good_tender("sandbox", 3600);
+  t.opening_at = *t.deadline_at + 60;
+  EXPECT_TRUE(core::publication_violations(sandbox, t, now).empty());
+}
+
 TEST(rule_pack, a_late_amendment_moves_deadline_and_opening_by_the_same_delta) {
   const auto& eng = *core::find_rule_pack("engineering");
   // Deadline in 10 days, opening an hour later: an amendment now moves both by 5 days.

@@ -23,6 +23,11 @@ struct rule_pack {
   std::int64_t max_bond_ppm = 0;  // bond ≤ max_bond_ppm / 1e6 × estimated price (0.02 → 20000)
   double max_bond_ratio = 0;      // as written in the pack
   int min_bids = 3;               // fewer at the deadline: the tender fails
+  // The bids are opened at the deadline itself (招标投标法 art. 34; 政府采购货物和服务招标投标
+  // 管理办法 art. 39): opening_at must equal deadline_at. The bid seal, public at the deadline,
+  // then tells how many bid no earlier than the opening (art. 22). Pack field
+  // "opening_at_deadline"; false when absent (the sandbox pack allows a gap for drills).
+  bool opening_at_deadline = false;
   std::int64_t default_decryption_window_s = 0;
   std::int64_t default_confirmation_window_s = 0;
   // How long the opening hall waits for the representative's reveal before the host may draw
