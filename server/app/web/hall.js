@@ -364,6 +364,13 @@
     retryTimer = setTimeout(connect, S.notPublic ? Math.max(delay, 5000) : delay);
   }
 
+  // Drops what the page holds and joins again for a new snapshot (after the list: who signed in
+  // is public now).
+  function freshSnapshot() {
+    S.resnapshot = false; S.seq = null; S.hall = null; S.events = [];
+    resync();
+  }
+
   // Closes the socket and resumes from the last applied seq.
   function resync() {
     if (ws) { const s = ws; ws = null; s.onclose = null; try { s.close(); } catch (e) { /* closed */ } }
@@ -394,7 +401,9 @@
         if (m.seq <= S.seq) return;            // already applied (a replay overlap)
         if (m.seq !== S.seq + 1) { resync(); return; } // a gap: resume from the last seq
         apply(m);
-        if (S.resnapshot) { S.resnapshot = false; S.seq = null; S.hall = null; S.events = []; resync(); return; }
+        // The fresh snapshot waits for the answers to this page's acts still in flight (the
+        // host's publish_list among them): closing the socket now would lose them.
+        if (S.resnapshot && !Object.keys(pending).length) { freshSnapshot(); return; }
         S.seq = m.seq;
         S.events.unshift(m);
         if (S.events.length > 200) S.events.length = 200;
@@ -403,6 +412,7 @@
         const what = pending[m.id]; delete pending[m.id];
         actStatus('ok', what || m.id, m.result);
         if (what === 'commit_host' && m.result !== undefined) saveNonce();
+        if (S.resnapshot && !Object.keys(pending).length) { freshSnapshot(); render(); return; }
         break;
       }
       case 'error': {
@@ -410,6 +420,7 @@
         if (m.id) {
           const what = pending[m.id]; delete pending[m.id];
           actStatus('err', what || m.id, m.error);
+          if (S.resnapshot && !Object.keys(pending).length) { freshSnapshot(); render(); return; }
           break;
         }
         if (code === 'hall.not_public_yet') { S.notPublic = true; }
