@@ -11,6 +11,7 @@
 #include <tender/core/hall_params.hpp>
 #include <tender/core/log.hpp>
 #include <tender/crypto/bytes.hpp>
+#include <tender/crypto/digest.hpp>
 #include <tender/crypto/error.hpp>
 #include <tender/crypto/sealed_bid.hpp>
 #include <tender/db/database.hpp>
@@ -366,6 +367,7 @@ asio::awaitable<void> on_hello(hall_state& s, const std::shared_ptr<net::ws_conn
     c->cancel_deadline();
     st.tender_id = tender_id;
     st.viewer = viewer;
+    if (who) st.viewer.session_hash = crypto::to_hex(crypto::sha256(std::string_view(*token)));
     if (who) {
       st.token = *token;
       s.hold_session(c, *token);
@@ -417,14 +419,8 @@ asio::awaitable<void> on_act(hall_state& s, const std::shared_ptr<net::ws_connec
   json::object params = std::move(act.params);
   try {
     // The session the connection joined with must still be live for every act: a logout, a
-    // revocation or the token's expiry ends what the socket may do (issue 15 §4).
-    if (st.token) {
-      const std::string token = *st.token;
-      if (!co_await s.ids->resolve(token)) {
-        end_session(c, id);
-        co_return;
-      }
-    }
+    // revocation or the token's expiry ends what the socket may do (issue 15 §4). The act's own
+    // transaction checks it (viewer.session_hash).
     const auto tid = st.tender_id;
     const auto who = st.viewer;
     auto r = co_await s.service.hall().act(tid, who, action, std::move(params));
@@ -433,6 +429,13 @@ asio::awaitable<void> on_act(hall_state& s, const std::shared_ptr<net::ws_connec
     ack["result"] = std::move(r.result);
     c->send(json::serialize(ack));
     if (r.work) s.service.submit(std::move(*r.work));
+  } catch (const db::error& e) {
+    if (e.code() == "auth.invalid_token") {
+      end_session(c, id);
+      co_return;
+    }
+    auto [code, message] = public_error(std::current_exception());
+    c->send(ws_error(id, code, message));
   } catch (...) {
     auto [code, message] = public_error(std::current_exception());
     c->send(ws_error(id, code, message));

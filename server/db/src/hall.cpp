@@ -1602,6 +1602,15 @@ net::awaitable<hall_act_result> hall::act(std::string tender_id, hall_viewer who
   hall_act_result out;
   pool::job job = [&](pqxx::connection_base& conn) {
     pqxx::work tx(conn);
+    // The session first, in the act's own transaction: no round trip of its own per act.
+    if (!who.session_hash.empty() &&
+        exec_prepared_sql(tx, "hall_session_live",
+                          "SELECT 1 FROM sessions WHERE token_hash = decode($1, 'hex') AND "
+                          "revoked_at IS NULL AND expires_at > clock_timestamp()",
+                          who.session_hash)
+            .empty()) {
+      fail("auth.invalid_token", "the session this connection joined with has ended");
+    }
     const auto t = exec_prepared_sql(tx, "hall_tender_state",
                                      "SELECT state FROM tenders WHERE id = $1", tender_id);
     if (t.empty() || t[0][0].as<std::string>() == "draft") {

@@ -50,6 +50,10 @@ struct hall_viewer {
   std::string user_id;
   std::string org_id;
   std::string org_name;
+  // Hex SHA-256 of the login token the viewer acts under, when it has one: each act checks in its
+  // own transaction that this session still lives (logout, revocation and expiry end what a
+  // connection may do) and fails with auth.invalid_token otherwise.
+  std::string session_hash;
   bool is_staff() const { return role == "host" || role == "supervisor"; }
 };
 
