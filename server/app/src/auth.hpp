@@ -41,5 +41,4 @@ std::string bearer_token(const net::request& req);
 
 using api::bad_json;
 
-
 }  // namespace tender::app
