@@ -429,15 +429,13 @@ asio::awaitable<void> on_act(hall_state& s, const std::shared_ptr<net::ws_connec
     ack["result"] = std::move(r.result);
     c->send(json::serialize(ack));
     if (r.work) s.service.submit(std::move(*r.work));
-  } catch (const db::error& e) {
-    if (e.code() == "auth.invalid_token") {
+  } catch (...) {
+    auto [code, message] = public_error(std::current_exception());
+    // The act's transaction found the connection's session ended: the connection ends too.
+    if (code == "auth.invalid_token") {
       end_session(c, id);
       co_return;
     }
-    auto [code, message] = public_error(std::current_exception());
-    c->send(ws_error(id, code, message));
-  } catch (...) {
-    auto [code, message] = public_error(std::current_exception());
     c->send(ws_error(id, code, message));
   }
 }

@@ -209,14 +209,18 @@ const hall_param& hall_params::declared(std::string_view key, bool text_like) co
                          "' that its row of the table does not declare with that kind");
 }
 
+void hall_params::absent(std::string_view key) const {
+  throw std::logic_error("hall action " + action_ + " reads '" + std::string(key) +
+                         "' as required, but it is optional and absent");
+}
+
 const boost::json::value* hall_params::present(std::string_view key) const {
   return values_.if_contains(key);
 }
 
 std::string hall_params::text(std::string_view key) const {
   auto v = optional_text(key);
-  if (!v)
-    throw std::logic_error("hall action " + action_ + " reads absent '" + std::string(key) + "'");
+  if (!v) absent(key);
   return *v;
 }
 
@@ -229,8 +233,7 @@ std::optional<std::string> hall_params::optional_text(std::string_view key) cons
 
 std::int64_t hall_params::integer(std::string_view key) const {
   auto v = optional_integer(key);
-  if (!v)
-    throw std::logic_error("hall action " + action_ + " reads absent '" + std::string(key) + "'");
+  if (!v) absent(key);
   return *v;
 }
 
@@ -252,8 +255,7 @@ std::string hall_params::object_text(std::string_view key) const {
                            "' as an object");
   }
   const auto* v = present(key);
-  if (v == nullptr)
-    throw std::logic_error("hall action " + action_ + " reads absent '" + std::string(key) + "'");
+  if (v == nullptr) absent(key);
   return v->is_string() ? std::string(v->get_string()) : boost::json::serialize(*v);
 }
 

@@ -55,6 +55,7 @@ private:
                                                                    const boost::json::object&);
   const hall_param& declared(std::string_view key, bool text_like) const;
   const boost::json::value* present(std::string_view key) const;
+  [[noreturn]] void absent(std::string_view key) const;
 
   std::string action_;
   std::span<const hall_param> row_;
