@@ -169,6 +169,47 @@ custodian_share aggregate_share(const std::vector<setup_public>& dealings,
                                 const std::vector<custodian_share>& received);
 
 // ---------------------------------------------------------------------------------------------
+// The DKG through a relay (threshold-escrow.md §6.1): custodians exchange their dealings through
+// the server, which must not learn the shares. Each custodian publishes a transport key T = t·G
+// for the ceremony; a dealer seals share f_d(i) for custodian i with the group's own KEM
+// (R = r·G, S = r·T) and an additive mask: masked = f_d(i) + H(mask transcript) mod q. Nothing
+// but the Feldman check protects the plaintext's integrity, and nothing else is needed: a wrong
+// share is caught by it. To complain, custodian i reveals S with a DLEQ proof over its transport
+// key (make_decryption_share with transport_setup(), R and the same context), so that anyone can
+// unmask the share and redo the Feldman check.
+
+// The encoding of the group's generator G.
+bytes generator(group g);
+
+// A custodian's transport key for one ceremony: the 1-of-1 setup of T (label "transport") and the
+// secret t as its only share (index 1).
+struct transport_key {
+  setup_public pub;
+  custodian_share secret;
+};
+transport_key make_transport_key(group g);
+// The 1-of-1 setup of a published transport key T (validated: bad_point / identity_point).
+setup_public transport_setup(group g, byte_view point);
+
+struct sealed_share {
+  bytes ephemeral;  // R = r·G
+  bytes masked;     // f_d(i) + H(M) mod q, a scalar
+};
+
+// Dealer side: seals `share` (its scalar; the index is not sent) for the holder of `transport`.
+// `context` names dealer, recipient and ceremony and must be the recipient's too.
+sealed_share seal_share(const setup_public& transport, const custodian_share& share,
+                        std::string_view context);
+// Recipient side: S = t·R, then unmask_share(). The result carries `index` (the recipient's).
+custodian_share open_share(const transport_key& key, const sealed_share& sealed,
+                           std::uint32_t index, std::string_view context);
+// Anyone holding S (revealed by a complaint): x = masked − H(M) mod q. Throws bad_point for a bad
+// R or S and bad_scalar for a masked value that is not canonical or unmasks to zero. Check the
+// result with verify_share() against the dealer's setup.
+custodian_share unmask_share(const setup_public& transport, const sealed_share& sealed,
+                             byte_view shared, std::uint32_t index, std::string_view context);
+
+// ---------------------------------------------------------------------------------------------
 // Decryption shares (at the opening).
 
 // Non-interactive Chaum–Pedersen proof that log_G(Y_i) == log_R(D_i): challenge c, response
