@@ -116,4 +116,22 @@ custodian_share open_share(const transport_key& key, const sealed_share& sealed,
   return unmask_share(key.pub, sealed, shared.view(), index, context);
 }
 
+void check_sealed_share(group g, const sealed_share& sealed) {
+  const group_ops& ops = ops_for(g);
+  check_point_named(ops, sealed.ephemeral, "sealed share's ephemeral point R");
+  if (!ops.is_canonical_scalar(sealed.masked)) {
+    throw error(codes::bad_scalar, "the sealed share's masked value is not a canonical scalar");
+  }
+}
+
+std::string dkg_share_context(std::string_view tender_id, std::uint32_t number,
+                              std::uint32_t dealer, std::uint32_t recipient) {
+  return "dkg/" + std::string(tender_id) + "/" + std::to_string(number) + "/share/" +
+         std::to_string(dealer) + "/" + std::to_string(recipient);
+}
+
+std::string dkg_confirm_context(std::string_view tender_id, std::uint32_t number) {
+  return "dkg/" + std::string(tender_id) + "/" + std::to_string(number) + "/confirm";
+}
+
 }  // namespace tender::crypto::escrow

@@ -228,6 +228,18 @@ std::string_view error_code_name(errc code) {
       return "certificate.not_yet_valid";
     case errc::certificate_revoked:
       return "certificate.revoked";
+    case errc::ceremony_not_found:
+      return "ceremony.not_found";
+    case errc::ceremony_wrong_round:
+      return "ceremony.wrong_round";
+    case errc::ceremony_already_sent:
+      return "ceremony.already_sent";
+    case errc::ceremony_bad_message:
+      return "ceremony.bad_message";
+    case errc::ceremony_complaint_rejected:
+      return "ceremony.complaint_rejected";
+    case errc::ceremony_stale:
+      return "ceremony.stale";
   }
   return "service.internal";
 }
@@ -454,12 +466,21 @@ unsigned http_status(errc code) {
     case errc::certificate_not_yet_valid:
     case errc::certificate_revoked:
       return 403;
+    case errc::ceremony_not_found:
+      return 404;
+    case errc::ceremony_wrong_round:
+    case errc::ceremony_already_sent:
+    case errc::ceremony_stale:
+      return 409;
+    case errc::ceremony_bad_message:
+    case errc::ceremony_complaint_rejected:
+      return 422;
   }
   return 500;
 }
 
 std::optional<errc> errc_from_name(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(errc::certificate_revoked); ++i) {
+  for (int i = 0; i <= static_cast<int>(errc::ceremony_stale); ++i) {
     const auto c = static_cast<errc>(i);
     if (error_code_name(c) == name) return c;
   }

@@ -72,10 +72,18 @@ int usage_error(context& ctx, std::string_view message) {
   return exit_usage;
 }
 
+std::filesystem::path session_token_path(const boost::program_options::variables_map& vm) {
+  if (vm.count("token-file") != 0u) return vm["token-file"].as<std::string>();
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0') throw error(codes::io, "HOME is not set; pass --token-file");
+  return std::filesystem::path(home) / ".config" / "tenderhall" / "token";
+}
+
 std::vector<command> all_commands() {
   std::vector<command> all;
   add_status_commands(all);
   add_escrow_commands(all);
+  add_escrow_ceremony_commands(all);
   add_transparency_commands(all);
   add_draw_commands(all);
   add_audit_commands(all);

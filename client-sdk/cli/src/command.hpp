@@ -7,6 +7,7 @@
 #include <boost/program_options/positional_options.hpp>
 #include <boost/program_options/variables_map.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <ostream>
@@ -82,9 +83,14 @@ std::optional<boost::program_options::variables_map> parse_command_args(
 // boost::program_options cannot catch (a missing or conflicting option); returns exit_usage.
 int usage_error(context& ctx, std::string_view message);
 
+// The session token file: --token-file when given, else ~/.config/tenderhall/token (codes::io
+// when HOME is not set).
+std::filesystem::path session_token_path(const boost::program_options::variables_map& vm);
+
 // Each group of commands lives in its own cmd_*.cpp and appends itself here.
 void add_status_commands(std::vector<command>& out);
 void add_escrow_commands(std::vector<command>& out);  // escrow setup|verify-share|share|combine
+void add_escrow_ceremony_commands(std::vector<command>& out);  // escrow ceremony start|status|join
 void add_transparency_commands(std::vector<command>& out);  // verify-proof, checkpoint verify
 void add_draw_commands(std::vector<command>& out);          // draw, verify-draw
 void add_audit_commands(std::vector<command>& out);         // audit verify

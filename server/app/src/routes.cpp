@@ -96,6 +96,7 @@ std::shared_ptr<net::router> make_routes(
   add_identity_routes(*r, database, std::move(ca_roots), challenges_per_minute, revocations);
   add_document_routes(*r, database);
   add_tender_routes(*r, database, audit);
+  add_escrow_routes(*r, database);
   add_feed_routes(*r, database, feed);
   bid_settings with_crls = bids;
   with_crls.revocations = std::move(revocations);

@@ -77,6 +77,8 @@ void add_document_routes(net::router& r, db::database& database);
 // /api/v1/tenders: create, read, list, update, publish, amend, cancel, suspend, resume
 // (routes_tenders.cpp).
 void add_tender_routes(net::router& r, db::database& database, audit_service& audit);
+// The custodians' escrow key ceremony (routes_escrow.cpp).
+void add_escrow_routes(net::router& r, db::database& database);
 
 // tus uploads of sealed bids, receipts, the caller's bid, withdrawal, rehearsal, the list of bids
 // and the deadline seal (routes_bids.cpp).

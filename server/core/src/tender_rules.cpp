@@ -188,7 +188,8 @@ rule_pack parse_rule_pack(std::string_view text) {
     const auto& co = cu->get_object();
     for (const auto& kv : co) {
       const std::string_view k(kv.key().data(), kv.key().size());
-      if (k != "min_custodians" && k != "min_threshold" && k != "org_kinds") {
+      if (k != "min_custodians" && k != "min_threshold" && k != "org_kinds" &&
+          k != "dealer_setup") {
         bad_pack("unknown field 'custody." + std::string(k) + "'");
       }
     }
@@ -202,6 +203,10 @@ rule_pack parse_rule_pack(std::string_view text) {
       if (k != "center" && k != "supervision" && k != "notary") {
         bad_pack("'custody.org_kinds' may hold center, supervision and notary, not '" + k + "'");
       }
+    }
+    if (const auto* d = co.if_contains("dealer_setup")) {
+      if (!d->is_bool()) bad_pack("'custody.dealer_setup' must be a boolean");
+      p.custody.dealer_setup = d->get_bool();
     }
   }
   return p;
@@ -331,7 +336,13 @@ std::vector<std::string> publication_violations(const rule_pack& pack, const ten
       if (!t.escrow->has_setup) {
         v.push_back("key_policy '" + t.key_policy +
                     "' needs escrow.setup, the public setup of the threshold escrow key that "
-                    "bids are sealed to");
+                    "bids are sealed to: run the custodians' key ceremony (`tender escrow "
+                    "ceremony start`)");
+      } else if (!t.escrow->setup_from_ceremony && !pack.custody.dealer_setup) {
+        v.push_back("escrow.setup was made by a single dealer, who knew the whole key; the " +
+                    pack.name +
+                    " rule pack needs the key made by the custodians' own ceremony (`tender "
+                    "escrow ceremony start`), which nobody knows whole");
       } else if (t.escrow->setup_threshold != t.escrow->threshold ||
                  t.escrow->setup_custodians != n) {
         v.push_back("escrow.setup is a " + std::to_string(t.escrow->setup_threshold) + "-of-" +

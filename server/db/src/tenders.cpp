@@ -271,6 +271,10 @@ core::tender_spec spec_of(const json::object& t) {
                                  str_of(c.get_object(), "public_key")});
       }
     }
+    // Only the ceremony's repository writes "ceremony" (the body readers refuse the field).
+    if (const auto* cn = eo.if_contains("ceremony"); cn != nullptr && cn->is_int64()) {
+      es.setup_from_ceremony = true;
+    }
     if (const auto* su = eo.if_contains("setup"); su != nullptr && su->is_object()) {
       const auto& so = su->get_object();
       es.has_setup = true;

@@ -161,6 +161,7 @@ TEST(rule_pack, lots_kinds_and_escrow_thresholds) {
   v = core::publication_violations(eng, t, now);
   EXPECT_TRUE(mentions(v, "needs escrow.setup")) << all(v);
   t.escrow->has_setup = true;
+  t.escrow->setup_from_ceremony = true;
   t.escrow->setup_threshold = 4;
   t.escrow->setup_custodians = 3;
   v = core::publication_violations(eng, t, now);
@@ -386,7 +387,43 @@ TEST(rule_pack, custody_needs_independent_custodians_of_allowed_kinds) {
   t.escrow = good;
   EXPECT_TRUE(mentions(core::publication_violations(eng, t, now), "tender's own organisation"));
   t.owner_org = "acme";
+  t.escrow->setup_from_ceremony = true;
   EXPECT_TRUE(core::publication_violations(eng, t, now).empty());
+}
+
+// Issue 15 §4: a setup dealt by one dealer (who knew the whole key) is published only in the
+// sandbox; the other packs need the setup the custodians' ceremony wrote.
+TEST(rule_pack, only_the_sandbox_publishes_a_key_that_one_dealer_made) {
+  for (const char* pack_name : {"engineering", "gov_procurement", "sandbox"}) {
+    SCOPED_TRACE(pack_name);
+    const auto& pack = *core::find_rule_pack(pack_name);
+    auto t = good_tender(pack_name, 30 * day);
+    t.owner_org = "acme";
+    t.key_policy = "bidder_or_escrow";
+    t.escrow = core::escrow_spec{2,
+                                 {{"c1", "center-1", "PEM", "center"},
+                                  {"c2", "sup-1", "PEM", "supervision"},
+                                  {"c3", "notary-1", "PEM", "notary"}},
+                                 true,
+                                 2,
+                                 3};
+    const bool sandbox = std::string(pack_name) == "sandbox";
+    EXPECT_EQ(pack.custody.dealer_setup, sandbox);
+    const auto dealt = core::publication_violations(pack, t, now);
+    EXPECT_EQ(mentions(dealt, "made by a single dealer"), !sandbox) << all(dealt);
+    t.escrow->setup_from_ceremony = true;
+    EXPECT_TRUE(core::publication_violations(pack, t, now).empty());
+    t.escrow->has_setup = false;  // the ceremony has not ended: the message says what to run
+    EXPECT_TRUE(mentions(core::publication_violations(pack, t, now), "tender escrow ceremony"));
+  }
+  const std::string base =
+      R"({"name":"x","title":"X","min_seconds_to_deadline":0,)"
+      R"("amendment_min_seconds_before_deadline":0,"max_bond_ratio":0.02,"min_bids":3,)"
+      R"("default_decryption_window_s":60,"default_confirmation_window_s":60,)"
+      R"("evaluation_methods":["comprehensive"],"kinds":["works"])";
+  EXPECT_FALSE(core::parse_rule_pack(base + "}").custody.dealer_setup);
+  EXPECT_THROW(core::parse_rule_pack(base + R"(,"custody":{"dealer_setup":"yes"}})"),
+               std::invalid_argument);
 }
 
 TEST(rule_pack, custody_settings_are_read_from_the_pack) {

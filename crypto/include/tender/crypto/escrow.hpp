@@ -209,6 +209,17 @@ custodian_share open_share(const transport_key& key, const sealed_share& sealed,
 custodian_share unmask_share(const setup_public& transport, const sealed_share& sealed,
                              byte_view shared, std::uint32_t index, std::string_view context);
 
+// Checks a sealed share's form: R a valid non-identity point, `masked` a canonical scalar
+// (bad_point / identity_point / bad_scalar).
+void check_sealed_share(group g, const sealed_share& sealed);
+
+// The context strings of a ceremony run through the server (§6.1): the share dealer `dealer`
+// seals for `recipient` ("dkg/<tender>/<number>/share/<dealer>/<recipient>"), and the
+// confirmation every custodian proves over R = G ("dkg/<tender>/<number>/confirm").
+std::string dkg_share_context(std::string_view tender_id, std::uint32_t number,
+                              std::uint32_t dealer, std::uint32_t recipient);
+std::string dkg_confirm_context(std::string_view tender_id, std::uint32_t number);
+
 // ---------------------------------------------------------------------------------------------
 // Decryption shares (at the opening).
 

@@ -164,6 +164,14 @@ enum class errc {
   certificate_expired,        // certificate.expired: past its not_after (database clock)
   certificate_not_yet_valid,  // certificate.not_yet_valid: before its not_before
   certificate_revoked,        // certificate.revoked: listed by its CA's revocation list
+  // ceremony.* — the custodians' escrow key ceremony (threshold-escrow.md §6.1)
+  ceremony_not_found,     // ceremony.not_found: the tender has no key ceremony (yet)
+  ceremony_wrong_round,   // ceremony.wrong_round: the ceremony does not take that message now
+  ceremony_already_sent,  // ceremony.already_sent: this custodian already sent that message
+  ceremony_bad_message,   // ceremony.bad_message: a point, commitment or proof does not verify
+  ceremony_complaint_rejected,  // ceremony.complaint_rejected: the revealed share passes the
+                                // Feldman check; the complaint is false
+  ceremony_stale,  // ceremony.stale: the tender's escrow changed since the ceremony started
 };
 
 std::string_view error_code_name(errc code);

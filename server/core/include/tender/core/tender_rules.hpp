@@ -55,6 +55,10 @@ struct rule_pack {
     int min_custodians = 3;
     int min_threshold = 2;
     std::vector<std::string> org_kinds = {"center", "supervision", "notary"};
+    // Whether a setup dealt by one dealer (`tender escrow setup`, who knows the whole key) may be
+    // published. Only the sandbox allows it; the other packs need the setup of the custodians'
+    // ceremony (threshold-escrow.md §6.1), which nobody knows whole.
+    bool dealer_setup = false;
   } custody;
 };
 
@@ -105,6 +109,9 @@ struct escrow_spec {
   bool has_setup = false;
   int setup_threshold = 0;
   int setup_custodians = 0;
+  // True when the setup is the result of the custodians' ceremony run through the server (the
+  // repository wrote it, with the ceremony's number), false for one given in the tender body.
+  bool setup_from_ceremony = false;
 };
 
 // What the rules look at in a tender. Times are seconds since the epoch.

@@ -1,0 +1,94 @@
+// /api/v1/tenders/{id}/escrow/ceremony: the custodians' escrow key ceremony (threshold-escrow.md
+// §6.1, docs/TENDERS.md). Bodies are read strictly (api/escrow_ceremony.hpp); the repository
+// checks who sends what in which round and the message's cryptography, in one transaction.
+
+#include "auth.hpp"
+#include "routes.hpp"
+
+#include <tender/api/escrow_ceremony.hpp>
+#include <tender/db/database.hpp>
+#include <tender/db/escrow_ceremonies.hpp>
+#include <tender/db/tenders.hpp>
+
+#include <boost/json.hpp>
+
+#include <memory>
+
+namespace tender::app {
+namespace json = boost::json;
+namespace cer = core::ceremony;
+using protocol::errc;
+
+namespace {
+
+constexpr std::size_t message_limit = 64 * 1024;
+
+std::optional<net::response> ceremony_error(const db::error& e) {
+  if (const auto* v = dynamic_cast<const db::rule_violation*>(&e)) {
+    json::array list;
+    for (const auto& s : v->violations())
+      list.emplace_back(s);
+    json::object body{
+        {"error",
+         {{"code", "tender.rule_violation"}, {"message", e.what()}, {"violations", list}}}};
+    return net::response::json(protocol::http_status(errc::tender_rule_violation),
+                               json::serialize(body));
+  }
+  return std::nullopt;
+}
+
+db::ceremony_actor actor_of(const db::principal& p, std::string role) {
+  return {p.who.id, p.org.id, std::move(role), p.who.has_role("supervisor") || p.who.has_role("admin")};
+}
+
+}  // namespace
+
+void add_escrow_routes(net::router& r, db::database& database) {
+  auto ids = std::make_shared<db::identity>(database.connections(), db::identity::options{});
+  auto repo = std::make_shared<db::escrow_ceremonies>(database.connections());
+
+  r.add("POST", "/api/v1/tenders/{id}/escrow/ceremony",
+        authorized(
+            database, ids, {"tenderer"}, ceremony_error,
+            [repo](net::request& req,
+                   const db::principal& p) -> boost::asio::awaitable<net::response> {
+              auto group = api::read_ceremony_start(req.body);
+              auto view = co_await repo->start(actor_of(p, "tenderer"), req.params.at("id"),
+                                               std::move(group));
+              co_return net::response::json(201, json::serialize(view));
+            },
+            "ceremony request"),
+        16 * 1024);
+
+  r.add("GET", "/api/v1/tenders/{id}/escrow/ceremony",
+        authorized(
+            database, ids, {}, ceremony_error,
+            [repo](net::request& req,
+                   const db::principal& p) -> boost::asio::awaitable<net::response> {
+              auto view = co_await repo->view(actor_of(p, "viewer"), req.params.at("id"));
+              co_return net::response::json(200, json::serialize(view));
+            },
+            "ceremony request"));
+
+  const std::pair<const char*, cer::message> messages[] = {
+      {"keys", cer::message::key},
+      {"dealings", cer::message::dealing},
+      {"confirmations", cer::message::confirmation},
+      {"complaints", cer::message::complaint}};
+  for (const auto& [path, kind] : messages) {
+    r.add("POST", std::string("/api/v1/tenders/{id}/escrow/ceremony/") + path,
+          authorized(
+              database, ids, {}, ceremony_error,
+              [repo, kind = kind](net::request& req, const db::principal& p)
+                  -> boost::asio::awaitable<net::response> {
+                auto body = api::read_ceremony_message(kind, req.body);
+                auto view = co_await repo->send(actor_of(p, "custodian"), req.params.at("id"),
+                                                kind, std::move(body));
+                co_return net::response::json(200, json::serialize(view));
+              },
+              "ceremony request"),
+          message_limit);
+  }
+}
+
+}  // namespace tender::app
