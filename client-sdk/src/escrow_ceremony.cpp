@@ -37,7 +37,8 @@ view view_of(const http_response& r, unsigned expected) {
     v.custodians = static_cast<std::uint32_t>(num(o, "custodians", what));
     v.state = str(o, "state", what);
     v.stale = o.at("stale").as_bool();
-    if (const auto& f = o.at("failure"); f.is_object()) v.failure = str(f.get_object(), "message", what);
+    if (const auto& f = o.at("failure"); f.is_object())
+      v.failure = str(f.get_object(), "message", what);
     if (const auto& s = o.at("setup"); s.is_object()) v.setup = json::serialize(s);
     for (const auto& mv : o.at("members").as_array()) {
       const auto& m = mv.as_object();
@@ -74,8 +75,8 @@ const json::object& dealing_of(const view& v, std::uint32_t dealer) {
   for (const auto& d : v.raw.at("dealings").as_array()) {
     if (d.at("index").to_number<std::uint32_t>() == dealer) return d.get_object();
   }
-  throw error("client.bad_response", "the ceremony shows no dealing of custodian " +
-                                         std::to_string(dealer));
+  throw error("client.bad_response",
+              "the ceremony shows no dealing of custodian " + std::to_string(dealer));
 }
 
 // The dealer's public dealing as a setup, labelled with the custodian ids (as the server does).
@@ -194,8 +195,8 @@ std::string dealing_body(const view& v, std::uint32_t index) {
   std::vector<std::string> labels;
   for (const auto& m : v.members) {
     if (m.transport_key.empty()) {
-      throw error("client.not_ready", "custodian " + std::to_string(m.index) +
-                                          " has not sent its transport key yet");
+      throw error("client.not_ready",
+                  "custodian " + std::to_string(m.index) + " has not sent its transport key yet");
     }
     labels.push_back(m.id);
   }
@@ -206,9 +207,9 @@ std::string dealing_body(const view& v, std::uint32_t index) {
   json::array shares;
   for (const auto& m : v.members) {
     const auto transport = esc::transport_setup(v.group, crypto::base64_decode(m.transport_key));
-    const auto sealed = esc::seal_share(
-        transport, dealt.shares.at(m.index - 1),
-        esc::dkg_share_context(v.tender_id, v.number, index, m.index));
+    const auto sealed =
+        esc::seal_share(transport, dealt.shares.at(m.index - 1),
+                        esc::dkg_share_context(v.tender_id, v.number, index, m.index));
     shares.push_back(
         json::object{{"ephemeral", b64(sealed.ephemeral)}, {"masked", b64(sealed.masked)}});
   }

@@ -86,8 +86,7 @@ sealed_share seal_share(const setup_public& transport, const custodian_share& sh
     throw error(codes::bad_scalar, "the share to seal is not a non-zero scalar");
   }
   const auto kem = encapsulate(transport.key());
-  const auto mask =
-      mask_of(g, context, transport.public_key, kem.ephemeral, kem.shared.view());
+  const auto mask = mask_of(g, context, transport.public_key, kem.ephemeral, kem.shared.view());
   const auto masked = g.scalar_add(share.scalar.view(), mask.view());
   return sealed_share{kem.ephemeral, bytes(masked.view().begin(), masked.view().end())};
 }

@@ -173,6 +173,23 @@ def check(vec):
     assert g.enc(S) == b64(vec['shared']), 'combine'
     print(vec['group'], 'OK: G =', g.enc(g.G).hex())
 
+def check_dkg(vec):
+    # Section 6.1: T = t*G, S = t*R, share = masked - H(M) mod q.
+    g = {'sm2': SM2(), 'ristretto255': R255()}[vec['group']]
+    t = g.scalar(b64(vec['transport_secret']))
+    Tenc = b64(vec['transport_key']); Renc = b64(vec['ephemeral'])
+    assert g.enc(g.mul(t, g.G)) == Tenc, 'transport key'
+    S = g.mul(t, g.dec(Renc))
+    assert g.enc(S) == b64(vec['shared']), 'shared point'
+    M = (lp(b'tenderhall/escrow/dkg/mask/v1') + lp(g.name.encode()) + lp(vec['context'].encode()) +
+         lp(Tenc) + lp(Renc) + lp(g.enc(S)))
+    x = (g.scalar(b64(vec['masked'])) - g.h(M)) % g.q
+    assert g.senc(x) == b64(vec['share']), 'unmasked share'
+    print(vec['group'], 'dkg OK')
+
 if __name__ == '__main__':
-    for v in json.load(open(sys.argv[1]))['vectors']:
+    doc = json.load(open(sys.argv[1]))
+    for v in doc['vectors']:
         check(v)
+    for v in doc.get('dkg', []):
+        check_dkg(v)

@@ -407,6 +407,26 @@ const std::vector<row>& table() {
         return post(tender_path(f) + "/resume", R"({"reason":"complaint settled"})");
       });
     }
+    // ---- the escrow key ceremony (the fixtures' tenders have no escrow and no ceremony) ----
+    add("POST", "/api/v1/tenders/{id}/escrow/ceremony", "published", "UFCFFFFFF",
+        [](matrix&, const fixture& f) {
+          return post(tender_path(f) + "/escrow/ceremony", R"({"group":"sm2"})");
+        });
+    add("GET", "/api/v1/tenders/{id}/escrow/ceremony", "draft", "UNNNNNNNN",
+        [](matrix&, const fixture& f) { return get(tender_path(f) + "/escrow/ceremony"); });
+    for (
+        const auto& [route, body] : std::vector<std::pair<std::string, std::string>>{
+            {"keys", R"({"index":1,"transport_key":"AAAA"})"},
+            {"dealings",
+             R"({"index":1,"commitments":["AAAA"],"shares":[{"ephemeral":"AAAA","masked":"AAAA"}]})"},
+            {"confirmations", R"({"index":1,"proof":{"c":"AAAA","z":"AAAA"}})"},
+            {"complaints",
+             R"({"index":1,"dealer":1,"shared":"AAAA","proof":{"c":"AAAA","z":"AAAA"}})"}}) {
+      add("POST", "/api/v1/tenders/{id}/escrow/ceremony/" + route, "draft", "UNNNNNNNN",
+          [route = route, body = body](matrix&, const fixture& f) {
+            return post(tender_path(f) + "/escrow/ceremony/" + route, body);
+          });
+    }
     // ---- documents, questions, notifications ----
     for (const auto& [variant, expect] :
          variants{{"draft", "UFENFFFFF"}, {"published", "UFEFFFFFF"}}) {

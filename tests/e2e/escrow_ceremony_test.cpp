@@ -89,9 +89,9 @@ protected:
                      {"title", "Pumps"},
                      {"estimated_price", 500'000'000},
                      {"bond_amount", 5'000'000},
-                     {"summary_fields", json::array{json::object{{"key", "price"},
-                                                                 {"label", "投标报价"},
-                                                                 {"type", "money"}}}}}}}};
+                     {"summary_fields",
+                      json::array{json::object{
+                          {"key", "price"}, {"label", "投标报价"}, {"type", "money"}}}}}}}};
     const auto created = tender::client::create_tender(*host.api, json::serialize(doc));
     EXPECT_EQ(created.status, 201u) << created.body;
     return created.id;
@@ -119,16 +119,14 @@ TEST_F(escrow_ceremony, three_custodians_make_a_key_nobody_knows_and_the_tender_
   auto refused = code_of([&] { tender::client::publish_tender(*host.api, id, t.etag); });
   EXPECT_EQ(refused, "tender.rule_violation");
   auto dealt_escrow = escrow_of(2);
-  dealt_escrow["setup"] =
-      json::parse(esc::setup_to_json(esc::deal(esc::group::sm2, 2, 3).pub));
+  dealt_escrow["setup"] = json::parse(esc::setup_to_json(esc::deal(esc::group::sm2, 2, 3).pub));
   t = tender::client::update_tender(*host.api, id, t.etag,
                                     json::serialize(json::object{{"escrow", dealt_escrow}}));
   try {
     tender::client::publish_tender(*host.api, id, t.etag);
     ADD_FAILURE() << "a dealt setup was published";
   } catch (const tender::client::error& e) {
-    EXPECT_NE(std::string(e.what()).find("made by a single dealer"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("made by a single dealer"), std::string::npos) << e.what();
   }
 
   // The owner starts the ceremony; the dealt setup goes.
@@ -150,10 +148,10 @@ TEST_F(escrow_ceremony, three_custodians_make_a_key_nobody_knows_and_the_tender_
   for (std::size_t i = 0; i < 3; ++i) {
     joins.emplace_back([&, i] {
       const auto n = std::to_string(i + 1);
-      results[i] = cli({"escrow", "ceremony", "join", "--tender", id, "--secret",
-                        dir + "/secret-" + n + ".json", "--out", dir + "/share-" + n + ".json",
-                        "--poll", "0.05", "--timeout", "300"},
-                       *custodians[i]);
+      results[i] = cli(
+          {"escrow", "ceremony", "join", "--tender", id, "--secret", dir + "/secret-" + n + ".json",
+           "--out", dir + "/share-" + n + ".json", "--poll", "0.05", "--timeout", "300"},
+          *custodians[i]);
     });
   }
   for (auto& j : joins)
@@ -200,7 +198,8 @@ TEST_F(escrow_ceremony, three_custodians_make_a_key_nobody_knows_and_the_tender_
   EXPECT_EQ(tender::client::publish_tender(*host.api, id, t.etag).state, "published");
 }
 
-TEST_F(escrow_ceremony, a_dealer_who_seals_a_wrong_share_is_named_and_a_false_complaint_is_refused) {
+TEST_F(escrow_ceremony,
+       a_dealer_who_seals_a_wrong_share_is_named_and_a_false_complaint_is_refused) {
   const auto id = draft("DKG-2");
   auto v = cer::start(*host.api, id, "ristretto255");
   std::vector<cer::custodian_secret> secrets;
@@ -228,10 +227,9 @@ TEST_F(escrow_ceremony, a_dealer_who_seals_a_wrong_share_is_named_and_a_false_co
             "ceremony.complaint_rejected");
   auto forged = json::parse(cer::complaint_body(v, secrets[1], 3)).as_object();
   forged["shared"] = v.members[0].transport_key;
-  EXPECT_EQ(code_of([&] {
-              cer::send(*custodians[1]->api, id, "complaints", json::serialize(forged));
-            }),
-            "ceremony.bad_message");
+  EXPECT_EQ(
+      code_of([&] { cer::send(*custodians[1]->api, id, "complaints", json::serialize(forged)); }),
+      "ceremony.bad_message");
   EXPECT_EQ(messages(), before);
   EXPECT_TRUE(cer::open_dealt(v, secrets[1]).share.has_value());
 
@@ -252,9 +250,9 @@ TEST_F(escrow_ceremony, a_dealer_who_seals_a_wrong_share_is_named_and_a_false_co
   const auto& share = v.raw.at("dealings").as_array().at(2).at("shares").as_array().at(0);
   const esc::sealed_share s{tender::crypto::base64_decode(share.at("ephemeral").as_string()),
                             tender::crypto::base64_decode(share.at("masked").as_string())};
-  const auto x = esc::unmask_share(transport, s,
-                                   tender::crypto::base64_decode(complaint.at("shared").as_string()),
-                                   1, esc::dkg_share_context(id, 1, 3, 1));
+  const auto x = esc::unmask_share(
+      transport, s, tender::crypto::base64_decode(complaint.at("shared").as_string()), 1,
+      esc::dkg_share_context(id, 1, 3, 1));
   esc::setup_public dealer3;
   dealer3.grp = esc::group::ristretto255;
   dealer3.threshold = 2;
@@ -268,9 +266,7 @@ TEST_F(escrow_ceremony, a_dealer_who_seals_a_wrong_share_is_named_and_a_false_co
   // A failed ceremony takes nothing more and gives the tender no key; the owner starts again.
   const auto after = messages();
   const auto joint = cer::open_dealt(v, secrets[1]);
-  EXPECT_EQ(code_of([&] {
-              cer::send_confirmation(*custodians[1]->api, v, 2, *joint.share);
-            }),
+  EXPECT_EQ(code_of([&] { cer::send_confirmation(*custodians[1]->api, v, 2, *joint.share); }),
             "ceremony.wrong_round");
   EXPECT_EQ(messages(), after);
   EXPECT_FALSE(json::parse(tender::client::get_tender(*host.api, id).body)
@@ -302,23 +298,23 @@ TEST_F(escrow_ceremony, messages_out_of_turn_from_others_or_after_a_change_chang
   const auto before = messages();
   // Another organisation's index, a dealing before the keys, a key that is not a point.
   EXPECT_EQ(code_of([&] {
-              cer::send(*custodians[1]->api, id, "keys",
-                        cer::key_body(cer::new_secret(v, 1)));
+              cer::send(*custodians[1]->api, id, "keys", cer::key_body(cer::new_secret(v, 1)));
             }),
             "auth.forbidden");
-  EXPECT_EQ(code_of([&] {
-              cer::send(*custodians[0]->api, id, "dealings",
-                        json::serialize(json::object{
-                            {"index", 1},
-                            {"commitments", json::array{"AAAA"}},
-                            {"shares", json::array{json::object{{"ephemeral", "AAAA"},
-                                                                {"masked", "AAAA"}}}}}));
-            }),
-            "ceremony.wrong_round");
+  EXPECT_EQ(
+      code_of([&] {
+        cer::send(
+            *custodians[0]->api, id, "dealings",
+            json::serialize(json::object{
+                {"index", 1},
+                {"commitments", json::array{"AAAA"}},
+                {"shares", json::array{json::object{{"ephemeral", "AAAA"}, {"masked", "AAAA"}}}}}));
+      }),
+      "ceremony.wrong_round");
   EXPECT_EQ(code_of([&] {
               cer::send(*custodians[0]->api, id, "keys",
-                        json::serialize(json::object{
-                            {"index", 1}, {"transport_key", std::string(44, 'A')}}));
+                        json::serialize(
+                            json::object{{"index", 1}, {"transport_key", std::string(44, 'A')}}));
             }),
             "ceremony.bad_message");
   EXPECT_EQ(code_of([&] {

@@ -75,7 +75,8 @@ int usage_error(context& ctx, std::string_view message) {
 std::filesystem::path session_token_path(const boost::program_options::variables_map& vm) {
   if (vm.count("token-file") != 0u) return vm["token-file"].as<std::string>();
   const char* home = std::getenv("HOME");
-  if (home == nullptr || *home == '\0') throw error(codes::io, "HOME is not set; pass --token-file");
+  if (home == nullptr || *home == '\0')
+    throw error(codes::io, "HOME is not set; pass --token-file");
   return std::filesystem::path(home) / ".config" / "tenderhall" / "token";
 }
 

@@ -108,8 +108,8 @@ void print(context& ctx, const po::variables_map& vm, const cer::view& v) {
           << "round: " << v.state << (v.stale ? " (STALE: the tender's escrow changed)" : "")
           << "\n";
   for (const auto& m : v.members) {
-    ctx.out << "  " << m.index << ". " << m.id << " (" << m.org_id << "): "
-            << (m.transport_key.empty() ? "no key yet" : "key sent")
+    ctx.out << "  " << m.index << ". " << m.id << " (" << m.org_id
+            << "): " << (m.transport_key.empty() ? "no key yet" : "key sent")
             << (m.dealt ? ", dealt" : "") << (m.confirmed ? ", confirmed" : "") << "\n";
   }
   if (!v.failure.empty()) ctx.out << "failed: " << v.failure << "\n";
@@ -129,8 +129,7 @@ int run_start(context& ctx, const std::vector<std::string>& args) {
   if (!vm) return code;
   auto c = ctx.make_client();
   sign_in(c, *vm);
-  const auto v =
-      cer::start(c, (*vm)["tender"].as<std::string>(), (*vm)["group"].as<std::string>());
+  const auto v = cer::start(c, (*vm)["tender"].as<std::string>(), (*vm)["group"].as<std::string>());
   if (!(ctx.json || (*vm)["json"].as<bool>())) ctx.out << "ceremony started\n";
   print(ctx, *vm, v);
   return exit_ok;
@@ -165,8 +164,8 @@ int run_join(context& ctx, const std::vector<std::string>& args) {
       "index", po::value<unsigned>()->value_name("I"), "your custodian index")(
       "poll", po::value<double>()->default_value(1.0), "seconds between status checks")(
       "timeout", po::value<double>()->default_value(3600.0),
-      "give up waiting for the others after this many seconds")(
-      "force", po::bool_switch(), "replace an existing --out file");
+      "give up waiting for the others after this many seconds")("force", po::bool_switch(),
+                                                                "replace an existing --out file");
   int code = 0;
   const auto vm = parse_command_args(ctx, args, join_usage, opts, {}, code);
   if (!vm) return code;
@@ -205,12 +204,12 @@ int run_join(context& ctx, const std::vector<std::string>& args) {
     const auto text = read_secret_file(secret_path, max_small_file);
     secret = cer::secret_from_json({reinterpret_cast<const char*>(text.data()), text.size()});
     if (secret->tender_id != tender_id || secret->number != v.number || secret->index != index) {
-      throw error(codes::bad_input,
-                  secret_path.string() + " is the secret of tender " + secret->tender_id +
-                      ", ceremony " + std::to_string(secret->number) + ", custodian " +
-                      std::to_string(secret->index) + "; this is ceremony " +
-                      std::to_string(v.number) + " of " + tender_id +
-                      ": use another --secret file");
+      throw error(codes::bad_input, secret_path.string() + " is the secret of tender " +
+                                        secret->tender_id + ", ceremony " +
+                                        std::to_string(secret->number) + ", custodian " +
+                                        std::to_string(secret->index) + "; this is ceremony " +
+                                        std::to_string(v.number) + " of " + tender_id +
+                                        ": use another --secret file");
     }
   }
   bool wrote_share = false;
@@ -251,15 +250,14 @@ int run_join(context& ctx, const std::vector<std::string>& args) {
       }
       auto opened = cer::open_dealt(v, *secret);
       if (!opened.share) {
-        say("the share dealer " + std::to_string(opened.bad_dealer) +
-            " sealed for you is wrong (" + opened.why + "); complaining");
+        say("the share dealer " + std::to_string(opened.bad_dealer) + " sealed for you is wrong (" +
+            opened.why + "); complaining");
         v = cer::send_complaint(c, v, *secret, opened.bad_dealer);
         if (json_out) ctx.out << boost::json::serialize(v.raw) << "\n";
-        throw error("ceremony.dealer_at_fault", v.failure.empty()
-                                                    ? "dealer " +
-                                                          std::to_string(opened.bad_dealer) +
-                                                          " dealt a wrong share"
-                                                    : v.failure);
+        throw error("ceremony.dealer_at_fault",
+                    v.failure.empty()
+                        ? "dealer " + std::to_string(opened.bad_dealer) + " dealt a wrong share"
+                        : v.failure);
       }
       write_file(out_path, crypto::escrow::share_to_json(*opened.share).view(),
                  {(*vm)["force"].as<bool>(), true});
@@ -299,8 +297,8 @@ int run_join(context& ctx, const std::vector<std::string>& args) {
 }  // namespace
 
 void add_escrow_ceremony_commands(std::vector<command>& out) {
-  out.push_back({"escrow ceremony start", "start the custodians' key ceremony (tender owner)",
-                 run_start});
+  out.push_back(
+      {"escrow ceremony start", "start the custodians' key ceremony (tender owner)", run_start});
   out.push_back({"escrow ceremony status", "where a tender's key ceremony stands", run_status});
   out.push_back({"escrow ceremony join", "take part in a key ceremony as a custodian", run_join});
 }

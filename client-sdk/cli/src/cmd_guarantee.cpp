@@ -115,15 +115,6 @@ signed; government procurement: 5 working days after the award notice); the refu
 shown once the triggering date is known.
 )";
 
-fs::path token_path(const po::variables_map& vm) {
-  if (vm.count("token-file") != 0u) return vm["token-file"].as<std::string>();
-  const char* home = std::getenv("HOME");
-  if (home == nullptr || *home == '\0') {
-    throw error(codes::io, "HOME is not set; pass --token-file");
-  }
-  return fs::path(home) / ".config" / "tenderhall" / "token";
-}
-
 po::options_description common_options() {
   po::options_description opts("Options");
   opts.add_options()("token-file", po::value<std::string>(),
@@ -134,7 +125,7 @@ po::options_description common_options() {
 
 // The saved session token (tender login).
 std::string saved_token(const po::variables_map& vm) {
-  const auto path = token_path(vm);
+  const auto path = session_token_path(vm);
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     throw error(codes::io, "no session token at " + path.string() + "; run tender login first");

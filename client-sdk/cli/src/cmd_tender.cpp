@@ -117,18 +117,9 @@ Usage:
   tender tender resume ID [--reason TEXT] [--token-file F] [--json]
 )usage";
 
-fs::path token_path(const po::variables_map& vm) {
-  if (vm.count("token-file") != 0u) return vm["token-file"].as<std::string>();
-  const char* home = std::getenv("HOME");
-  if (home == nullptr || *home == '\0') {
-    throw error(codes::io, "HOME is not set; pass --token-file");
-  }
-  return fs::path(home) / ".config" / "tenderhall" / "token";
-}
-
 // Sets the saved token when there is one (reading a published tender needs none).
 void use_token(client::client& c, const po::variables_map& vm, bool required) {
-  const auto path = token_path(vm);
+  const auto path = session_token_path(vm);
   std::error_code ec;
   if (fs::exists(path, ec)) {
     c.set_token(std::string(trim(read_file(path, 4096))));

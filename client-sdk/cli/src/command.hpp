@@ -91,9 +91,9 @@ std::filesystem::path session_token_path(const boost::program_options::variables
 void add_status_commands(std::vector<command>& out);
 void add_escrow_commands(std::vector<command>& out);  // escrow setup|verify-share|share|combine
 void add_escrow_ceremony_commands(std::vector<command>& out);  // escrow ceremony start|status|join
-void add_transparency_commands(std::vector<command>& out);  // verify-proof, checkpoint verify
-void add_draw_commands(std::vector<command>& out);          // draw, verify-draw
-void add_audit_commands(std::vector<command>& out);         // audit verify
+void add_transparency_commands(std::vector<command>& out);     // verify-proof, checkpoint verify
+void add_draw_commands(std::vector<command>& out);             // draw, verify-draw
+void add_audit_commands(std::vector<command>& out);            // audit verify
 // keygen, seal, inspect, verify, open, backup-check
 void add_sealed_commands(std::vector<command>& out);
 // login, whoami, logout, admin org create, admin user create, admin key add

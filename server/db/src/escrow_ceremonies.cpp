@@ -129,8 +129,7 @@ std::int64_t threshold_of(const json::object& escrow) {
 }
 
 std::optional<ceremony_row> latest(pqxx::transaction_base& tx, const std::string& id, bool lock) {
-  const auto rows =
-      tx.exec_params(std::string(ceremony_columns) + (lock ? " FOR UPDATE" : ""), id);
+  const auto rows = tx.exec_params(std::string(ceremony_columns) + (lock ? " FOR UPDATE" : ""), id);
   if (rows.empty()) return std::nullopt;
   const auto& r = rows[0];
   ceremony_row c;
@@ -264,8 +263,8 @@ void check_confirmation(const std::string& tender_id, const ceremony_row& c,
   const auto index = static_cast<std::uint32_t>(body.at("index").as_int64());
   try {
     const auto joint = esc::setup_from_json(c.setup);
-    const auto share = proof_share(c.grp, index, esc::public_share(joint, index),
-                                   body.at("proof").as_object());
+    const auto share =
+        proof_share(c.grp, index, esc::public_share(joint, index), body.at("proof").as_object());
     const auto ctx = esc::dkg_confirm_context(tender_id, c.number);
     esc::verify_decryption_share(joint, esc::generator(c.grp), share, crypto::as_bytes(ctx));
   } catch (const crypto::error& e) {
@@ -341,9 +340,8 @@ void audit(pqxx::transaction_base& tx, const ceremony_actor& who, const std::str
   audit_tx::append(tx, e);
 }
 
-json::object view_of(const std::string& tender_id, const ceremony_actor& who,
-                     const tender_row& t, const ceremony_row& c,
-                     const std::vector<stored_message>& all) {
+json::object view_of(const std::string& tender_id, const ceremony_actor& who, const tender_row& t,
+                     const ceremony_row& c, const std::vector<stored_message>& all) {
   json::array members;
   json::array mine;
   for (std::uint32_t i = 1; i <= c.custodians.size(); ++i) {
@@ -424,7 +422,8 @@ net::awaitable<json::object> escrow_ceremonies::start(ceremony_actor who, std::s
       spec.custodians.push_back(std::move(k));
     }
     const auto* pack = core::find_rule_pack(t->rule_pack);
-    if (pack == nullptr) throw error("tender.bad_input", "unknown rule pack '" + t->rule_pack + "'");
+    if (pack == nullptr)
+      throw error("tender.bad_input", "unknown rule pack '" + t->rule_pack + "'");
     if (auto v = core::custody_violations(*pack, spec, t->owner_org); !v.empty()) {
       throw rule_violation(std::move(v));
     }
@@ -450,8 +449,11 @@ net::awaitable<json::object> escrow_ceremonies::start(ceremony_actor who, std::s
                               tender_id, group, threshold, json::serialize(refs), who.user_id)[0]
                             .as<std::int64_t>();
     audit(tx, who, "ceremony.start", tender_id,
-          {{"tender_id", tender_id}, {"number", number}, {"group", group},
-           {"threshold", threshold}, {"custodians", refs}});
+          {{"tender_id", tender_id},
+           {"number", number},
+           {"group", group},
+           {"threshold", threshold},
+           {"custodians", refs}});
     const auto c = latest(tx, tender_id, false);
     out = view_of(tender_id, who, *read_tender(tx, tender_id, false), *c, {});
     tx.commit();
@@ -503,9 +505,9 @@ net::awaitable<json::object> escrow_ceremonies::send(ceremony_actor who, std::st
                                           "; its escrow key is made while it is a draft");
     }
     if (stale(*t, *c)) {
-      throw error("ceremony.stale",
-                  "the tender's escrow changed since ceremony " + std::to_string(c->number) +
-                      " started; its owner starts a new one");
+      throw error("ceremony.stale", "the tender's escrow changed since ceremony " +
+                                        std::to_string(c->number) +
+                                        " started; its owner starts a new one");
     }
     const auto all = messages_of(tx, tender_id, c->number);
     if (find_message(all, kind, index) != nullptr) {
@@ -542,8 +544,7 @@ net::awaitable<json::object> escrow_ceremonies::send(ceremony_actor who, std::st
           tender_id, c->number, json::serialize(*failure));
     } else {
       const auto count = static_cast<int>(
-          std::count_if(all.begin(), all.end(), [&](const auto& m) { return m.kind == kind; }) +
-          1);
+          std::count_if(all.begin(), all.end(), [&](const auto& m) { return m.kind == kind; }) + 1);
       const auto next = cer::after(c->state, kind, count, static_cast<int>(c->custodians.size()));
       if (next == cer::round::confirmations) {
         auto now = messages_of(tx, tender_id, c->number);

@@ -8,6 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <iterator>
+
 #include <string>
 #include <vector>
 
@@ -69,8 +74,8 @@ TEST_P(escrow_dkg, a_complaint_reveals_the_shared_point_so_anyone_can_redo_the_c
   const auto published = esc::transport_setup(g, victim.pub.public_key);
   const auto ctx_bytes = tc::as_bytes(ctx);
   for (const auto* sealed : {&bad, &good}) {
-    const auto reveal = esc::make_decryption_share(victim.pub, victim.secret, sealed->ephemeral,
-                                                   ctx_bytes);
+    const auto reveal =
+        esc::make_decryption_share(victim.pub, victim.secret, sealed->ephemeral, ctx_bytes);
     ASSERT_NO_THROW(esc::verify_decryption_share(published, sealed->ephemeral, reveal, ctx_bytes));
     const auto x = esc::unmask_share(published, *sealed, reveal.point, 1, ctx);
     if (sealed == &bad) {
@@ -82,10 +87,9 @@ TEST_P(escrow_dkg, a_complaint_reveals_the_shared_point_so_anyone_can_redo_the_c
   // A reveal made for another context does not verify.
   const auto other = esc::make_decryption_share(victim.pub, victim.secret, bad.ephemeral,
                                                 tc::as_bytes(context_for(3, 2)));
-  EXPECT_EQ(code_of([&] {
-              esc::verify_decryption_share(published, bad.ephemeral, other, ctx_bytes);
-            }),
-            "escrow.bad_share_proof");
+  EXPECT_EQ(
+      code_of([&] { esc::verify_decryption_share(published, bad.ephemeral, other, ctx_bytes); }),
+      "escrow.bad_share_proof");
 }
 
 TEST_P(escrow_dkg, malformed_sealed_shares_and_transport_keys_are_refused) {
@@ -116,8 +120,8 @@ TEST_P(escrow_dkg, three_dealers_make_a_key_nobody_dealt_that_any_two_custodians
   for (std::uint32_t d = 1; d <= n; ++d) {
     auto dealt = esc::deal(g, 2, n);
     for (std::uint32_t i = 1; i <= n; ++i)
-      sealed[d - 1].push_back(esc::seal_share(keys[i - 1].pub, dealt.shares[i - 1],
-                                              context_for(d, i)));
+      sealed[d - 1].push_back(
+          esc::seal_share(keys[i - 1].pub, dealt.shares[i - 1], context_for(d, i)));
     dealings.push_back(dealt.pub);
   }
   const auto joint = esc::aggregate_setup(dealings);
@@ -144,6 +148,39 @@ TEST_P(escrow_dkg, three_dealers_make_a_key_nobody_dealt_that_any_two_custodians
       esc::make_decryption_share(joint, joint_shares[2], kem.ephemeral)};
   const auto opened = esc::combine(joint, kem.ephemeral, two);
   EXPECT_TRUE(tc::constant_time_equal(opened.view(), kem.shared.view()));
+}
+
+// The published vectors' dkg member (protocol/docs/threshold-escrow-vectors.json, made by the
+// Python reference): our transport opens the sealed share the document's equations made, and a
+// complaint's revealed S unmasks it too.
+TEST(escrow_dkg_vectors, the_published_sealed_shares_open_byte_for_byte) {
+  tc::init();
+  const std::string path =
+      std::string(TENDER_REPO_ROOT) + "/protocol/docs/threshold-escrow-vectors.json";
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in) << path;
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto root = boost::json::parse(text);
+  const auto& list = root.at("dkg").as_array();
+  ASSERT_EQ(list.size(), 2u);
+  for (const auto& item : list) {
+    const auto& v = item.as_object();
+    const auto b = [&](const char* key) { return tc::base64_decode(v.at(key).as_string()); };
+    const auto g = esc::group_from_name(v.at("group").as_string());
+    SCOPED_TRACE(std::string(esc::group_name(g)));
+    const std::string ctx(v.at("context").as_string());
+    esc::transport_key key{esc::transport_setup(g, b("transport_key")),
+                           esc::custodian_share{g, 1, tc::secure_bytes(b("transport_secret"))}};
+    EXPECT_NO_THROW(esc::verify_share(key.pub, key.secret));  // T = t·G
+    const esc::sealed_share sealed{b("ephemeral"), b("masked")};
+    const auto opened = esc::open_share(key, sealed, 1, ctx);
+    EXPECT_EQ(tc::bytes(opened.scalar.view().begin(), opened.scalar.view().end()), b("share"));
+    const auto unmasked = esc::unmask_share(key.pub, sealed, b("shared"), 1, ctx);
+    EXPECT_EQ(tc::bytes(unmasked.scalar.view().begin(), unmasked.scalar.view().end()), b("share"));
+    const auto reveal =
+        esc::make_decryption_share(key.pub, key.secret, sealed.ephemeral, tc::as_bytes(ctx));
+    EXPECT_EQ(reveal.point, b("shared"));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(groups, escrow_dkg,

@@ -35,8 +35,9 @@ TEST(escrow_ceremony_rules, each_message_has_its_round) {
     EXPECT_EQ(!why.has_value(), row.taken);
     if (why) EXPECT_EQ(why->code, "ceremony.wrong_round");
   }
-  EXPECT_NE(cer::refuse(round::keys, message::dealing)->message.find("once every custodian has "
-                                                                      "sent its transport key"),
+  EXPECT_NE(cer::refuse(round::keys, message::dealing)
+                ->message.find("once every custodian has "
+                               "sent its transport key"),
             std::string::npos);
   EXPECT_NE(cer::refuse(round::done, message::key)->message.find("the ceremony is done"),
             std::string::npos);

@@ -30,7 +30,7 @@ class pool;
 struct ceremony_actor {
   std::string user_id;
   std::string org_id;
-  std::string role;            // for the audit event: tenderer, custodian, supervisor...
+  std::string role;               // for the audit event: tenderer, custodian, supervisor...
   bool reads_all_drafts = false;  // supervisors and admins see every draft's ceremony
 };
 
@@ -43,15 +43,15 @@ public:
   // An unfinished earlier ceremony becomes superseded; a setup the tender had is removed (the new
   // ceremony makes the key). Returns the view.
   boost::asio::awaitable<boost::json::object> start(ceremony_actor who, std::string tender_id,
-                                                     std::string group);
+                                                    std::string group);
 
   // The tender's latest ceremony as its participants see it (ceremony.not_found when none).
   boost::asio::awaitable<boost::json::object> view(ceremony_actor who, std::string tender_id);
 
   // One custodian message (normalised by api::read_ceremony_message). Returns the view after it.
   boost::asio::awaitable<boost::json::object> send(ceremony_actor who, std::string tender_id,
-                                                    core::ceremony::message kind,
-                                                    boost::json::object body);
+                                                   core::ceremony::message kind,
+                                                   boost::json::object body);
 
 private:
   pool& pool_;
