@@ -2,6 +2,7 @@
 
 #include <tender/crypto/x509.hpp>
 #include <tender/db/certificates.hpp>
+#include <tender/db/error.hpp>
 #include <tender/db/guarantees.hpp>
 #include <tender/net/http.hpp>
 
@@ -77,6 +78,9 @@ void add_document_routes(net::router& r, db::database& database);
 // /api/v1/tenders: create, read, list, update, publish, amend, cancel, suspend, resume
 // (routes_tenders.cpp).
 void add_tender_routes(net::router& r, db::database& database, audit_service& audit);
+// The 422 of a db::rule_violation (tender.rule_violation with error.violations), nullopt for any
+// other error: the db_error_map of the tender and ceremony routes.
+std::optional<net::response> rule_violation_error(const db::error& e);
 // The custodians' escrow key ceremony (routes_escrow.cpp).
 void add_escrow_routes(net::router& r, db::database& database);
 

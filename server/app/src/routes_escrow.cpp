@@ -23,20 +23,6 @@ namespace {
 
 constexpr std::size_t message_limit = 64 * 1024;
 
-std::optional<net::response> ceremony_error(const db::error& e) {
-  if (const auto* v = dynamic_cast<const db::rule_violation*>(&e)) {
-    json::array list;
-    for (const auto& s : v->violations())
-      list.emplace_back(s);
-    json::object body{
-        {"error",
-         {{"code", "tender.rule_violation"}, {"message", e.what()}, {"violations", list}}}};
-    return net::response::json(protocol::http_status(errc::tender_rule_violation),
-                               json::serialize(body));
-  }
-  return std::nullopt;
-}
-
 db::ceremony_actor actor_of(const db::principal& p, std::string role) {
   return {p.who.id, p.org.id, std::move(role),
           p.who.has_role("supervisor") || p.who.has_role("admin")};
@@ -50,7 +36,7 @@ void add_escrow_routes(net::router& r, db::database& database) {
 
   r.add("POST", "/api/v1/tenders/{id}/escrow/ceremony",
         authorized(
-            database, ids, {"tenderer"}, ceremony_error,
+            database, ids, {"tenderer"}, rule_violation_error,
             [repo](net::request& req,
                    const db::principal& p) -> boost::asio::awaitable<net::response> {
               auto group = api::read_ceremony_start(req.body);
@@ -63,7 +49,7 @@ void add_escrow_routes(net::router& r, db::database& database) {
 
   r.add("GET", "/api/v1/tenders/{id}/escrow/ceremony",
         authorized(
-            database, ids, {}, ceremony_error,
+            database, ids, {}, rule_violation_error,
             [repo](net::request& req,
                    const db::principal& p) -> boost::asio::awaitable<net::response> {
               auto view = co_await repo->view(actor_of(p, "viewer"), req.params.at("id"));
@@ -75,7 +61,7 @@ void add_escrow_routes(net::router& r, db::database& database) {
   // matrix test reads them from this file).
   const auto message = [&database, ids, repo](cer::message kind) {
     return authorized(
-        database, ids, {}, ceremony_error,
+        database, ids, {}, rule_violation_error,
         [repo, kind](net::request& req,
                      const db::principal& p) -> boost::asio::awaitable<net::response> {
           auto body = api::read_ceremony_message(kind, req.body);

@@ -32,20 +32,6 @@ net::response tender_response(unsigned status, const json::object& body, std::in
   return res;
 }
 
-std::optional<net::response> tender_error(const db::error& e) {
-  if (const auto* v = dynamic_cast<const db::rule_violation*>(&e)) {
-    json::array list;
-    for (const auto& s : v->violations())
-      list.emplace_back(s);
-    json::object body{
-        {"error",
-         {{"code", "tender.rule_violation"}, {"message", e.what()}, {"violations", list}}}};
-    return net::response::json(protocol::http_status(errc::tender_rule_violation),
-                               json::serialize(body));
-  }
-  return std::nullopt;
-}
-
 db::tender_actor actor_of(const db::principal& p, std::string role) {
   return {p.who.id, p.org.id, std::move(role)};
 }
@@ -69,6 +55,20 @@ std::string id_param(const net::request& req) {
 
 }  // namespace
 
+std::optional<net::response> rule_violation_error(const db::error& e) {
+  if (const auto* v = dynamic_cast<const db::rule_violation*>(&e)) {
+    json::array list;
+    for (const auto& s : v->violations())
+      list.emplace_back(s);
+    json::object body{
+        {"error",
+         {{"code", "tender.rule_violation"}, {"message", e.what()}, {"violations", list}}}};
+    return net::response::json(protocol::http_status(errc::tender_rule_violation),
+                               json::serialize(body));
+  }
+  return std::nullopt;
+}
+
 void add_tender_routes(net::router& r, db::database& database, audit_service& audit) {
   auto ids = std::make_shared<db::identity>(database.connections(), db::identity::options{});
   auto repo = std::make_shared<db::tenders>(database.connections());
@@ -77,7 +77,7 @@ void add_tender_routes(net::router& r, db::database& database, audit_service& au
 
   r.add("POST", "/api/v1/tenders",
         authorized(
-            database, ids, tenderer, tender_error,
+            database, ids, tenderer, rule_violation_error,
             [repo](net::request& req,
                    const db::principal& p) -> boost::asio::awaitable<net::response> {
               if (p.org.kind != "tenderer" && p.org.kind != "agency") {
@@ -104,7 +104,7 @@ void add_tender_routes(net::router& r, db::database& database, audit_service& au
 
   r.add(
       "GET", "/api/v1/tenders/{id}",
-      guarded(database, "tender request", tender_error,
+      guarded(database, "tender request", rule_violation_error,
               [ids, repo](net::request& req) -> boost::asio::awaitable<net::response> {
                 auto caller = co_await optional_caller(*ids, req);
                 if (auto* res = std::get_if<net::response>(&caller)) co_return std::move(*res);
@@ -122,7 +122,7 @@ void add_tender_routes(net::router& r, db::database& database, audit_service& au
               }));
 
   r.add("GET", "/api/v1/tenders",
-        guarded(database, "tender request", tender_error,
+        guarded(database, "tender request", rule_violation_error,
                 [ids, repo](net::request& req) -> boost::asio::awaitable<net::response> {
                   auto caller = co_await optional_caller(*ids, req);
                   if (auto* res = std::get_if<net::response>(&caller)) co_return std::move(*res);
@@ -139,7 +139,7 @@ void add_tender_routes(net::router& r, db::database& database, audit_service& au
 
   r.add("PATCH", "/api/v1/tenders/{id}",
         authorized(
-            database, ids, tenderer, tender_error,
+            database, ids, tenderer, rule_violation_error,
             [repo](net::request& req,
                    const db::principal& p) -> boost::asio::awaitable<net::response> {
               const auto version = required_if_match(req);
@@ -154,7 +154,7 @@ void add_tender_routes(net::router& r, db::database& database, audit_service& au
 
   r.add("POST", "/api/v1/tenders/{id}/publish",
         authorized(
-            database, ids, tenderer, tender_error,
+            database, ids, tenderer, rule_violation_error,
             [repo, &audit](net::request& req,
                            const db::principal& p) -> boost::asio::awaitable<net::response> {
               const auto version = required_if_match(req);
@@ -177,7 +177,7 @@ void add_tender_routes(net::router& r, db::database& database, audit_service& au
 
   r.add("POST", "/api/v1/tenders/{id}/amend",
         authorized(
-            database, ids, tenderer, tender_error,
+            database, ids, tenderer, rule_violation_error,
             [repo](net::request& req,
                    const db::principal& p) -> boost::asio::awaitable<net::response> {
               const auto version = required_if_match(req);
@@ -192,7 +192,7 @@ void add_tender_routes(net::router& r, db::database& database, audit_service& au
 
   r.add("POST", "/api/v1/tenders/{id}/cancel",
         authorized(
-            database, ids, tenderer, tender_error,
+            database, ids, tenderer, rule_violation_error,
             [repo](net::request& req,
                    const db::principal& p) -> boost::asio::awaitable<net::response> {
               const auto reason = api::reason_body(req.body);
@@ -206,7 +206,7 @@ void add_tender_routes(net::router& r, db::database& database, audit_service& au
 
   r.add("POST", "/api/v1/tenders/{id}/suspend",
         authorized(
-            database, ids, supervisor, tender_error,
+            database, ids, supervisor, rule_violation_error,
             [repo](net::request& req,
                    const db::principal& p) -> boost::asio::awaitable<net::response> {
               const auto reason = api::reason_body(req.body);
@@ -220,7 +220,7 @@ void add_tender_routes(net::router& r, db::database& database, audit_service& au
 
   r.add("POST", "/api/v1/tenders/{id}/resume",
         authorized(
-            database, ids, supervisor, tender_error,
+            database, ids, supervisor, rule_violation_error,
             [repo](net::request& req,
                    const db::principal& p) -> boost::asio::awaitable<net::response> {
               const auto reason = api::optional_reason_body(req.body);

@@ -2,6 +2,7 @@
 #include <tender/db/error.hpp>
 
 #include "audit_tx.hpp"
+#include "canonical_json.hpp"
 #include "pool.hpp"
 #include "prepared.hpp"
 #include "sql_array.hpp"
@@ -250,6 +251,18 @@ std::string audit_payload_digest(std::string_view payload) {
 // ---- Inside a caller's transaction --------------------------------------------------------------
 
 namespace audit_tx {
+
+audit_appended append_change(pqxx::transaction_base& tx, std::string actor, std::string role,
+                             std::string action, std::optional<std::string> subject,
+                             const boost::json::object& change) {
+  audit_entry e;
+  e.actor = std::move(actor);
+  e.role = std::move(role);
+  e.action = std::move(action);
+  e.subject = std::move(subject);
+  e.payload_digest = audit_payload_digest(canonical_json(change));
+  return append(tx, e);
+}
 
 audit_appended append(pqxx::transaction_base& tx, const audit_entry& entry) {
   paudit::event ev;

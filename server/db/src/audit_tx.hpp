@@ -6,6 +6,8 @@
 
 #include <tender/db/audit_log.hpp>
 
+#include <boost/json/object.hpp>
+
 #include <optional>
 #include <string>
 
@@ -22,6 +24,12 @@ namespace tender::db::audit_tx {
 // libpqxx exceptions, which the pool translates. In a REPEATABLE READ or SERIALIZABLE transaction
 // a concurrent append makes PostgreSQL raise a serialization failure: retry the transaction.
 audit_appended append(pqxx::transaction_base& tx, const audit_entry& entry);
+
+// append() of the usual event of a change: who, in which role, did what to which subject, with
+// the digest of the change's canonical JSON as its payload digest.
+audit_appended append_change(pqxx::transaction_base& tx, std::string actor, std::string role,
+                             std::string action, std::optional<std::string> subject,
+                             const boost::json::object& change);
 
 // Signs and stores a checkpoint over the current size unless the latest one already covers it;
 // returns the latest checkpoint afterwards, nullopt while the log is empty.

@@ -179,13 +179,7 @@ void require_open(const tender_row& t, const char* what) {
 
 void audit(pqxx::transaction_base& tx, const principal& who, const std::string& role,
            const char* action, const std::string& subject, const json::object& change) {
-  audit_entry e;
-  e.actor = who.who.id;
-  e.role = role;
-  e.action = action;
-  e.subject = subject;
-  e.payload_digest = audit_payload_digest(canonical_json(change));
-  audit_tx::append(tx, e);
+  audit_tx::append_change(tx, who.who.id, role, action, subject, change);
 }
 
 bool valid_utf8(std::string_view s) {

@@ -331,13 +331,7 @@ std::string joint_setup(const ceremony_row& c, const std::vector<stored_message>
 
 void audit(pqxx::transaction_base& tx, const ceremony_actor& who, const std::string& action,
            const std::string& tender_id, const json::object& payload) {
-  audit_entry e;
-  e.actor = who.user_id;
-  e.role = who.role;
-  e.action = action;
-  e.subject = tender_id;
-  e.payload_digest = audit_payload_digest(canonical_json(payload));
-  audit_tx::append(tx, e);
+  audit_tx::append_change(tx, who.user_id, who.role, action, tender_id, payload);
 }
 
 json::object view_of(const std::string& tender_id, const ceremony_actor& who, const tender_row& t,

@@ -142,13 +142,7 @@ constexpr const char* opening_guarantees_sql =
 
 void audit(pqxx::transaction_base& tx, const std::string& actor, const std::string& role,
            const char* action, const std::string& subject, const json::object& change) {
-  audit_entry e;
-  e.actor = actor;
-  e.role = role;
-  e.action = action;
-  e.subject = subject;
-  e.payload_digest = audit_payload_digest(canonical_json(change));
-  audit_tx::append(tx, e);
+  audit_tx::append_change(tx, actor, role, action, subject, change);
 }
 
 std::string subject_of(const std::string& tender_id, int lot) {

@@ -123,13 +123,7 @@ std::int64_t append_event(pqxx::transaction_base& tx, const std::string& tender_
 std::uint64_t audit(pqxx::transaction_base& tx, const std::string& actor, const std::string& role,
                     const std::string& action, const std::string& tender_id,
                     const json::object& change) {
-  audit_entry e;
-  e.actor = actor;
-  e.role = role;
-  e.action = "hall." + action;
-  e.subject = tender_id;
-  e.payload_digest = audit_payload_digest(canonical_json(change));
-  return audit_tx::append(tx, e).seq;
+  return audit_tx::append_change(tx, actor, role, "hall." + action, tender_id, change).seq;
 }
 
 json::value actor_of(const hall_viewer& v) {

@@ -146,12 +146,7 @@ void check_id(const std::string& id, const char* what) {
 
 void audit(pqxx::transaction_base& tx, const identity_actor& actor, const char* action,
            const json::object& change) {
-  audit_entry e;
-  e.actor = actor.id;
-  e.role = actor.role;
-  e.action = action;
-  e.payload_digest = audit_payload_digest(canonical_json(change));
-  audit_tx::append(tx, e);
+  audit_tx::append_change(tx, actor.id, actor.role, action, std::nullopt, change);
 }
 
 json::array roles_json(const std::vector<std::string>& roles) {

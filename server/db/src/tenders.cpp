@@ -190,13 +190,7 @@ constexpr const char* set_state_sql =
 
 void audit(pqxx::transaction_base& tx, const tender_actor& who, const char* action,
            const std::string& tender_id, const json::object& request) {
-  audit_entry e;
-  e.actor = who.user_id;
-  e.role = who.role;
-  e.action = action;
-  e.subject = tender_id;
-  e.payload_digest = audit_payload_digest(canonical_json(request));
-  audit_tx::append(tx, e);
+  audit_tx::append_change(tx, who.user_id, who.role, action, tender_id, request);
 }
 
 void feed(pqxx::transaction_base& tx, const std::string& tender_id, const std::string& kind,
