@@ -1,6 +1,7 @@
 #include <tender/cli/cli.hpp>
 
 #include "command.hpp"
+#include "io.hpp"
 
 #include <tender/protocol/version.hpp>
 
@@ -78,6 +79,17 @@ std::filesystem::path session_token_path(const boost::program_options::variables
   if (home == nullptr || *home == '\0')
     throw error(codes::io, "HOME is not set; pass --token-file");
   return std::filesystem::path(home) / ".config" / "tenderhall" / "token";
+}
+
+void use_session_token(client::client& c, const boost::program_options::variables_map& vm,
+                       bool required) {
+  const auto path = session_token_path(vm);
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    c.set_token(std::string(trim(read_file(path, 4096))));
+  } else if (required) {
+    throw error(codes::io, "no session token at " + path.string() + "; run tender login first");
+  }
 }
 
 std::vector<command> all_commands() {

@@ -78,16 +78,6 @@ Examples:
       --out share.json
 )";
 
-// Sets the saved session token on `c`.
-void sign_in(client::client& c, const po::variables_map& vm) {
-  const auto path = session_token_path(vm);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    throw error(codes::io, "no session token at " + path.string() + "; run tender login first");
-  }
-  c.set_token(std::string(trim(read_file(path, 4096))));
-}
-
 po::options_description common(const char* title) {
   po::options_description opts(title);
   opts.add_options()("tender", po::value<std::string>()->value_name("T")->required(), "tender id")(
@@ -128,7 +118,7 @@ int run_start(context& ctx, const std::vector<std::string>& args) {
   const auto vm = parse_command_args(ctx, args, start_usage, opts, {}, code);
   if (!vm) return code;
   auto c = ctx.make_client();
-  sign_in(c, *vm);
+  use_session_token(c, *vm, true);
   const auto v = cer::start(c, (*vm)["tender"].as<std::string>(), (*vm)["group"].as<std::string>());
   if (!(ctx.json || (*vm)["json"].as<bool>())) ctx.out << "ceremony started\n";
   print(ctx, *vm, v);
@@ -140,7 +130,7 @@ int run_status(context& ctx, const std::vector<std::string>& args) {
   const auto vm = parse_command_args(ctx, args, status_usage, common("Options"), {}, code);
   if (!vm) return code;
   auto c = ctx.make_client();
-  sign_in(c, *vm);
+  use_session_token(c, *vm, true);
   print(ctx, *vm, cer::status(c, (*vm)["tender"].as<std::string>()));
   return exit_ok;
 }
@@ -178,7 +168,7 @@ int run_join(context& ctx, const std::vector<std::string>& args) {
                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                            std::chrono::duration<double>((*vm)["timeout"].as<double>()));
   auto c = ctx.make_client();
-  sign_in(c, *vm);
+  use_session_token(c, *vm, true);
   const auto say = [&](const std::string& line) {
     if (!json_out) ctx.err << "ceremony: " << line << "\n";
   };

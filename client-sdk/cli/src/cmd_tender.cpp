@@ -118,16 +118,6 @@ Usage:
 )usage";
 
 // Sets the saved token when there is one (reading a published tender needs none).
-void use_token(client::client& c, const po::variables_map& vm, bool required) {
-  const auto path = session_token_path(vm);
-  std::error_code ec;
-  if (fs::exists(path, ec)) {
-    c.set_token(std::string(trim(read_file(path, 4096))));
-  } else if (required) {
-    throw error(codes::io, "no session token at " + path.string() + "; run tender login first");
-  }
-}
-
 void common_options(po::options_description& opts) {
   opts.add_options()("token-file", po::value<std::string>(),
                      "session token file (default ~/.config/tenderhall/token)")(
@@ -209,7 +199,7 @@ int create(context& ctx, const std::vector<std::string>& args) {
   if (!vm) return code;
   const auto body = json_file((*vm)["file"].as<std::string>());
   auto c = ctx.make_client();
-  use_token(c, *vm, true);
+  use_session_token(c, *vm, true);
   const std::string key =
       vm->count("idempotency-key") != 0u ? (*vm)["idempotency-key"].as<std::string>() : "";
   print(ctx, *vm, client::create_tender(c, body, key), "created");
@@ -224,7 +214,7 @@ int show(context& ctx, const std::vector<std::string>& args) {
   auto vm = parse_command_args(ctx, args, show_usage, opts, id_positional(), code);
   if (!vm) return code;
   auto c = ctx.make_client();
-  use_token(c, *vm, false);
+  use_session_token(c, *vm, false);
   print(ctx, *vm, client::get_tender(c, (*vm)["id"].as<std::string>()), "");
   return exit_ok;
 }
@@ -245,7 +235,7 @@ int list(context& ctx, const std::vector<std::string>& args) {
   if (vm->count("after") != 0u) q.after = (*vm)["after"].as<std::string>();
   if (vm->count("limit") != 0u) q.limit = (*vm)["limit"].as<int>();
   auto c = ctx.make_client();
-  use_token(c, *vm, false);
+  use_session_token(c, *vm, false);
   const auto page = client::list_tenders(c, q);
   if (ctx.json || (*vm)["json"].as<bool>()) {
     ctx.out << page << "\n";
@@ -276,7 +266,7 @@ int with_file_and_etag(context& ctx, const std::vector<std::string>& args, const
   const auto body = json_file((*vm)["file"].as<std::string>());
   const auto id = (*vm)["id"].as<std::string>();
   auto c = ctx.make_client();
-  use_token(c, *vm, true);
+  use_session_token(c, *vm, true);
   const auto etag = current_etag(c, *vm, id);
   if (amend) {
     print(ctx, *vm, client::amend_tender(c, id, etag, body), "amended");
@@ -304,7 +294,7 @@ int publish(context& ctx, const std::vector<std::string>& args) {
   if (!vm) return code;
   const auto id = (*vm)["id"].as<std::string>();
   auto c = ctx.make_client();
-  use_token(c, *vm, true);
+  use_session_token(c, *vm, true);
   const auto etag = current_etag(c, *vm, id);
   print(ctx, *vm, client::publish_tender(c, id, etag), "published");
   return exit_ok;
@@ -325,7 +315,7 @@ int change(context& ctx, const std::vector<std::string>& args, const char* usage
   const auto id = (*vm)["id"].as<std::string>();
   const std::string why = vm->count("reason") != 0u ? (*vm)["reason"].as<std::string>() : "";
   auto c = ctx.make_client();
-  use_token(c, *vm, true);
+  use_session_token(c, *vm, true);
   switch (k) {
     case state_change::cancel:
       print(ctx, *vm, client::cancel_tender(c, id, why), "cancelled");

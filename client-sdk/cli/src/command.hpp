@@ -86,6 +86,10 @@ int usage_error(context& ctx, std::string_view message);
 // The session token file: --token-file when given, else ~/.config/tenderhall/token (codes::io
 // when HOME is not set).
 std::filesystem::path session_token_path(const boost::program_options::variables_map& vm);
+// Sets the saved session token on `c` when the file exists; without it, codes::io when `required`
+// (reading published tenders needs no login).
+void use_session_token(client::client& c, const boost::program_options::variables_map& vm,
+                       bool required);
 
 // Each group of commands lives in its own cmd_*.cpp and appends itself here.
 void add_status_commands(std::vector<command>& out);
